@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// RMB for Swift: a wire-compatible implementation of the Reliable Message Bus.
+//
+// Dependencies point one way:
+//   C libraries (system targets)  →  RMBCrypto (one small wrapper per C library + sr25519)
+//   →  RMBProtocol (wire types)   →  RMBIdentity (keys, signing, e2e, JWT)
+//   →  TwinDirectory              →  (Store, Redundancy, RMBPeer, RMBRelay)  →  thin executables
+import PackageDescription
+
+let package = Package(
+    name: "rmb-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rmb", targets: ["rmb"]),
+        .library(name: "RMBProtocol", targets: ["RMBProtocol"]),
+        .library(name: "RMBIdentity", targets: ["RMBIdentity"]),
+        .library(name: "TwinDirectory", targets: ["TwinDirectory"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian: libsodium-dev libsecp256k1-dev libssl-dev liblmdb-dev libhiredis-dev)
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // MARK: Bottom layer: cryptographic primitives
+        .target(name: "RMBCrypto", dependencies: ["CSodium", "CSecp256k1", "COpenSSL"]),
+
+        // MARK: Wire protocol and identity
+        .target(
+            name: "RMBProtocol",
+            dependencies: ["RMBCrypto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/README.md"]
+        ),
+        .target(name: "RMBIdentity", dependencies: ["RMBCrypto", "RMBProtocol"]),
+        .target(
+            name: "TwinDirectory",
+            dependencies: [
+                "RMBIdentity",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Tools
+        .target(
+            name: "RMBCLI",
+            dependencies: [
+                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "rmb", dependencies: ["RMBCLI"]),
+
+        // MARK: Tests
+        .target(name: "RMBTestSupport", path: "Tests/RMBTestSupport"),
+        .testTarget(name: "RMBCryptoTests", dependencies: ["RMBCrypto", "RMBTestSupport"]),
+        .testTarget(name: "RMBProtocolTests", dependencies: ["RMBProtocol", "RMBTestSupport"]),
+        .testTarget(name: "RMBIdentityTests", dependencies: ["RMBIdentity", "RMBProtocol", "RMBTestSupport"]),
+        .testTarget(name: "TwinDirectoryTests", dependencies: ["TwinDirectory", "RMBTestSupport"]),
+        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),
+    ]
+)
