@@ -1,1 +1,3 @@
 import RMBCLI
+
+RMBCommand.runMain()
