@@ -3,7 +3,7 @@
 /// The 200-byte state holds 25 lanes; lane (x, y) is bytes `[8·(x + 5y), +8)` read as a
 /// little-endian `UInt64`. The rounds are fully unrolled over 25 local lanes so the compiler keeps
 /// them in registers: there is no heap allocation and no bounds check in the hot path.
-public enum Keccak {
+public enum Keccak: Sendable {
     /// Size of the permutation state in bytes.
     public static let stateSize = 200
 

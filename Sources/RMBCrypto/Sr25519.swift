@@ -1,7 +1,7 @@
 /// sr25519: schnorrkel Schnorr signatures over ristretto255 with Merlin transcripts, as used by
 /// Substrate (`sp_core::sr25519`) for account keys and by RMB for envelope and JWT signatures.
 /// Group and scalar arithmetic come from libsodium through ``Sodium``.
-public enum Sr25519 {
+public enum Sr25519: Sendable {
     /// Substrate's signing context.
     public static let substrateContext: [UInt8] = Array("substrate".utf8)
     public static let publicKeyLength = 32
