@@ -22,9 +22,10 @@ public struct E2ECipher: Sendable {
 
     /// Encrypts with a fresh random nonce (or a given one, for reproducible tests).
     public func encrypt(_ plaintext: [UInt8], nonce: [UInt8]? = nil) throws(E2EError) -> [UInt8] {
-        do {
-            let nonce = try nonce ?? OpenSSL.randomBytes(12)
-            return try nonce + OpenSSL.aes256GCMSeal(plaintext, key: key, nonce: nonce)
+        do throws(CryptoError) {
+            let iv: [UInt8]
+            if let nonce { iv = nonce } else { iv = try OpenSSL.randomBytes(12) }
+            return try iv + OpenSSL.aes256GCMSeal(plaintext, key: key, nonce: iv)
         } catch {
             throw .encryptionFailed(error.description)
         }

@@ -30,11 +30,9 @@ public struct MiniSecret: Sendable, Hashable {
             guard let bytes = Hex.decode(String(hex)) else { throw .invalidHex }
             try self.init(bytes: bytes)
         } else {
-            do {
-                try self.init(mnemonic: Mnemonic(phrase: trimmed))
-            } catch let error as MnemonicError {
-                throw .mnemonic(error)
-            }
+            let mnemonic: Mnemonic
+            do { mnemonic = try Mnemonic(phrase: trimmed) } catch { throw .mnemonic(error) }
+            try self.init(mnemonic: mnemonic)
         }
     }
 }
