@@ -26,7 +26,7 @@ public struct MiniSecret: Sendable, Hashable {
         let trimmed = text.trimmingWhitespace()
         if trimmed.hasPrefix("0x") || trimmed.hasPrefix("0X") {
             let hex = trimmed.dropFirst(2)
-            guard hex.count == 64 else { throw .invalidSeedLength(hex.count / 2) }
+            guard hex.count == 64 else { throw .invalidSeedDigits(hex.count) }
             guard let bytes = Hex.decode(String(hex)) else { throw .invalidHex }
             try self.init(bytes: bytes)
         } else {
@@ -41,13 +41,15 @@ public enum SecretError: Error, Equatable, Sendable, CustomStringConvertible {
     case mnemonic(MnemonicError)
     case invalidHex
     case invalidSeedLength(Int)
+    case invalidSeedDigits(Int)
     case derivationFailed(String)
 
     public var description: String {
         switch self {
         case .mnemonic(let e): e.description
         case .invalidHex: "invalid seed: not hexadecimal (expected 0x followed by 64 hex digits)"
-        case .invalidSeedLength(let n): "invalid seed: \(n) bytes (expected 0x followed by 64 hex digits = 32 bytes)"
+        case .invalidSeedLength(let n): "invalid seed: \(n) bytes (expected 32)"
+        case .invalidSeedDigits(let n): "invalid seed: \(n) hex digits (expected 0x followed by 64 hex digits)"
         case .derivationFailed(let d): "key derivation failed: \(d)"
         }
     }

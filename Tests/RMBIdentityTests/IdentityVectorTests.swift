@@ -57,7 +57,7 @@ struct IdentityVectorTests {
             ("bottom drive obey lake curtain smoke basket hold race lonely fit", "11 words"),
             ("bottom drive obey lake curtain smoke basket hold race lonely fit wolk", "word 12 'wolk'"),
             ("bottom drive obey lake curtain smoke basket hold race lonely walk fit", "checksum"),
-            ("0x1234", "2 bytes"),
+            ("0x1234", "4 hex digits"),
             ("0x" + String(repeating: "z", count: 64), "not hexadecimal"),
             ("", "0 words"),
         ]
