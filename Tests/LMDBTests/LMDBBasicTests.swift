@@ -1,3 +1,4 @@
+import CLMDB
 import Foundation
 import Testing
 @testable import LMDB
@@ -20,6 +21,15 @@ import Testing
         let deleted = try env.write { txn in (try txn.delete(db, "a".bytes), try txn.delete(db, "a".bytes)) }
         #expect(deleted == (true, false))
         #expect(try env.read { try $0.get(db, "a".bytes) } == nil)
+    }
+
+    @Test func readersCrossThreadsAndCommitsAreDurableByDefault() throws {
+        let dir = try TemporaryDirectory()
+        let env = try LMDBEnvironment.open(path: dir.path, mapSize: 1 << 20)
+        #expect(env.flags & UInt32(MDB_NOTLS) != 0)
+        #expect(env.flags & UInt32(MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC) == 0)
+        #expect(env.staleReadersCleared == 0)
+        #expect(try env.readerCheck() == 0)
     }
 
     @Test func noOverwriteAndBadKeys() throws {
