@@ -33,6 +33,10 @@ let package = Package(
         // MARK: Bottom layer: cryptographic primitives
         .target(name: "RMBCrypto", dependencies: ["CSodium", "CSecp256k1", "COpenSSL"]),
 
+        // MARK: Storage and Redis access (one small wrapper per C library)
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "RedisClient", dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
+
         // MARK: Wire protocol and identity
         .target(
             name: "RMBProtocol",
@@ -62,6 +66,8 @@ let package = Package(
         // MARK: Tests
         .target(name: "RMBTestSupport", path: "Tests/RMBTestSupport"),
         .testTarget(name: "RMBCryptoTests", dependencies: ["RMBCrypto", "RMBTestSupport"]),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "RMBTestSupport"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RMBTestSupport"]),
         .testTarget(name: "RMBProtocolTests", dependencies: ["RMBProtocol", "RMBTestSupport"]),
         .testTarget(name: "RMBIdentityTests", dependencies: ["RMBIdentity", "RMBProtocol", "RMBTestSupport"]),
         .testTarget(name: "TwinDirectoryTests", dependencies: ["TwinDirectory", "RMBTestSupport"]),

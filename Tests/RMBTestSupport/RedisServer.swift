@@ -1,0 +1,230 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A throwaway `redis-server` for tests: loopback only, a free port picked by the kernel (so
+/// parallel test runs of other engineers never clash), no persistence, files in a temp dir.
+///
+///     let server = try RedisServer.start()
+///     defer { server.stop() }
+///     let client = try RedisClient(url: server.url)
+///
+/// `restart()` brings it back on the same port with an empty data set, for "Redis restarted"
+/// tests; `kill()` stops it with SIGKILL. The directory is removed when the object goes away.
+public final class RedisServer: @unchecked Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case executableMissing(String)
+        case didNotStart(String)
+        public var description: String {
+            switch self {
+            case let .executableMissing(path): "redis-server not found at \(path)"
+            case let .didNotStart(reason): "redis-server did not start: \(reason)"
+            }
+        }
+    }
+
+    public let host = "127.0.0.1"
+    public private(set) var port: Int
+    public let directory: URL
+    public let executable: String
+    public var url: String { "redis://\(host):\(port)" }
+
+    private let lock = NSLock()
+    /// The running server's pid, 0 when stopped. Guarded by `lock`.
+    private var pid: pid_t = 0
+
+    private init(executable: String, port: Int, directory: URL) {
+        self.executable = executable
+        self.port = port
+        self.directory = directory
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts a server on a free loopback port and waits until it answers PING.
+    public static func start(executable: String = "/usr/bin/redis-server", timeout: Duration = .seconds(10)) throws -> RedisServer {
+        guard FileManager.default.isExecutableFile(atPath: executable) else { throw Failure.executableMissing(executable) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var lastError: Error = Failure.didNotStart("no attempt")
+        // Another process may grab the port between our probe and redis' bind: try a few ports.
+        for _ in 0..<5 {
+            let server = RedisServer(executable: executable, port: try freeLoopbackPort(), directory: directory)
+            do {
+                try server.launch(timeout: timeout)
+                return server
+            } catch {
+                lastError = error
+                server.stop()
+            }
+        }
+        try? FileManager.default.removeItem(at: directory)
+        throw lastError
+    }
+
+    /// Starts the server again on the same port if it is not running (data starts empty).
+    public func start(timeout: Duration = .seconds(10)) throws {
+        try launch(timeout: timeout)
+    }
+
+    /// Stops (SIGTERM, then waits) and starts again on the same port.
+    public func restart(timeout: Duration = .seconds(10)) throws {
+        stop()
+        try launch(timeout: timeout)
+    }
+
+    /// SIGTERM and wait for exit (SIGKILL after 5 s). Safe to call twice.
+    public func stop() { terminate(signal: SIGTERM) }
+
+    /// SIGKILL and wait for exit (a crash, not a shutdown).
+    public func kill() { terminate(signal: SIGKILL) }
+
+    public var isRunning: Bool {
+        lock.withLock {
+            guard pid > 0 else { return false }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == 0 { return true }
+            pid = 0   // exited (and now reaped)
+            return false
+        }
+    }
+
+    // MARK: Internals
+
+    private func terminate(signal: Int32) {
+        lock.withLock {
+            guard pid > 0 else { return }
+            sendSignal(pid, signal)
+            var status: Int32 = 0
+            let deadline = ContinuousClock.now + .seconds(5)
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                if ContinuousClock.now > deadline {
+                    sendSignal(pid, SIGKILL)
+                    _ = waitpid(pid, &status, 0)
+                    break
+                }
+                usleep(5_000)
+            }
+            pid = 0
+        }
+    }
+
+    private func launch(timeout: Duration) throws {
+        if isRunning { return }
+        let arguments = [
+            executable, "--port", "\(port)", "--bind", host, "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--daemonize", "no",
+            "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        let child = try spawn(arguments)
+        lock.withLock { pid = child }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if ping() { return }
+            if !isRunning { break }
+            usleep(20_000)
+        }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+        throw Failure.didNotStart("port \(port): \(log.suffix(500))")
+    }
+
+    /// Sends a raw RESP `PING` (no client library: this target must not depend on ours).
+    public func ping() -> Bool {
+        let fd = socket(AF_INET, streamSocketType, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = loopbackAddress(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        guard send(fd, request, request.count, noSignalFlag) == request.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 && String(decoding: buffer.prefix(count), as: UTF8.self).hasPrefix("+PONG")
+    }
+}
+
+/// Asks the kernel for a free loopback TCP port (bind to port 0, read it back, release it).
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, streamSocketType, 0)
+    guard fd >= 0 else { throw RedisServer.Failure.didNotStart("socket: errno \(errno)") }
+    defer { close(fd) }
+    var address = loopbackAddress(port: 0)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw RedisServer.Failure.didNotStart("bind: errno \(errno)") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw RedisServer.Failure.didNotStart("getsockname: errno \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+#if canImport(Glibc)
+private let streamSocketType = Int32(SOCK_STREAM.rawValue)
+private let noSignalFlag = Int32(MSG_NOSIGNAL)
+#else
+private let streamSocketType = SOCK_STREAM
+private let noSignalFlag: Int32 = 0
+#endif
+
+/// File scope so `kill(2)` is not shadowed by `RedisServer.kill()`.
+private func sendSignal(_ pid: Int32, _ signal: Int32) { _ = kill(pid, signal) }
+
+private func loopbackAddress(port: Int) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    return address
+}
+
+/// Spawns `arguments[0]` with stdio on /dev/null and a clean signal state. Not Foundation's
+/// `Process`: test threads block most signals and the child would inherit that mask (redis
+/// would then ignore SIGTERM), and `Process.waitUntilExit` can hang on Linux.
+private func spawn(_ arguments: [String]) throws -> pid_t {
+    #if canImport(Darwin)
+    var attributes: posix_spawnattr_t?
+    var actions: posix_spawn_file_actions_t?
+    #else
+    var attributes = posix_spawnattr_t()
+    var actions = posix_spawn_file_actions_t()
+    #endif
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+
+    var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+    cArguments.append(nil)
+    defer { for pointer in cArguments { free(pointer) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, environ)
+    guard rc == 0 else { throw RedisServer.Failure.didNotStart("posix_spawn: \(String(cString: strerror(rc)))") }
+    return pid
+}
