@@ -53,6 +53,15 @@ let package = Package(
             ]
         ),
 
+        // MARK: Peer
+        .target(
+            name: "RMBPeer",
+            dependencies: [
+                "RMBProtocol", "RMBIdentity", "TwinDirectory",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Tools
         .target(
             name: "RMBCLI",
@@ -69,8 +78,9 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "RMBTestSupport"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RMBTestSupport"]),
         .testTarget(name: "RMBProtocolTests", dependencies: ["RMBProtocol", "RMBTestSupport"]),
-        .testTarget(name: "RMBIdentityTests", dependencies: ["RMBIdentity", "RMBProtocol", "RMBTestSupport"]),
+        .testTarget(name: "RMBIdentityTests", dependencies: ["RMBIdentity", "RMBProtocol", "RMBCrypto", "RMBTestSupport"]),
         .testTarget(name: "TwinDirectoryTests", dependencies: ["TwinDirectory", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),
+        .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport"]),
     ]
 )

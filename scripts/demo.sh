@@ -20,7 +20,7 @@ token=eyJhbGciOiJSUzUxMiJ9.eyJzdWIiOjcsInNpZCI6bnVsbCwiaWF0IjoxNzAwMDAwMDAwLCJle
 step "$rmb" jwt verify --token "$token" --account 5DFJF7tY4bpbpcKPJcBTQaKuCDEPCpiz8TRjpmLeTtweqmXL --ignore-expiry
 if "$rmb" twin --help >/dev/null 2>&1; then
   step "$rmb" twin add --twins "$twins" --id 7 --account 5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV \
-       --pk 035b26108e8b97479c547da4860d862dc08ab2c29ada449c74d5a9a58a6c46a8c4 --relay 127.0.0.1:8081 --relay http://localhost:8082
+       --pk 035b26108e8b97479c547da4860d862dc08ab2c29ada449c74d5a9a58a6c46a8c4 --relay http://127.0.0.1:8081 --relay relay.example.com
   step "$rmb" twin show --twins "$twins" --id 7
 fi
 step "$rmb" bench crypto --iterations 2000
