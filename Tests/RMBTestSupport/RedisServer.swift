@@ -90,7 +90,11 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock {
             guard pid > 0 else { return false }
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == 0 { return true }
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == 0 { return true }
+            // -1: interrupted, or the child was reaped elsewhere (Foundation's `Process`, used by
+            // other tests in this process, may reap any child). Ask the kernel instead.
+            if result == -1, errno == EINTR || sendSignal(pid, 0) == 0 { return true }
             pid = 0   // exited (and now reaped)
             return false
         }
@@ -182,7 +186,8 @@ private let noSignalFlag: Int32 = 0
 #endif
 
 /// File scope so `kill(2)` is not shadowed by `RedisServer.kill()`.
-private func sendSignal(_ pid: Int32, _ signal: Int32) { _ = kill(pid, signal) }
+@discardableResult
+private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 { kill(pid, signal) }
 
 private func loopbackAddress(port: Int) -> sockaddr_in {
     var address = sockaddr_in()
