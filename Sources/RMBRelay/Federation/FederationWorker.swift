@@ -93,7 +93,7 @@ struct FederationWorker: Service {
         }
     }
 
-    private func process(id: String, raw: [UInt8]) async {
+    private func process(id: String, raw: [UInt8], attempt: Int = 0) async {
         let envelope: RMBEnvelope
         do { envelope = try RMBEnvelope(wire: raw) } catch {
             core.logger.warning("dropping unparsable federation entry", metadata: ["id": "\(id)", "error": "\(error)"])
@@ -108,7 +108,14 @@ struct FederationWorker: Service {
             await replyError(envelope, text: text)
             await finish(id)
         case .transient(let reason):
-            core.logger.debug("federation will retry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)"])
+            // Retry from here with back-off (known-gaps §17), touching the entry so XAUTOCLAIM
+            // (meant for entries of dead consumers) does not hand it to someone else meanwhile.
+            let delay = Duration.milliseconds(min(500 << min(attempt, 5), 10_000))
+            core.logger.debug("federation will retry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)", "in": "\(delay)"])
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            _ = try? await core.redis.send("XCLAIM", stream, group, .string(consumer), 0, .string(id), "JUSTID")
+            await process(id: id, raw: raw, attempt: attempt + 1)
         }
     }
 

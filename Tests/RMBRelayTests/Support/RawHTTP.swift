@@ -8,7 +8,13 @@ import Glibc
 enum RawHTTP {
     struct Reply { var status: Int; var body: String }
 
-    static func send(port: Int, request: String, body: [UInt8] = [], timeout: Int = 5) throws -> Reply {
+    /// Runs the blocking exchange on its own thread: blocking a cooperative thread would stall
+    /// the in-process relay under test (2 cores, 2 cooperative threads).
+    static func send(port: Int, request: String, body: [UInt8] = [], timeout: Int = 5) async throws -> Reply {
+        try await onThread { try blockingSend(port: port, request: request, body: body, timeout: timeout) }
+    }
+
+    static func blockingSend(port: Int, request: String, body: [UInt8] = [], timeout: Int = 5) throws -> Reply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TimeoutError() }
         defer { close(fd) }
@@ -52,8 +58,16 @@ enum RawHTTP {
         return Reply(status: status, body: String(body.prefix(length)))
     }
 
-    static func upgrade(port: Int, target: String) throws -> Reply {
-        try send(port: port, request: "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+    static func upgrade(port: Int, target: String) async throws -> Reply {
+        try await send(port: port, request: "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                  + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    }
+}
+
+/// Runs blocking work on a fresh thread and resumes with its result.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
     }
 }

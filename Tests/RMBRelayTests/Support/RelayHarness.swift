@@ -60,7 +60,7 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
 func startRedis() async throws -> RedisServer {
     var lastError: any Error = TimeoutError()
     for _ in 0..<4 {
-        do { return try RedisServer.start() } catch {
+        do { return try await onThread { try RedisServer.start() } } catch {
             lastError = error
             try await Task.sleep(for: .milliseconds(100))
         }
