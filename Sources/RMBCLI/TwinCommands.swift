@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import RMBIdentity
+import TwinDirectory
+
+/// `rmb twin …`: manage a local twin file (``LocalTwinFile``) for networks without tfchain.
+///
+/// All parsing and file handling lives in TwinDirectory; these commands only map flags to
+/// those calls and report errors as one stderr line with exit code 2.
+public struct TwinCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "twin",
+        abstract: "Manage a local twin file (networks without a blockchain).",
+        subcommands: [AddTwin.self, ShowTwin.self, RemoveTwin.self]
+    )
+
+    public init() {}
+}
+
+/// `rmb twin add`: insert or replace one twin, creating the file if needed.
+struct AddTwin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a twin to the file, or replace the twin with the same id."
+    )
+
+    @Option(name: .long, help: "Twin file (TOML); created if missing.")
+    var twins: String
+
+    @Option(name: .long, help: "Twin id (1-4294967295).")
+    var id: String
+
+    @Option(name: .long, help: "Account: SS58 address or 64 hex digits.")
+    var account: String
+
+    @Option(name: .long, help: "Optional e2e public key: 33-byte compressed secp256k1, hex.")
+    var pk: String?
+
+    @Option(name: .customLong("relay"), help: "Relay: host, host:port, http://host:port, wss://host… (repeatable).")
+    var relays: [String] = []
+
+    func run() throws {
+        let twin = try reportingErrors {
+            Twin(
+                id: try TwinValueParsing.id(id),
+                account: try AccountID(parsing: account),
+                relays: try relays.map { try RelayAddress(parsing: $0) },
+                e2ePublicKey: try pk.map { try TwinValueParsing.e2ePublicKey($0) }
+            )
+        }
+        try reportingErrors { try LocalTwinFile.upsert(twin, inFileAt: twins) }
+        print("twin \(twin.id) saved to \(twins)")
+    }
+}
+
+/// `rmb twin show`: print one twin for people or, with `--json`, for scripts.
+struct ShowTwin: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a twin from the file.")
+
+    @Option(name: .long, help: "Twin file (TOML).")
+    var twins: String
+
+    @Option(name: .long, help: "Twin id.")
+    var id: String
+
+    @Flag(name: .long, help: "Print JSON: id, account_hex, account_ss58, pk (hex or null), relays.")
+    var json = false
+
+    func run() throws {
+        let twin = try reportingErrors {
+            let wanted = try TwinValueParsing.id(id)
+            guard let twin = try LocalTwinFile.load(from: twins).first(where: { $0.id == wanted }) else {
+                throw UnknownTwin(path: twins, id: wanted)
+            }
+            return twin
+        }
+        if json {
+            let output = try reportingErrors { try TwinJSON(twin).encoded() }
+            print(output)
+        } else {
+            print("twin \(twin.id)")
+            print("  account  \(twin.account.ss58)")
+            print("  hex      \(twin.account.hex)")
+            print("  pk       \(twin.e2ePublicKey.map(hexString) ?? "none (messages to this twin are not encrypted)")")
+            print("  relays   \(twin.relays.isEmpty ? "none" : twin.relays.map(\.canonical).joined(separator: ", "))")
+        }
+    }
+}
+
+/// `rmb twin remove`: delete one twin; an unknown id is an error so typos do not pass silently.
+struct RemoveTwin: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a twin from the file.")
+
+    @Option(name: .long, help: "Twin file (TOML).")
+    var twins: String
+
+    @Option(name: .long, help: "Twin id.")
+    var id: String
+
+    func run() throws {
+        try reportingErrors {
+            let wanted = try TwinValueParsing.id(id)
+            guard try LocalTwinFile.remove(id: wanted, fromFileAt: twins) else { throw UnknownTwin(path: twins, id: wanted) }
+            print("twin \(wanted) removed from \(twins)")
+        }
+    }
+}
+
+// MARK: Helpers
+
+/// The `--json` shape of `rmb twin show`; `pk` is always present (null when absent).
+private struct TwinJSON: Encodable {
+    let id: UInt32
+    let accountHex: String
+    let accountSS58: String
+    let pk: String?
+    let relays: [String]
+
+    init(_ twin: Twin) {
+        id = twin.id
+        accountHex = twin.account.hex
+        accountSS58 = twin.account.ss58
+        pk = twin.e2ePublicKey.map(hexString)
+        relays = twin.relays.map(\.canonical)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, pk, relays
+        case accountHex = "account_hex"
+        case accountSS58 = "account_ss58"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(accountHex, forKey: .accountHex)
+        try container.encode(accountSS58, forKey: .accountSS58)
+        try container.encode(pk, forKey: .pk)
+        try container.encode(relays, forKey: .relays)
+    }
+
+    func encoded() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]   // one line: easy to pipe
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+private struct UnknownTwin: Error, CustomStringConvertible {
+    let path: String
+    let id: UInt32
+    var description: String { "\(path): no twin with id \(id)" }
+}
+
+private func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { String(format: "%02x", $0) }.joined()
+}
+
+/// Runs `body`; any error becomes one `error: …` line on stderr and exit code 2.
+@discardableResult
+private func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
