@@ -15,12 +15,23 @@ let package = Package(
         .library(name: "RMBProtocol", targets: ["RMBProtocol"]),
         .library(name: "RMBIdentity", targets: ["RMBIdentity"]),
         .library(name: "TwinDirectory", targets: ["TwinDirectory"]),
+        .library(name: "RMBRelay", targets: ["RMBRelay"]),
+        .executable(name: "rmb-relay", targets: ["rmb-relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // Relay: HTTP + WebSocket server, federation client, metrics, lifecycle.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries (Debian: libsodium-dev libsecp256k1-dev libssl-dev liblmdb-dev libhiredis-dev)
@@ -55,9 +66,18 @@ let package = Package(
 
         // MARK: Peer
         .target(
+            name: "Redundancy",
+            dependencies: [
+                "RMBProtocol", "TwinDirectory",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "RMBPeer",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -72,6 +92,29 @@ let package = Package(
         ),
         .executableTarget(name: "rmb", dependencies: ["RMBCLI"]),
 
+        // MARK: Relay
+        .target(
+            name: "RMBRelay",
+            dependencies: [
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "rmb-relay", dependencies: ["RMBRelay"]),
+
         // MARK: Tests
         .target(name: "RMBTestSupport", path: "Tests/RMBTestSupport"),
         .testTarget(name: "RMBCryptoTests", dependencies: ["RMBCrypto", "RMBTestSupport"]),
@@ -82,5 +125,13 @@ let package = Package(
         .testTarget(name: "TwinDirectoryTests", dependencies: ["TwinDirectory", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport"]),
+        .testTarget(
+            name: "RMBRelayTests",
+            dependencies: [
+                "RMBRelay", "RMBProtocol", "RMBIdentity", "RedisClient", "RMBTestSupport",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ]
 )

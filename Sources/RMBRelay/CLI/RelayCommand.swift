@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `rmb-relay` flags (relay.md §12). Relays are reached as `https://<domain>/` and
+/// `wss://<domain>/` in production (TLS terminated by a reverse proxy); on local networks and
+/// in tests a twin's relay entry may be `http://host:port`, which this relay then POSTs to
+/// without TLS, and `--domain host:port` matches such entries.
+public struct RelayCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rmb-relay", abstract: "Reliable Message Bus relay (wire-compatible with rmb-rs).", version: "0.1.0")
+
+    @Option(name: [.customShort("m"), .customLong("domain")], parsing: .upToNextOption, help: "The relay's own domain names.")
+    var domains: [String] = []
+    @Option(name: .shortAndLong, help: "Redis URL.")
+    var redis = "redis://localhost:6379"
+    @Option(name: .shortAndLong, parsing: .upToNextOption, help: "tfchain RPC endpoints (not supported yet: use --twins).")
+    var substrate: [String] = []
+    @Option(name: .long, help: "Local twin file (TOML) used as the twin directory.")
+    var twins: String?
+    @Option(name: .shortAndLong, help: "Delivery workers (> 0).")
+    var workers = 500
+    @Option(name: [.customShort("u"), .customLong("user-per-worker")], help: "Sessions per worker (> 0).")
+    var userPerWorker = 1000
+    @Option(name: .shortAndLong, help: "Listen address.")
+    var listen = "[::]:8080"
+    @Flag(name: .shortAndLong, help: "More logs (-d debug, -dd trace).")
+    var debug: Int
+    @Option(name: .long, parsing: .upToNextOption, help: "Rate limit: <count> <size> per twin per minute.")
+    var limit: [Int] = []
+    @Option(name: [.customShort("p"), .customLong("ranker-period")], help: "Ranker window in seconds.")
+    var rankerPeriod = 3600
+    @Option(name: .long, help: "Maximum block gap replayed after a chain reconnect (chain support pending).")
+    var catchupThreshold = 600
+    @Option(name: .long, help: "Largest WebSocket message accepted from a client, in bytes.")
+    var maxFrameSize = 4 << 20
+    @Option(name: .long, help: "Largest federation body accepted on POST /, in bytes.")
+    var maxBodySize = 4 << 20
+    @Option(name: .long, help: "Maximum session token lifetime (exp - iat) in seconds; off by default.")
+    var maxTokenLifetime: UInt64?
+
+    public init() {}
+
+    /// Entry point of the executable: parses, runs, and exits (2 on bad flags, 1 on failure).
+    public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        do {
+            let parsed = try parseAsRoot(arguments)
+            guard let command = parsed as? RelayCommand else { throw ExitCode.validationFailure }
+            try await command.run()
+            Foundation.exit(0)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { print(fullMessage(for: error)); Foundation.exit(0) }
+            let message = code == .validationFailure ? fullMessage(for: error) : "error: \(error)"
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
+
+    public func validate() throws {
+        guard workers > 0 else { throw ValidationError("--workers must be > 0") }
+        guard userPerWorker > 0 else { throw ValidationError("--user-per-worker must be > 0") }
+        guard limit.isEmpty || (limit.count == 2 && limit.allSatisfy { $0 > 0 }) else {
+            throw ValidationError("--limit takes two positive numbers: <count> <size>")
+        }
+        guard ListenAddress(listen) != nil else { throw ValidationError("--listen: expected host:port, got '\(listen)'") }
+        guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
+        guard twins != nil else { throw ValidationError("--twins FILE is required (the tfchain directory is not supported yet)") }
+    }
+
+    public func run() async throws {
+        let debug = self.debug
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = debug >= 2 ? .trace : debug == 1 ? .debug : .info
+            return handler
+        }
+        let logger = Logger(label: "rmb.relay")
+        raiseFileLimit(logger: logger)
+        guard let address = ListenAddress(listen), let twinsPath = twins else { throw ExitCode.validationFailure }
+        let directory = try FileTwinDirectory(path: twinsPath)
+        let configuration = RelayConfiguration(
+            domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
+            usersPerWorker: userPerWorker,
+            rateLimit: limit.count == 2 ? .init(count: limit[0], size: limit[1]) : nil,
+            rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
+            maxTokenLifetime: maxTokenLifetime)
+        let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
+        try await server.run()
+    }
+}
+
+/// `host:port`, `[v6]:port`.
+struct ListenAddress {
+    var host: String
+    var port: Int
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+}
+
+/// Raises RLIMIT_NOFILE towards 524288 (or the hard limit) as the reference does.
+func raiseFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let target: rlim_t = 524_288
+    limit.rlim_cur = max(limit.rlim_cur, min(target, limit.rlim_max))
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+        logger.debug("could not raise the open file limit")
+    }
+}

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import RMBProtocol
+
+/// Outcome of forwarding one envelope to the destination twin's relays (relay.md §7.1).
+enum ForwardOutcome: Equatable {
+    case delivered
+    /// Do not retry; the text goes back to the source in an error envelope.
+    case permanent(String)
+    /// Leave pending; it is reclaimed and retried until the envelope expires.
+    case transient(String)
+}
+
+/// POSTs raw envelope bytes to `https://<domain>/` (or the relay entry's own scheme and port),
+/// up to 3 passes over the ranked domains, skipping domains whose circuit breaker is open.
+/// Exactly 202 is success; any 4xx is permanent; anything else downvotes and tries the next.
+struct FederationSender: Sendable {
+    let http: HTTPClient
+    let ranker: RelayRanker
+    let breaker: CircuitBreaker
+    let metrics: RelayMetrics
+    let logger: Logger
+    var requestTimeout: TimeAmount = .seconds(3)
+
+    func forward(_ raw: [UInt8], relays: [RelayAddress]) async -> ForwardOutcome {
+        var byDomain: [String: RelayAddress] = [:]
+        for relay in relays { byDomain[relay.port.map { "\(relay.host):\($0)" } ?? relay.host] = relay }
+        let ordered = ranker.rank(Array(byDomain.keys))
+        for pass in 0..<3 {
+            if pass > 0 {
+                let pause = pass == 1 ? 100 + Int.random(in: 0...50) : 200 + Int.random(in: 0...100)
+                try? await Task.sleep(for: .milliseconds(pause))
+            }
+            var attempted = false
+            for domain in ordered {
+                guard let relay = byDomain[domain], breaker.allows(domain) else { continue }
+                attempted = true
+                switch await post(raw, to: relay) {
+                case .accepted:
+                    breaker.recordSuccess(domain)
+                    metrics.federationSuccess(domain)
+                    return .delivered
+                case .rejected(let text):
+                    breaker.recordSuccess(domain)
+                    for domain in ordered { metrics.federationError(domain) }
+                    return .permanent("remote relay rejected permanently: \(text)")
+                case .failed(let reason):
+                    logger.debug("federation attempt failed", metadata: ["relay": "\(domain)", "error": "\(reason)"])
+                    ranker.downvote(domain)
+                    breaker.recordFailure(domain)
+                }
+            }
+            if !attempted { break }
+        }
+        for domain in ordered { metrics.federationError(domain) }
+        return .transient("no relay of the destination accepted the envelope")
+    }
+
+    private enum Attempt { case accepted, rejected(String), failed(String) }
+
+    private func post(_ raw: [UInt8], to relay: RelayAddress) async -> Attempt {
+        var request = HTTPClientRequest(url: relay.federationURL)
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(bytes: raw))
+        do {
+            let response = try await http.execute(request, timeout: requestTimeout)
+            let body = (try? await response.body.collect(upTo: 1024)).map { String(buffer: $0) } ?? ""
+            switch response.status.code {
+            case 202: return .accepted
+            case 400..<500: return .rejected(body.isEmpty ? RelayErrorText.destinationOffline : body)
+            default: return .failed("status \(response.status.code)")
+            }
+        } catch {
+            return .failed(String(describing: error))
+        }
+    }
+}

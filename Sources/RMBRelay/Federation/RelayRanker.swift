@@ -1,0 +1,33 @@
+/// Orders a twin's relay domains for federation (relay.md §8): failures within the period are
+/// counted per domain, the rate is failures per hour, lower first. Ties keep a random order that
+/// is drawn once per call (a shuffle, then a stable sort), so the comparison is consistent.
+final class RelayRanker: Sendable {
+    private let period: Duration
+    private let failures = Locked<[String: [ContinuousClock.Instant]]>([:])
+
+    init(period: Duration) { self.period = period > .zero ? period : .seconds(3600) }
+
+    func downvote(_ domain: String, now: ContinuousClock.Instant = .now) {
+        let horizon = now - period
+        failures.withLock { table in
+            var list = table[domain, default: []].filter { $0 > horizon }
+            list.append(now)
+            table[domain] = list
+        }
+    }
+
+    func rate(_ domain: String, now: ContinuousClock.Instant = .now) -> Double {
+        let horizon = now - period
+        let count = failures.withLock { table in table[domain]?.filter { $0 > horizon }.count ?? 0 }
+        let hours = Double(period.components.seconds) / 3600
+        return Double(count) / max(hours, 1.0 / 3600)
+    }
+
+    func rank(_ domains: [String]) -> [String] {
+        let now = ContinuousClock.now
+        let rated = domains.shuffled().map { ($0, rate($0, now: now)) }
+        return rated.enumerated().sorted { lhs, rhs in
+            lhs.element.1 != rhs.element.1 ? lhs.element.1 < rhs.element.1 : lhs.offset < rhs.offset
+        }.map { $0.element.0 }
+    }
+}

@@ -1,0 +1,124 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// One TCP port for HTTP and WebSocket (relay.md §1). A request carrying WebSocket upgrade
+/// headers on any path is authenticated (§2) before the upgrade; a refused upgrade is *not*
+/// answered with a bare 400 (as Hummingbird's stock channel does) but handed to the HTTP router,
+/// which answers it with the exact status and text of §1 (see `UpgradeRejectionMiddleware`).
+struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias WebSocketHandler = @Sendable (NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, SessionID) async -> Void
+
+    enum UpgradeResult: Sendable {
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, SessionID)
+        case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case rejected(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, AuthRejection)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let upgradeResult: EventLoopFuture<UpgradeResult>
+        let channel: any Channel
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let maxFrameSize: Int
+    /// Decides the upgrade: a session id, or the refusal to answer with.
+    let authorize: @Sendable (HTTPRequestHead) async -> Result<SessionID, AuthRejection>
+    let handleWebSocket: WebSocketHandler
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let accepted = NIOLockedValueBox<SessionID?>(nil)
+            let refused = NIOLockedValueBox<AuthRejection?>(nil)
+            let authorize = self.authorize
+            let maxFrameSize = self.maxFrameSize
+            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
+                maxFrameSize: maxFrameSize,
+                enableAutomaticErrorHandling: true,
+                shouldUpgrade: { channel, head in
+                    let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
+                    promise.completeWithTask {
+                        switch await authorize(head) {
+                        case .success(let session):
+                            accepted.withLockedValue { $0 = session }
+                            return HTTPHeaders()
+                        case .failure(let rejection):
+                            refused.withLockedValue { $0 = rejection }
+                            return nil
+                        }
+                    }
+                    return promise.futureResult
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let session = accepted.withLockedValue({ $0 }) else {
+                            throw ChannelError.inappropriateOperationForState
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOWebSocketFrameAggregator(
+                                minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
+                                maxAccumulatedFrameSize: maxFrameSize))
+                        let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: false))
+                        return UpgradeResult.websocket(asyncChannel, session)
+                    }
+                }
+            )
+            let serverUpgrade = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: .seconds(600), logger: logger))
+                        let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true))
+                        if let rejection = refused.withLockedValue({ $0 }) { return UpgradeResult.rejected(asyncChannel, rejection) }
+                        return UpgradeResult.notUpgraded(asyncChannel)
+                    }
+                }
+            )
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<UpgradeResult>(upgradeConfiguration: serverUpgrade)
+            configuration.enablePipelining = false
+            configuration.enableErrorHandling = false
+            configuration.enableResponseHeaderValidation = false
+            try? channel.syncOptions?.setOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(upgradeResult: result, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.upgradeResult.get() {
+            case .notUpgraded(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .websocket(let channel, let session):
+                await handleWebSocket(channel, session)
+            case .rejected(let http, let rejection):
+                logger.debug("upgrade refused", metadata: ["status": "\(rejection.status.code)", "reason": "\(rejection.text)"])
+                await writeRejection(rejection, on: http)
+            }
+        } catch {
+            logger.debug("connection ended before a request was handled", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers a refused upgrade (the request's body, if any, is not read) and closes.
+    private func writeRejection(_ rejection: AuthRejection, on channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async {
+        try? await channel.executeThenClose { _, outbound in
+            let body = ByteBuffer(string: rejection.text)
+            let head = HTTPResponse(status: rejection.status, headerFields: [
+                .connection: "close", .contentType: "text/plain; charset=utf-8", .contentLength: "\(body.readableBytes)",
+            ])
+            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Logging
+import RedisClient
+
+/// The shared state of one relay instance: configuration, sessions, Redis access, routing,
+/// limits and metrics. Everything in it is `Sendable` and owned by exactly one relay.
+final class RelayCore: Sendable {
+    let configuration: RelayConfiguration
+    let logger: Logger
+    let redis: RedisClient
+    let store: RelayStore
+    let twins: TwinCache
+    let registry: SessionRegistry
+    let metrics: RelayMetrics
+    let delivery: StreamDelivery
+    let router: EnvelopeRouter
+    let authenticator: Authenticator
+    let rateLimiter: RateLimiter?
+
+    init(configuration: RelayConfiguration, twins: any TwinDirectory, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.redis = redis
+        self.metrics = metrics
+        let processID = "\(ProcessInfo.processInfo.hostName.prefix(32))-\(getpid())-\(UUID().uuidString.prefix(8))"
+        store = RelayStore(redis: redis, processID: processID)
+        let cache = TwinCache(twins)
+        self.twins = cache
+        registry = SessionRegistry(capacity: configuration.maxUsers)
+        delivery = StreamDelivery(store: store, logger: logger)
+        router = EnvelopeRouter(configuration: configuration, registry: registry, store: store, twins: cache,
+                                delivery: delivery, metrics: metrics, logger: logger)
+        authenticator = Authenticator(twins: cache, maxLifetime: configuration.maxTokenLifetime)
+        rateLimiter = configuration.rateLimit.map { RateLimiter(limit: $0, capacity: 2 * min(configuration.maxUsers, 500_000)) }
+    }
+
+    var presenceTTLSeconds: Int { max(3, Int(configuration.presenceTTL.components.seconds)) }
+}

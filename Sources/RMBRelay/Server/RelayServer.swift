@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import RMBProtocol
+import RedisClient
+import ServiceLifecycle
+
+/// One relay instance: the HTTP/WebSocket listener plus its background services (federation
+/// worker, presence heartbeat, wake listener). Run it inside a `ServiceGroup` (the executable
+/// does, with SIGTERM/SIGINT as graceful shutdown signals) or with `run()` in tests.
+public final class RelayServer: Service, Sendable {
+    public let configuration: RelayConfiguration
+    public let metrics: RelayMetrics
+    let core: RelayCore
+    private let http: HTTPClient
+    private let port = Locked<Int?>(nil)
+    private let portWaiters = Locked<[CheckedContinuation<Int, Never>]>([])
+
+    public init(configuration: RelayConfiguration, twins: any TwinDirectory, logger: Logger = Logger(label: "rmb.relay")) throws {
+        self.configuration = configuration
+        let redis = try RedisClient(url: configuration.redisURL, poolSize: 8, logger: logger)
+        metrics = RelayMetrics()
+        core = RelayCore(configuration: configuration, twins: twins, redis: redis, metrics: metrics, logger: logger)
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(3))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    }
+
+    /// The bound TCP port, once listening (useful with `port: 0`).
+    public func boundPort() async -> Int {
+        await withCheckedContinuation { continuation in
+            let known: Int? = port.withLock { $0 }
+            if let known { continuation.resume(returning: known); return }
+            portWaiters.withLock { $0.append(continuation) }
+            if let late = port.withLock({ $0 }) { resumeWaiters(late) }
+        }
+    }
+
+    private func resumeWaiters(_ value: Int) {
+        let waiters = portWaiters.withLock { list in defer { list = [] }; return list }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    public func run() async throws {
+        let core = self.core
+        let handler = ConnectionHandler(core: core)
+        let routes = HTTPRoutes(core: core)
+        let maxFrameSize = configuration.maxFrameSize
+        let serverBuilder = HTTPServerBuilder { responder in
+            RelayChannel(
+                responder: responder,
+                maxFrameSize: maxFrameSize,
+                authorize: { head in
+                    // Capacity is checked before the upgrade, not after it (known-gaps §22).
+                    if core.registry.isFull { return .failure(AuthRejection(status: .serviceUnavailable, text: "max number of users")) }
+                    return await core.authenticator.authenticate(rawQuery: rawQuery(ofTarget: head.uri))
+                },
+                handleWebSocket: { channel, session in await handler.run(channel, id: session) })
+        }
+        let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod),
+                                      breaker: CircuitBreaker(), metrics: metrics, logger: core.logger)
+        let services: [any Service] = [
+            FederationWorker(core: core, sender: sender, consumer: "relay-" + core.store.processID,
+                             concurrency: configuration.federationConcurrency),
+            PresenceService(core: core),
+            WakeListener(core: core),
+        ]
+        let app = Application(
+            router: routes.makeRouter(),
+            server: serverBuilder,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: services,
+            onServerRunning: { [weak self] channel in
+                guard let self, let bound = channel.localAddress?.port else { return }
+                self.port.withLock { $0 = bound }
+                self.resumeWaiters(bound)
+                core.logger.info("relay listening", metadata: ["port": "\(bound)", "domains": "\(core.configuration.domains)"])
+            },
+            logger: core.logger)
+        try await app.runService()
+        await shutdown()
+    }
+
+    private func shutdown() async {
+        // Sessions still open: close them so their unsent direct frames go to Redis.
+        for session in core.registry.all { session.terminate() }
+        try? await Task.sleep(for: .milliseconds(100))
+        try? await http.shutdown()
+        core.redis.close()
+    }
+}

@@ -1,0 +1,68 @@
+import Logging
+import RMBProtocol
+import RedisClient
+import ServiceLifecycle
+
+/// Keeps this process' sessions visible to siblings (presence keys refreshed well within their
+/// TTL), evicts sessions stuck in back-pressure for more than 60 s, and makes sure a stream that
+/// got entries while its session is here gets drained (periodic sweep, in case a wake-up was lost
+/// to a Redis restart).
+struct PresenceService: Service {
+    let core: RelayCore
+
+    func run() async throws {
+        let period = Duration.seconds(max(1, core.presenceTTLSeconds / 3))
+        var ticks = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: period)
+            ticks += 1
+            let sessions = core.registry.all
+            do { try await core.store.claimPresence(sessions.map(\.id), ttlSeconds: core.presenceTTLSeconds) } catch {
+                core.logger.warning("presence heartbeat failed", metadata: ["error": "\(error)"])
+            }
+            let now = ContinuousClock.now
+            for session in sessions {
+                if let since = session.backPressuredSince, now - since > .seconds(60) {
+                    core.logger.info("evicting a session in back-pressure", metadata: ["session": "\(session.id)"])
+                    core.metrics.evictionsBackPressure.increment()
+                    session.terminate()
+                } else if ticks % 2 == 0 {
+                    Task { await core.delivery.drain(session) }
+                }
+            }
+        }
+    }
+}
+
+/// Reads this process' wake stream (`relay.wake:<process>`): siblings add a session id after
+/// queueing an envelope for a session that is connected here.
+struct WakeListener: Service {
+    let core: RelayCore
+
+    func run() async throws {
+        let connection = core.redis.makeDedicatedConnection(label: "wake")
+        defer { connection.close() }
+        var last = "$"
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let reply: RedisReply
+            do {
+                reply = try await connection.blocking(
+                    ["XREAD", "COUNT", 500, "BLOCK", 1000, "STREAMS", .string(core.store.wakeKey), .string(last)],
+                    blockTimeout: .seconds(1))
+            } catch {
+                if error is CancellationError { return }
+                try? await Task.sleep(for: .milliseconds(500))
+                continue
+            }
+            guard let streams = reply.array, let first = streams.first?.array, first.count == 2, let entries = first[1].array else { continue }
+            for entry in entries {
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array else { continue }
+                last = id
+                guard fields.count == 2, let text = fields[1].string, let address = try? RMBAddress(text: text) else { continue }
+                if let session = core.registry.session(for: SessionID(address: address)) {
+                    Task { await core.delivery.drain(session) }
+                }
+            }
+        }
+    }
+}

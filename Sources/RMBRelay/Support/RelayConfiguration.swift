@@ -1,0 +1,56 @@
+/// Everything a relay instance needs to know; the CLI (§12) fills it from flags.
+public struct RelayConfiguration: Sendable {
+    /// Our own domain names (`--domain`): a twin listing one of them is served here.
+    public var domains: [String]
+    public var redisURL: String
+    public var host: String
+    /// 0 picks a free port (tests read it back from `RelayServer.boundPort`).
+    public var port: Int
+    public var workers: Int
+    public var usersPerWorker: Int
+    /// `--limit <count> <size>`: envelopes and bytes per twin per 60 s window (§9).
+    public var rateLimit: RateLimit?
+    public var rankerPeriod: Duration
+    /// Largest WebSocket message (after reassembly of fragments) accepted from a client.
+    public var maxFrameSize: Int
+    /// Largest federation body accepted on `POST /`.
+    public var maxBodySize: Int
+    /// Optional maximum `exp - iat` of a session token, in seconds.
+    public var maxTokenLifetime: UInt64?
+    /// How long a session's presence key lives without a heartbeat.
+    public var presenceTTL: Duration
+    /// Entries pending in the federation group this long are reclaimed (XAUTOCLAIM).
+    public var federationReclaimIdle: Duration
+    /// Per-connection outgoing buffer (frames); overflow goes to the session's stream.
+    public var outboundBuffer: Int
+
+    public struct RateLimit: Sendable, Equatable {
+        public var count: Int
+        public var size: Int
+        public init(count: Int, size: Int) { self.count = count; self.size = size }
+    }
+
+    public init(domains: [String] = [], redisURL: String = "redis://localhost:6379", host: String = "::", port: Int = 8080,
+                workers: Int = 500, usersPerWorker: Int = 1000, rateLimit: RateLimit? = nil,
+                rankerPeriod: Duration = .seconds(3600), maxFrameSize: Int = 4 << 20, maxBodySize: Int = 4 << 20,
+                maxTokenLifetime: UInt64? = nil, presenceTTL: Duration = .seconds(30),
+                federationReclaimIdle: Duration = .seconds(15), outboundBuffer: Int = 1024) {
+        self.domains = domains; self.redisURL = redisURL; self.host = host; self.port = port
+        self.workers = max(1, workers); self.usersPerWorker = max(1, usersPerWorker); self.rateLimit = rateLimit
+        self.rankerPeriod = rankerPeriod; self.maxFrameSize = maxFrameSize; self.maxBodySize = maxBodySize
+        self.maxTokenLifetime = maxTokenLifetime; self.presenceTTL = presenceTTL
+        self.federationReclaimIdle = federationReclaimIdle; self.outboundBuffer = max(16, outboundBuffer)
+    }
+
+    /// `max_users = workers × user_per_worker` (§3).
+    public var maxUsers: Int { workers.multipliedReportingOverflow(by: usersPerWorker).overflow ? Int.max : workers * usersPerWorker }
+    /// `wiggle = max(workers*10/100, 8)`; federation concurrency `F = 2*wiggle` (§12), capped here
+    /// because one process runs them as tasks, not as Redis connections.
+    public var federationConcurrency: Int { min(2 * max(workers * 10 / 100, 8), 64) }
+
+    /// Whether a twin's relay entry names one of our domains (exact, case-sensitive).
+    func servesRelay(_ relay: RelayAddress) -> Bool {
+        let withPort = relay.port.map { "\(relay.host):\($0)" }
+        return domains.contains { $0 == relay.host || $0 == withPort }
+    }
+}

@@ -1,0 +1,59 @@
+import CoreMetrics
+import Prometheus
+
+/// The relay's metrics (relay.md §10), kept in a registry owned by this relay instance (so
+/// several relays in one test process do not share counters) and exposed through swift-metrics
+/// handles backed by swift-prometheus.
+public final class RelayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    let messageRx: CoreMetrics.Counter
+    let messageRxBytes: CoreMetrics.Counter
+    let messageTx: CoreMetrics.Counter
+    let messageTxBytes: CoreMetrics.Counter
+    let connections: CoreMetrics.Gauge
+    let evictionsClosed: CoreMetrics.Counter
+    let evictionsBackPressure: CoreMetrics.Counter
+    let evictionsCancelled: CoreMetrics.Counter
+    let rateLimited: CoreMetrics.Counter
+    let cacheMisses: CoreMetrics.Counter
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        self.factory = factory
+        messageRx = Counter(label: "relay_message_rx", factory: factory)
+        messageRxBytes = Counter(label: "relay_message_rx_bytes", factory: factory)
+        messageTx = Counter(label: "relay_message_tx", factory: factory)
+        messageTxBytes = Counter(label: "relay_message_tx_bytes", factory: factory)
+        connections = Gauge(label: "relay_worker_connections", dimensions: [("worker", "0")], factory: factory)
+        evictionsClosed = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "closed")], factory: factory)
+        evictionsBackPressure = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "back_pressure_timeout")], factory: factory)
+        evictionsCancelled = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "cancelled")], factory: factory)
+        rateLimited = Counter(label: "relay_rate_limited_total", factory: factory)
+        cacheMisses = Counter(label: "rmb_cache_misses_total", factory: factory)
+    }
+
+    func federationSuccess(_ domain: String) {
+        Counter(label: "federation_message_success", dimensions: [("relay", domain)], factory: factory).increment()
+    }
+
+    func federationError(_ domain: String) {
+        Counter(label: "federation_message_error", dimensions: [("relay", domain)], factory: factory).increment()
+    }
+
+    func enqueued(bytes: Int) {
+        messageRx.increment()
+        messageRxBytes.increment(by: bytes)
+    }
+
+    func sent(bytes: Int) {
+        messageTx.increment()
+        messageTxBytes.increment(by: bytes)
+    }
+
+    /// Prometheus text exposition.
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

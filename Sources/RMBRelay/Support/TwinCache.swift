@@ -1,0 +1,47 @@
+import Foundation
+
+/// A short-lived cache in front of a `TwinDirectory` that also remembers *missing* twins, so
+/// unauthenticated clients cannot make the relay repeat directory (chain) lookups for
+/// non-existent twins (known-gaps §4). Errors are not cached.
+public final class TwinCache: TwinDirectory {
+    private struct Entry { var twin: Twin?; var expires: ContinuousClock.Instant }
+
+    private let base: any TwinDirectory
+    private let positiveTTL: Duration
+    private let negativeTTL: Duration
+    private let capacity: Int
+    private let entries = Locked<[UInt32: Entry]>([:])
+
+    public init(_ base: any TwinDirectory, positiveTTL: Duration = .seconds(60), negativeTTL: Duration = .seconds(30), capacity: Int = 100_000) {
+        self.base = base
+        self.positiveTTL = positiveTTL
+        self.negativeTTL = negativeTTL
+        self.capacity = max(1, capacity)
+    }
+
+    /// The cached answer (`.some(nil)` = known missing), or nil on a miss.
+    func cached(id: UInt32) -> Twin?? {
+        let now = ContinuousClock.now
+        return entries.withLock { table -> Twin?? in
+            guard let entry = table[id], entry.expires > now else { return nil }
+            return .some(entry.twin)
+        }
+    }
+
+    public func twin(id: UInt32) async throws -> Twin? {
+        if let hit = cached(id: id) { return hit }
+        let found = try await base.twin(id: id)
+        let expires = ContinuousClock.now + (found == nil ? negativeTTL : positiveTTL)
+        entries.withLock { table in
+            if table.count >= capacity { table.removeAll(keepingCapacity: true) }
+            table[id] = Entry(twin: found, expires: expires)
+        }
+        return found
+    }
+
+    public func twinID(account: AccountID) async throws -> UInt32? {
+        try await base.twinID(account: account)
+    }
+}
+
+import RMBIdentity

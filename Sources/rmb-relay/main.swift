@@ -1,0 +1,3 @@
+import RMBRelay
+
+await RelayCommand.runMain()

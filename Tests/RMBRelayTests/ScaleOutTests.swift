@@ -1,0 +1,136 @@
+import Foundation
+import RMBIdentity
+import RMBProtocol
+import RMBTestSupport
+import RedisClient
+import Testing
+@testable import RMBRelay
+
+@Suite(.timeLimit(.minutes(2)))
+struct ScaleOutTests {
+    @Test func twoRelaysFederateOverHTTP() async throws {
+        let redisA = try await startRedis()
+        let redisB = try await startRedis()
+        defer { redisA.stop(); redisB.stop() }
+        let portA = try freeLoopbackPort(), portB = try freeLoopbackPort()
+        let twins = MemoryTwins()
+        twins.set(.dev, relays: ["http://127.0.0.1:\(portA)"])
+        twins.set(.alpha, relays: ["http://127.0.0.1:\(portB)"])
+        let relayA = try await RelayHarness.start(redis: redisA.url, twins: twins, port: portA)
+        let relayB = try await RelayHarness.start(redis: redisB.url, twins: twins, port: portB)
+        let dev = try await TestPeer.connect(relayA.url, token: TestIdentity.dev.token())
+        let alpha = try await TestPeer.connect(relayB.url, token: TestIdentity.alpha.token())
+        let request = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
+        try dev.send(request)
+        #expect(try await alpha.next(timeout: .seconds(10)) == request)
+        let reply = try TestIdentity.alpha.request(to: RMBAddress(twin: TestIdentity.dev.twin))
+        try alpha.send(reply)
+        #expect(try await dev.next(timeout: .seconds(10)) == reply)
+        // fail-fast to an offline twin on the remote relay: 404 there, error envelope back here
+        await alpha.close()
+        try await Task.sleep(for: .milliseconds(200))
+        let fast = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin), tags: "fail-fast")
+        try dev.send(fast)
+        let error = try await dev.next(timeout: .seconds(10))
+        #expect(error.uid == fast.uid)
+        #expect(error.error.message == "remote relay rejected permanently: destination offline")
+        // acked federation entries are deleted
+        let client = try RedisClient(url: redisA.url)
+        var length: Int64 = -1
+        for _ in 0..<50 {
+            length = try await client.send("XLEN", "relay.federation.stream").integer ?? -1
+            if length == 0 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(length == 0)
+        // inbound federation garbage and oversized bodies
+        var garbage = try await RawHTTP.send(port: portB, request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\n", body: [0xff, 0xff, 0xff])
+        #expect(garbage.status == 400 && garbage.body.hasPrefix("bad request: "))
+        // a destination that does not list relay B is refused
+        let misdirected = try TestIdentity.alpha.request(to: RMBAddress(twin: TestIdentity.dev.twin)).wireBytes()
+        garbage = try await RawHTTP.send(port: portB, request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(misdirected.count)\r\nConnection: close\r\n\r\n", body: misdirected)
+        #expect(garbage.status == 421)
+        await dev.close(); await relayA.stop(); await relayB.stop()
+    }
+
+    @Test func twoRelayProcessesOnOneRedisDeliverToEachOther() async throws {
+        let redis = try await startRedis()
+        defer { redis.stop() }
+        let twins = MemoryTwins()
+        twins.set(.dev, relays: ["relay.example"])
+        twins.set(.alpha, relays: ["relay.example"])
+        let first = try await RelayHarness.start(redis: redis.url, twins: twins) { $0.domains = ["relay.example"] }
+        let second = try await RelayHarness.start(redis: redis.url, twins: twins) { $0.domains = ["relay.example"] }
+        let dev = try await TestPeer.connect(first.url, token: TestIdentity.dev.token())
+        let alpha = try await TestPeer.connect(second.url, token: TestIdentity.alpha.token())
+        for tags in [nil, "fail-fast"] {
+            let request = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin), tags: tags)
+            try dev.send(request)
+            #expect(try await alpha.next(timeout: .seconds(5)).uid == request.uid)
+        }
+        let back = try TestIdentity.alpha.request(to: RMBAddress(twin: TestIdentity.dev.twin))
+        try alpha.send(back)
+        #expect(try await dev.next(timeout: .seconds(5)).uid == back.uid)
+        await dev.close(); await alpha.close(); await first.stop(); await second.stop()
+    }
+
+    @Test func metricsScrape() async throws {
+        let redis = try await startRedis()
+        defer { redis.stop() }
+        let port = try freeLoopbackPort()
+        let twins = MemoryTwins([(TestIdentity.dev, ["127.0.0.1:\(port)"]), (TestIdentity.alpha, ["127.0.0.1:\(port)"])])
+        let relay = try await RelayHarness.start(redis: redis.url, twins: twins, port: port)
+        let dev = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
+        try dev.send(try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin)))
+        let own = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.dev.twin))
+        try dev.send(own)
+        _ = try await dev.next()
+        let reply = try await RawHTTP.send(port: relay.port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(reply.status == 200)
+        #expect(reply.body.contains("relay_message_rx 1"))
+        #expect(reply.body.contains("relay_message_tx 1"))
+        #expect(reply.body.contains("relay_worker_connections{worker=\"0\"} 1"))
+        await dev.close(); await relay.stop()
+    }
+
+    @Test func redisRestartMidStream() async throws {
+        let redis = try await startRedis()
+        defer { redis.stop() }
+        let port = try freeLoopbackPort()
+        let twins = MemoryTwins([(TestIdentity.dev, ["127.0.0.1:\(port)"]), (TestIdentity.alpha, ["127.0.0.1:\(port)"])])
+        let relay = try await RelayHarness.start(redis: redis.url, twins: twins, port: port)
+        let dev = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
+        let before = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
+        try dev.send(before)
+        try await onThread { redis.kill() }
+        // while Redis is down: an offline enqueue fails with the §5 error text
+        let during = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
+        try dev.send(during)
+        var error = try await dev.next(timeout: .seconds(15))
+        if error.uid == before.uid { error = try await dev.next(timeout: .seconds(15)) }
+        #expect(error.uid == during.uid)
+        #expect(error.error.message.hasPrefix("failed to route message to peer '\(TestIdentity.alpha.twin)': "))
+        try await onThread { try redis.start() }
+        // after the restart everything works again, on the same connection
+        var delivered = false
+        for _ in 0..<20 where !delivered {
+            let after = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
+            try dev.send(after)
+            var ping = RMBEnvelope(); ping.uid = "p"; ping.source = RMBAddress(twin: TestIdentity.dev.twin); ping.message = .ping(RMBPing())
+            try dev.send(ping)
+            var sawError = false
+            while true {
+                let next = try await dev.next(timeout: .seconds(5))
+                if next.uid == after.uid { sawError = true }
+                if next.uid == "p" { break }
+            }
+            delivered = !sawError
+            if !delivered { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(delivered)
+        // the envelope accepted after the restart is in alpha's queue
+        let alpha = try await TestPeer.connect(relay.url, token: TestIdentity.alpha.token())
+        _ = try await alpha.next(timeout: .seconds(5))
+        await alpha.close(); await dev.close(); await relay.stop()
+    }
+}
