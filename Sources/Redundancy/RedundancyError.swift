@@ -1,0 +1,26 @@
+import TwinDirectory
+
+/// Why a batch could not be confirmed by a relay.
+public enum RedundancyError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notConnected(RelayAddress)
+    case connectionLost(RelayAddress)
+    case confirmationTimeout(RelayAddress)
+    case writeFailed(RelayAddress, String)
+    case noRelayAvailable([String])
+
+    public var description: String {
+        switch self {
+        case .notConnected(let r): "relay \(r) is not connected"
+        case .connectionLost(let r): "connection to relay \(r) was lost before the batch was confirmed"
+        case .confirmationTimeout(let r): "relay \(r) did not confirm the batch in time"
+        case .writeFailed(let r, let d): "write to relay \(r) failed: \(d)"
+        case .noRelayAvailable(let reasons): "no relay accepted the batch: " + (reasons.isEmpty ? "no relay connected" : reasons.joined(separator: "; "))
+        }
+    }
+}
+
+/// A frame received from a relay.
+public struct InboundFrame: Sendable {
+    public let relay: RelayAddress
+    public let bytes: [UInt8]
+}

@@ -1,0 +1,172 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import RMBProtocol
+import TwinDirectory
+
+/// One long-lived session to one relay: connects with a fresh JWT each time, reconnects with
+/// jittered backoff, detects dead or half-open connections with WebSocket pings, and confirms
+/// batches of envelopes.
+///
+/// Confirmation needs no protocol change: a relay handles the frames of one connection in order
+/// and answers an envelope `ping` with a `pong` (envelope.md §6), so a pong that comes back after
+/// a batch proves the relay accepted every frame written before the ping.
+public actor RelayConnection {
+    public struct Configuration: Sendable {
+        /// WebSocket ping period; a missing pong by the next ping closes the connection, so a dead
+        /// relay is noticed within two periods, also on a connection that only sends.
+        public var keepalive: Duration = .seconds(3)
+        public var confirmationTimeout: Duration = .seconds(5)
+        public var minimumBackoff: Duration = .milliseconds(200)
+        public var maximumBackoff: Duration = .seconds(10)
+        public var maximumFrameSize: Int = 4 << 20
+        public init() {}
+    }
+
+    public nonisolated let relay: RelayAddress
+    private let peer: RMBAddress
+    private let token: @Sendable () throws -> String
+    private let configuration: Configuration
+    private let deliver: @Sendable (InboundFrame) async -> Void
+    private let logger: Logger
+
+    private var writer: WebSocketOutboundWriter?
+    private var generation: UInt64 = 0
+    private var health: RelayHealth
+    private var pending: [String: CheckedContinuation<Void, any Error>] = [:]
+    private var counter: UInt64 = 0
+    private let confirmationPrefix: String
+
+    public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(), logger: Logger,
+                token: @escaping @Sendable () throws -> String,
+                deliver: @escaping @Sendable (InboundFrame) async -> Void) {
+        self.relay = relay
+        self.peer = peer
+        self.configuration = configuration
+        self.logger = logger
+        self.token = token
+        self.deliver = deliver
+        self.health = RelayHealth(relay: relay)
+        self.confirmationPrefix = "rmb-swift-confirm-\(UUID().uuidString.prefix(8).lowercased())-"
+    }
+
+    public var status: RelayHealth { health }
+
+    // MARK: Connection loop
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        var failures = 0
+        while !Task.isCancelled {
+            let startedAt = ContinuousClock.now
+            do {
+                let url = relay.websocketURL + "?" + (try token())
+                health.state = .connecting
+                var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maximumFrameSize,
+                                                                   autoPing: .enabled(timePeriod: configuration.keepalive))
+                wsConfiguration.closeTimeout = .seconds(2)
+                let close = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, logger: logger) { inbound, outbound, _ in
+                    let generation = await self.attach(outbound)
+                    defer { Task { await self.detach(generation, reason: "connection closed") } }
+                    for try await message in inbound.messages(maxSize: self.configuration.maximumFrameSize) {
+                        guard case .binary(let buffer) = message else { continue }
+                        await self.received(Array(buffer.readableBytesView))
+                    }
+                }
+                detach(generation, reason: "closed by relay\(close.map { ": \($0.closeCode)" } ?? "")")
+            } catch is CancellationError {
+                break
+            } catch {
+                detach(generation, reason: String(describing: error))
+                health.recordFailure(String(describing: error))
+            }
+            if Task.isCancelled { break }
+            // A connection that lived a while resets the backoff.
+            failures = ContinuousClock.now - startedAt > .seconds(30) ? 0 : failures + 1
+            let delay = backoff(failures)
+            logger.info("relay connection down, reconnecting", metadata: ["relay": "\(relay)", "in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+            try? await Task.sleep(for: delay)
+        }
+        detach(generation, reason: "shut down")
+    }
+
+    private func backoff(_ failures: Int) -> Duration {
+        let base = configuration.minimumBackoff * (1 << min(failures, 10))
+        let capped = min(base, configuration.maximumBackoff)
+        return capped * Double.random(in: 0.5...1.0)
+    }
+
+    private func attach(_ outbound: WebSocketOutboundWriter) -> UInt64 {
+        generation += 1
+        writer = outbound
+        health.state = .connected
+        health.lastError = nil
+        logger.info("relay connected", metadata: ["relay": "\(relay)"])
+        return generation
+    }
+
+    private func detach(_ generation: UInt64, reason: String) {
+        guard generation == self.generation, writer != nil || health.state != .disconnected else { return }
+        writer = nil
+        health.state = .disconnected
+        let waiting = pending
+        pending.removeAll()
+        for (_, continuation) in waiting { continuation.resume(throwing: RedundancyError.connectionLost(relay)) }
+        if !waiting.isEmpty { health.recordFailure(reason) }
+    }
+
+    private func received(_ bytes: [UInt8]) async {
+        if let envelope = try? RMBEnvelope(wire: bytes), case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
+            pending.removeValue(forKey: envelope.uid)?.resume()
+            return
+        }
+        await deliver(InboundFrame(relay: relay, bytes: bytes))
+    }
+
+    // MARK: Sending
+
+    /// Writes the frames, then an envelope ping, and returns once the relay's pong arrived:
+    /// every frame is then accepted by the relay. Throws when not connected, on a write error,
+    /// a lost connection or a timeout; the caller then tries another relay.
+    public func sendConfirmed(_ frames: [[UInt8]]) async throws -> Duration {
+        guard let writer else { throw RedundancyError.notConnected(relay) }
+        let started = ContinuousClock.now
+        counter += 1
+        let uid = confirmationPrefix + String(counter)
+        var ping = RMBEnvelope()
+        ping.uid = uid
+        ping.timestamp = unixNow()
+        ping.expiration = 60
+        ping.source = peer
+        ping.destination = peer
+        ping.ping = RMBPing()
+        let pingBytes = try ping.wireBytes()
+        do {
+            for frame in frames {
+                try await writer.write(.binary(ByteBuffer(bytes: frame)))
+            }
+            try await writer.write(.binary(ByteBuffer(bytes: pingBytes)))
+        } catch {
+            health.recordFailure("write failed: \(error)")
+            throw RedundancyError.writeFailed(relay, String(describing: error))
+        }
+        let timeout = configuration.confirmationTimeout
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            pending[uid] = continuation
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.expire(uid)
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        health.recordSuccess(roundTrip: elapsed)
+        return elapsed
+    }
+
+    private func expire(_ uid: String) {
+        guard let continuation = pending.removeValue(forKey: uid) else { return }
+        health.recordFailure("confirmation timeout")
+        continuation.resume(throwing: RedundancyError.confirmationTimeout(relay))
+    }
+}
