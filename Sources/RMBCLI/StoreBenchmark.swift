@@ -11,6 +11,7 @@ extension BenchCommand {
         @Option(help: "Comma-separated producer counts.") var producers: String = "1,4,16"
         @Option(help: "Envelopes per run.") var count: Int = 50_000
         @Option(help: "Envelope size in bytes.") var size: Int = 300
+        @Option(help: "Microseconds the writer may wait after a commit for the next writes (0 = off).") var commitDelay: Int = 0
         @Option(help: "Directory for the store files (default: a temporary directory, removed afterwards).") var path: String?
 
         func run() throws {
@@ -28,9 +29,9 @@ extension BenchCommand {
                 print("producers  envelopes/s  appends+removals/s  commits/s  ops/commit  wait p50 ms  wait p99 ms")
                 for producerCount in counts {
                     let directory = base + "/p\(producerCount)-\(UUID().uuidString.prefix(8))"
-                    let (count, size) = (self.count, self.size)
+                    let (count, size, delay) = (self.count, self.size, Duration.microseconds(max(0, commitDelay)))
                     let result = try runBlocking {
-                        try await StoreBenchmark(producers: producerCount, envelopes: count, size: size, path: directory).run()
+                        try await StoreBenchmark(producers: producerCount, envelopes: count, size: size, commitDelay: delay, path: directory).run()
                     }
                     try? FileManager.default.removeItem(atPath: directory)
                     print(result.line)
@@ -47,6 +48,7 @@ struct StoreBenchmark: Sendable {
     let producers: Int
     let envelopes: Int
     let size: Int
+    let commitDelay: Duration
     let path: String
 
     struct Result: Sendable {
@@ -72,7 +74,7 @@ struct StoreBenchmark: Sendable {
     }
 
     func run() async throws -> Result {
-        let store = try Store.open(path: path, mapSize: 1 << 30)
+        let store = try Store.open(path: path, mapSize: 1 << 30, commitDelay: commitDelay)
         let before = try store.stats()
         let payload = [UInt8](repeating: 0x5A, count: size)
         let deadline = StoreTime.now.adding(milliseconds: 3_600_000)

@@ -45,9 +45,13 @@ final class GroupCommitter: @unchecked Sendable {
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var counters = Counters()
 
-    init(env: LMDBEnvironment, state: WriterState, logger: Logger) {
+    /// Longest wait, after a commit, for its callers' next writes (see `runLoop`).
+    private let lingerLimit: Duration
+
+    init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, logger: Logger) {
         self.env = env
         self.state = state
+        self.lingerLimit = lingerLimit
         self.logger = logger
     }
 
@@ -110,9 +114,22 @@ final class GroupCommitter: @unchecked Sendable {
     // MARK: Writer thread
 
     private func runLoop() {
+        var expected = 0
+        var lastCommitEnd = ContinuousClock.now
         while true {
             condition.lock()
             while queue.isEmpty && !closing { condition.wait() }
+            // Callers just resumed by the last commit are usually about to write again: give
+            // them up to `lingerLimit` after that commit to join this batch, so they share its
+            // fsync instead of each waiting for a commit already in flight plus their own.
+            // Writes arriving later than that (sporadic traffic) are never delayed.
+            let lingerEnd = lastCommitEnd + lingerLimit
+            while queue.count < expected && !closing {
+                let remaining = ContinuousClock.now.duration(to: lingerEnd)
+                guard remaining > .zero else { break }
+                let (seconds, attoseconds) = remaining.components
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+            }
             if queue.isEmpty {
                 finished = true
                 let waiters = closeWaiters
@@ -126,6 +143,8 @@ final class GroupCommitter: @unchecked Sendable {
             queue.removeFirst(take)
             condition.unlock()
             process(batch)
+            expected = batch.count
+            lastCommitEnd = ContinuousClock.now
         }
     }
 

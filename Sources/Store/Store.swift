@@ -38,7 +38,16 @@ public final class Store: Sendable {
     ///   - mapSize: the most bytes the store may hold; beyond it writes fail with
     ///     `StoreError.full`. An existing larger map is kept.
     ///   - maxReaders: concurrent read snapshots (each read call holds one briefly).
-    public static func open(path: String, mapSize: Int = 1 << 30, maxReaders: Int = 126, logger: Logger = Logger(label: "rmb.store")) throws -> Store {
+    ///   - commitDelay: how long the writer may wait after a commit for the callers it just
+    ///     resumed to queue their next write, so they share one fsync (0 disables it). Only
+    ///     writes arriving right after a commit can be delayed, by at most this much.
+    public static func open(
+        path: String,
+        mapSize: Int = 1 << 30,
+        maxReaders: Int = 126,
+        commitDelay: Duration = .zero,
+        logger: Logger = Logger(label: "rmb.store")
+    ) throws -> Store {
         let env: LMDBEnvironment
         do {
             env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxDatabases: Databases.count, maxReaders: maxReaders)
@@ -52,7 +61,7 @@ public final class Store: Sendable {
             let dbs = try Databases(environment: env)
             try checkFormat(env, dbs, path: path)
             let state = try WriterState(dbs: dbs, env: env)
-            let committer = GroupCommitter(env: env, state: state, logger: logger)
+            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, logger: logger)
             committer.start()
             return Store(path: path, env: env, dbs: dbs, committer: committer, logger: logger)
         } catch {

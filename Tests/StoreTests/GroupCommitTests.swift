@@ -36,6 +36,31 @@ import Testing
         }
     }
 
+    @Test func commitDelayGathersWritesAndNeverLosesOne() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path, mapSize: 64 << 20, commitDelay: .microseconds(500))
+        let seqs = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for producer in 0..<8 {
+                group.addTask {
+                    var seqs: [UInt64] = []
+                    for index in 0..<50 { seqs.append(try await store.outbox.enqueue(draft("d\(producer)-\(index)"))) }
+                    return seqs
+                }
+            }
+            var all: [UInt64] = []
+            for try await seqs in group { all += seqs }
+            return all
+        }
+        #expect(Set(seqs).count == 400)
+        // A lone write after a quiet period is not held back by the delay.
+        try await Task.sleep(for: .milliseconds(5))
+        let start = ContinuousClock.now
+        _ = try await store.outbox.enqueue(draft("lone"))
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(try store.outbox.count() == 401)
+        await store.close()
+    }
+
     @Test func aUnitIsAtomicAndResultsComeInOrder() async throws {
         try await withStore { store, _ in
             let results = try await store.commit([
