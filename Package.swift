@@ -56,6 +56,10 @@ let package = Package(
         ),
         .target(name: "RMBIdentity", dependencies: ["RMBCrypto", "RMBProtocol"]),
         .target(
+            name: "Store",
+            dependencies: ["LMDB", "RMBCrypto", "RMBProtocol", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "TwinDirectory",
             dependencies: [
                 "RMBIdentity",
@@ -86,7 +90,7 @@ let package = Package(
         .target(
             name: "RMBCLI",
             dependencies: [
-                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory",
+                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -123,6 +127,7 @@ let package = Package(
         .testTarget(name: "RMBProtocolTests", dependencies: ["RMBProtocol", "RMBTestSupport"]),
         .testTarget(name: "RMBIdentityTests", dependencies: ["RMBIdentity", "RMBProtocol", "RMBCrypto", "RMBTestSupport"]),
         .testTarget(name: "TwinDirectoryTests", dependencies: ["TwinDirectory", "RMBTestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport"]),
         .testTarget(

@@ -1,0 +1,213 @@
+import Foundation
+import LMDB
+import Logging
+
+/// Group commit: callers queue their operations and await; one dedicated writer thread takes
+/// everything queued, applies it in a single LMDB write transaction and commits it with one
+/// fsync, then resumes every caller. Throughput therefore scales with the number of concurrent
+/// writers instead of paying one fsync per envelope.
+///
+/// Why a `Thread` and not an actor or the cooperative pool: LMDB's write transaction must begin
+/// and end on the same OS thread and blocks it during fsync; a dedicated thread keeps both
+/// rules without starving Swift concurrency's few pool threads.
+///
+/// Failure isolation: when a batch fails (map full, damaged record), its transaction aborts and
+/// every unit is retried alone, units that only delete first (they make room), so one unit's
+/// error never fails another caller's write.
+final class GroupCommitter: @unchecked Sendable {
+    /// One caller's atomic list of operations.
+    private struct Unit {
+        let operations: [StoreOperation]
+        let continuation: CheckedContinuation<[StoreOperationResult], any Error>
+        var freesSpace: Bool { operations.allSatisfy(\.freesSpace) }
+    }
+
+    /// Counters for stats and the bench.
+    struct Counters: Sendable {
+        var commits = 0
+        var operations = 0
+        var failedBatches = 0
+    }
+
+    /// Units per transaction: bounds the transaction's dirty pages and the latency of its commit.
+    static let maxUnitsPerBatch = 2048
+
+    private let env: LMDBEnvironment
+    private let logger: Logger
+    /// Touched only by the writer thread.
+    private let state: WriterState
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Unit] = []
+    private var closing = false
+    private var finished = false
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    private var counters = Counters()
+
+    /// Longest wait, after a commit, for its callers' next writes (see `runLoop`).
+    private let lingerLimit: Duration
+
+    init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, logger: Logger) {
+        self.env = env
+        self.state = state
+        self.lingerLimit = lingerLimit
+        self.logger = logger
+    }
+
+    /// Starts the writer thread (once).
+    func start() {
+        let thread = Thread { [self] in self.runLoop() }
+        thread.name = "rmb.store.writer"
+        thread.qualityOfService = .userInitiated
+        thread.start()
+    }
+
+    /// Queues `operations` as one atomic unit and waits until it is committed (durable) or failed.
+    /// A caller cancelled while waiting still gets its write committed: once queued it is owed.
+    func submit(_ operations: [StoreOperation]) async throws -> [StoreOperationResult] {
+        if operations.isEmpty { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            guard !closing else {
+                condition.unlock()
+                continuation.resume(throwing: StoreError.closed)
+                return
+            }
+            queue.append(Unit(operations: operations, continuation: continuation))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    var statistics: Counters {
+        condition.lock()
+        defer { condition.unlock() }
+        return counters
+    }
+
+    /// Stops accepting writes, commits what is already queued, and returns when the writer
+    /// thread has finished (after that no transaction of ours is active).
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if finished {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            closing = true
+            closeWaiters.append(continuation)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Asks the writer to stop without waiting (used from `deinit`).
+    func requestStop() {
+        condition.lock()
+        closing = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: Writer thread
+
+    private func runLoop() {
+        var expected = 0
+        var lastCommitEnd = ContinuousClock.now
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closing { condition.wait() }
+            // Callers just resumed by the last commit are usually about to write again: give
+            // them up to `lingerLimit` after that commit to join this batch, so they share its
+            // fsync instead of each waiting for a commit already in flight plus their own.
+            // Writes arriving later than that (sporadic traffic) are never delayed.
+            let lingerEnd = lastCommitEnd + lingerLimit
+            while queue.count < expected && !closing {
+                let remaining = ContinuousClock.now.duration(to: lingerEnd)
+                guard remaining > .zero else { break }
+                let (seconds, attoseconds) = remaining.components
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+            }
+            if queue.isEmpty {
+                finished = true
+                let waiters = closeWaiters
+                closeWaiters = []
+                condition.unlock()
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+            let take = min(queue.count, Self.maxUnitsPerBatch)
+            let batch = Array(queue.prefix(take))
+            queue.removeFirst(take)
+            condition.unlock()
+            process(batch)
+            expected = batch.count
+            lastCommitEnd = ContinuousClock.now
+        }
+    }
+
+    private func process(_ batch: [Unit]) {
+        do {
+            let results = try commit(batch)
+            for (unit, result) in zip(batch, results) { unit.continuation.resume(returning: result) }
+            return
+        } catch {
+            record { $0.failedBatches += 1 }
+            if batch.count == 1, let unit = batch.first {
+                unit.continuation.resume(throwing: mapped(error))
+                return
+            }
+            logger.debug("store batch of \(batch.count) units failed (\(error)); retrying each unit alone")
+        }
+        // Deleting units first: on a full map they free the pages the others need.
+        for unit in batch.filter(\.freesSpace) + batch.filter({ !$0.freesSpace }) {
+            do {
+                let results = try commit([unit])
+                unit.continuation.resume(returning: results.first ?? [])
+            } catch {
+                unit.continuation.resume(throwing: mapped(error))
+            }
+        }
+    }
+
+    /// One transaction for `units`; results per unit. Counters roll back if it aborts.
+    private func commit(_ units: [Unit]) throws -> [[StoreOperationResult]] {
+        let now = StoreTime.now
+        let operationCount = units.reduce(0) { $0 + $1.operations.count }
+        do {
+            let results = try env.write { txn in
+                let results = try units.map { unit in try unit.operations.map { try state.apply($0, txn, now: now) } }
+                try state.persistCounters(txn)
+                return results
+            }
+            state.committed()
+            record {
+                $0.commits += 1
+                $0.operations += operationCount
+            }
+            return results
+        } catch {
+            state.rolledBack()
+            throw error
+        }
+    }
+
+    private func record(_ change: (inout Counters) -> Void) {
+        condition.lock()
+        change(&counters)
+        condition.unlock()
+    }
+
+    private func mapped(_ error: any Error) -> StoreError {
+        let mapSize = (try? env.info().mapSize) ?? 0
+        let storeError = StoreError.wrap(error, mapSize: mapSize)
+        if case .full = storeError {
+            logger.warning("store map is full (\(mapSize) bytes): write refused")
+        } else {
+            logger.error("store write failed: \(storeError)")
+        }
+        return storeError
+    }
+}

@@ -1,0 +1,134 @@
+import LMDB
+import Logging
+
+/// The peer's crash-safe message store: one LMDB environment holding the outbox (envelopes to
+/// send until a relay confirmed them), the inbox (received envelopes until pushed to Redis, then
+/// their keys until the deadline, for de-duplication) and the backlog (where replies go).
+///
+/// Durability: a write is reported done only after its transaction was committed with fsync
+/// (the environment never relaxes syncing), so it survives kill -9 and power loss. Writes from
+/// all callers are grouped into shared transactions by one writer thread (`GroupCommitter`).
+/// Reads run on the caller's thread in their own snapshot and never block the writer.
+///
+/// Open one `Store` per path per process (LMDB's rule); share it freely, it is `Sendable`.
+public final class Store: Sendable {
+    public let path: String
+    let env: LMDBEnvironment
+    let dbs: Databases
+    let committer: GroupCommitter
+    let logger: Logger
+
+    /// The on-disk format this code writes; a store written by a newer format is refused.
+    static let formatVersion: UInt8 = 1
+    static let formatKey = Array("format".utf8)
+
+    private init(path: String, env: LMDBEnvironment, dbs: Databases, committer: GroupCommitter, logger: Logger) {
+        self.path = path
+        self.env = env
+        self.dbs = dbs
+        self.committer = committer
+        self.logger = logger
+    }
+
+    deinit { committer.requestStop() }
+
+    /// Opens (creating if needed) the store in directory `path`.
+    ///
+    /// - Parameters:
+    ///   - mapSize: the most bytes the store may hold; beyond it writes fail with
+    ///     `StoreError.full`. An existing larger map is kept.
+    ///   - maxReaders: concurrent read snapshots (each read call holds one briefly).
+    ///   - commitDelay: how long the writer may wait after a commit for the callers it just
+    ///     resumed to queue their next write, so they share one fsync (0 disables it). Only
+    ///     writes arriving right after a commit can be delayed, by at most this much.
+    public static func open(
+        path: String,
+        mapSize: Int = 1 << 30,
+        maxReaders: Int = 126,
+        commitDelay: Duration = .zero,
+        logger: Logger = Logger(label: "rmb.store")
+    ) throws -> Store {
+        let env: LMDBEnvironment
+        do {
+            env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxDatabases: Databases.count, maxReaders: maxReaders)
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: String(describing: error))
+        }
+        do {
+            if env.staleReadersCleared > 0 {
+                logger.info("store: cleared \(env.staleReadersCleared) reader slots of dead processes")
+            }
+            let dbs = try Databases(environment: env)
+            try checkFormat(env, dbs, path: path)
+            let state = try WriterState(dbs: dbs, env: env)
+            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, logger: logger)
+            committer.start()
+            return Store(path: path, env: env, dbs: dbs, committer: committer, logger: logger)
+        } catch {
+            env.close()
+            if let error = error as? StoreError { throw error }
+            throw StoreError.cannotOpen(path: path, reason: String(describing: error))
+        }
+    }
+
+    private static func checkFormat(_ env: LMDBEnvironment, _ dbs: Databases, path: String) throws {
+        let stored = try env.read { txn in try txn.get(dbs.meta, formatKey) }
+        switch stored {
+        case nil:
+            try env.write { txn in try txn.put(dbs.meta, formatKey, [formatVersion]) }
+        case [formatVersion]?:
+            break
+        case let other?:
+            throw StoreError.cannotOpen(path: path, reason: "unsupported store format \(other)")
+        }
+    }
+
+    /// Applies `operations` atomically (all or none) and returns one result per operation once
+    /// they are durable. Concurrent calls share transactions (group commit).
+    public func commit(_ operations: [StoreOperation]) async throws(StoreError) -> [StoreOperationResult] {
+        do {
+            return try await committer.submit(operations)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.storage(String(describing: error))
+        }
+    }
+
+    /// Runs one operation; `extract` picks its expected result.
+    func commitOne<T>(_ operation: StoreOperation, _ extract: (StoreOperationResult) -> T?) async throws(StoreError) -> T {
+        let results = try await commit([operation])
+        guard let first = results.first, let value = extract(first) else {
+            throw StoreError.storage("unexpected result for \(operation)")
+        }
+        return value
+    }
+
+    /// Removes up to `limit` expired items (outbox entries, inbox keys, backlog entries).
+    /// Call it periodically; `report.more` says another sweep is due right away.
+    public func sweepExpired(now: StoreTime = .now, limit: Int = 1000) async throws(StoreError) -> SweepReport {
+        try await commitOne(.sweepExpired(now: now, limit: limit)) {
+            if case let .swept(report) = $0 { report } else { nil }
+        }
+    }
+
+    /// Commits what is queued, stops the writer and closes the environment. Later writes throw
+    /// `.closed`.
+    public func close() async {
+        await committer.close()
+        env.close()
+    }
+
+    public var outbox: Outbox { Outbox(store: self) }
+    public var inbox: Inbox { Inbox(store: self) }
+    public var backlog: Backlog { Backlog(store: self) }
+
+    /// Runs `body` in a read snapshot, mapping errors to `StoreError`.
+    func read<T>(_ body: (LMDBTransaction) throws -> T) throws(StoreError) -> T {
+        do {
+            return try env.read(body)
+        } catch {
+            throw StoreError.wrap(error, mapSize: 0)
+        }
+    }
+}
