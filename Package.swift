@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "RMBPeer",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "RedisClient",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "RedisClient", "Store",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
