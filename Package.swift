@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rmb", targets: ["rmb"]),
+        .executable(name: "rmb-peer", targets: ["rmb-peer"]),
         .library(name: "RMBProtocol", targets: ["RMBProtocol"]),
         .library(name: "RMBIdentity", targets: ["RMBIdentity"]),
         .library(name: "TwinDirectory", targets: ["TwinDirectory"]),
@@ -83,8 +84,10 @@ let package = Package(
             dependencies: [
                 "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "RedisClient", "Store",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "rmb-peer", dependencies: ["RMBPeer"]),
 
         // MARK: Tools
         .target(

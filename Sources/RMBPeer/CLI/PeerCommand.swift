@@ -1,0 +1,109 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import RMBIdentity
+import RMBProtocol
+import TwinDirectory
+
+/// `rmb-peer`: the reference's flags with the same names, plus `--twins` for networks without
+/// a blockchain and `--mnemonic-file` / `RMB_MNEMONIC` so secrets stay out of `ps`.
+public struct PeerCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rmb-peer",
+        abstract: "RMB peer: a twin's gateway between local Redis applications and RMB relays.",
+        version: VersionPlugin.version
+    )
+
+    @Option(name: [.short, .long], help: "Mnemonic or 0x hex seed (prefer RMB_MNEMONIC or --mnemonic-file).") var mnemonic: String?
+    @Option(name: .long, help: .hidden) var mnemonics: String?
+    @Option(name: .long, help: .hidden) var seed: String?
+    @Option(name: .customLong("mnemonic-file"), help: "File holding the mnemonic or 0x seed.") var mnemonicFile: String?
+    @Option(name: [.short, .customLong("key-type")], help: "sr25519 or ed25519.") var keyType: String = "sr25519"
+    @Option(name: [.short, .long], help: "Local Redis URL.") var redis: String = "redis://localhost:6379"
+    @Option(name: [.short, .long], help: "tfchain URL (tfchain support is not built yet: use --twins).") var substrate: [String] = []
+    @Option(name: .long, help: "Relay: host (wss), host:port or http://host:port. Repeat; default: the twin record's relays.") var relay: [String] = []
+    @Option(name: .long, help: "Local twin file (TOML): the twin directory for networks without a blockchain.") var twins: String?
+    @Option(name: .long, help: "Directory of the peer's LMDB store.") var store: String = "rmb-peer-store"
+    @Option(name: [.short, .long], help: .hidden) var uploads: String?
+    @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
+    @Flag(name: .short, help: "More logs (-d debug, -dd trace).") var debug: Int
+
+    public init() {}
+
+    /// Entry point of the executable: bad flags or secrets print one line and exit 2.
+    public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        do {
+            guard let command = try parseAsRoot(arguments) as? PeerCommand else { throw ExitCode.validationFailure }
+            try await command.run()
+            Foundation.exit(0)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            if exitCode(for: error) == .success { print(fullMessage(for: error)); Foundation.exit(0) }
+            FileHandle.standardError.write(Data("error: \(message(for: error))\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+
+    public func run() async throws {
+        var logger = Logger(label: "rmb-peer")
+        logger.logLevel = debug >= 2 ? .trace : debug == 1 ? .debug : .info
+        let configuration = try makeConfiguration()
+        guard let twinsPath = twins else {
+            throw ValidationError("tfchain access is not built yet: give the twin directory with --twins FILE")
+        }
+        let directory = CachedTwinDirectory(backend: try LocalTwinDirectory(path: twinsPath))
+        let service = try await PeerService(configuration: configuration, directory: directory, logger: logger)
+        let task = Task { await service.run() }
+        let shutdownLogger = logger
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { shutdownLogger.info("shutting down"); task.cancel() }
+        await task.value
+        signals.cancel()
+    }
+
+    private func makeConfiguration() throws -> PeerService.Configuration {
+        let given = [mnemonic, mnemonics, seed].compactMap { $0 }
+        var secret: String
+        if given.count > 1 { throw ValidationError("give only one of --mnemonic, --mnemonics, --seed") }
+        if let first = given.first {
+            secret = first
+        } else if let file = mnemonicFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read --mnemonic-file \(file)") }
+            secret = text
+        } else if let environment = ProcessInfo.processInfo.environment["RMB_MNEMONIC"] {
+            secret = environment
+        } else {
+            throw ValidationError("a secret is required: --mnemonic, --mnemonic-file or RMB_MNEMONIC")
+        }
+        secret = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let type = KeyType(name: keyType) else { throw ValidationError("invalid key type '\(keyType)': expected sr25519 or ed25519") }
+        let identity: Identity
+        do { identity = try Identity(parsing: secret, keyType: type) } catch {
+            throw ValidationError("failed to initialize keys: \(error.description)")
+        }
+        var relays: [RelayAddress] = []
+        for text in relay {
+            do { relays.append(try RelayAddress(parsing: text)) } catch { throw ValidationError("invalid --relay '\(text)': \(error)") }
+        }
+        if !substrate.isEmpty { throw ValidationError("--substrate is not supported yet: use --twins FILE") }
+        return PeerService.Configuration(identity: identity, relays: relays, redisURL: redis, storePath: store)
+    }
+}
+
+/// Runs `handler` on the given signals (the process ignores their default action meanwhile).
+final class SignalWatcher {
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import RMBProtocol
+import Store
+
+/// Turns local JSON messages into signed envelopes in the outbox (peer.md §4.1, §4.4).
+/// Where the reference stays silent (bad JSON with a readable `ret`, bad base64, expired
+/// request), the client gets an error on `ret` (known-gaps §16).
+struct OutgoingPipeline: Sendable {
+    let factory: EnvelopeFactory
+    let store: Store
+    let logger: Logger
+
+    /// What to tell the local client when a request cannot (fully) be sent.
+    struct Undeliverable: Sendable {
+        let replyTo: String
+        let response: ClientResponse
+    }
+
+    /// A client request: one envelope per destination, all with the same uid, plus the backlog.
+    /// `uid` is stable across a crash (see ``LocalIntake``).
+    func accept(request bytes: [UInt8], uid: String, now: UInt64 = unixNow()) async -> [Undeliverable] {
+        let request: ClientRequest
+        do {
+            request = try ClientRequest.parse(bytes)
+        } catch {
+            logger.warning("dropping malformed request", metadata: ["error": "\(error)"])
+            guard let replyTo = Self.readableReplyTo(bytes) else { return [] }
+            return [Undeliverable(replyTo: replyTo, response: .undeliverable(reference: Self.readableReference(bytes),
+                                                                             error: JSONError(code: 500, message: "other: invalid request: \(error)")))]
+        }
+        func fail(_ error: ProtocolError) -> Undeliverable {
+            Undeliverable(replyTo: request.replyTo, response: .undeliverable(reference: request.reference, error: JSONError(code: error.code, message: error.description)))
+        }
+        guard request.expiration > 0 else { return [fail(.expired)] }
+        guard !request.destinations.isEmpty else { return [fail(.other("request has no destination"))] }
+        guard !request.command.isEmpty else { return [fail(.other("request has no command"))] }
+
+        var failures: [Undeliverable] = []
+        var drafts: [OutboxDraft] = []
+        var reached: [UInt32] = []
+        var deadline = StoreTime(seconds: now)
+        for destination in Set(request.destinations).sorted() {
+            let message = OutgoingMessage(uid: uid, destination: RMBAddress(twin: destination),
+                                          kind: .request(command: request.command), payload: request.data,
+                                          schema: request.schema, tags: request.tags, timestamp: request.now,
+                                          expiration: Expiration.clamp(request.expiration))
+            do {
+                let envelope = try await factory.make(message, now: now)
+                let envelopeDeadline = StoreTime(seconds: envelope.timestamp + envelope.expiration)
+                deadline = max(deadline, envelopeDeadline)
+                drafts.append(OutboxDraft(uid: uid, destination: destination, kind: .request,
+                                          payload: try envelope.wireBytes(), deadline: envelopeDeadline))
+                reached.append(destination)
+            } catch {
+                failures.append(fail(error))
+            }
+        }
+        guard !drafts.isEmpty else { return failures }
+        let backlog = BacklogEntry(uid: uid, reference: request.reference, replyTo: request.replyTo,
+                                   destinations: reached, deadline: deadline)
+        do {
+            _ = try await store.commit([.putBacklog(backlog)] + drafts.map { .enqueue($0) })
+        } catch {
+            logger.error("store refused a request", metadata: ["uid": "\(uid)", "error": "\(error)"])
+            return failures + [fail(.other(error.description))]
+        }
+        return failures
+    }
+
+    /// A service's reply to a remote request (peer.md §4.4). Failures are logged (there is no
+    /// queue to report them to).
+    func accept(response bytes: [UInt8], now: UInt64 = unixNow()) async {
+        do {
+            let response = try ServiceResponse.parse(bytes)
+            let destination = try RMBAddress(text: response.destination)
+            let kind: OutgoingMessage.Kind = response.error.map { .error(code: $0.code, message: $0.message) } ?? .response
+            let message = OutgoingMessage(uid: response.reference ?? "", destination: destination, kind: kind,
+                                          payload: response.error == nil ? response.data : [], schema: response.schema,
+                                          timestamp: response.now, expiration: Expiration.clamp(3600))
+            let envelope = try await factory.make(message, now: now)
+            let draft = OutboxDraft(uid: envelope.uid, destination: destination.twin, kind: EnvelopeKind(envelope),
+                                    payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
+            _ = try await store.outbox.enqueue(draft)
+        } catch {
+            logger.warning("dropping service response", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Best effort: the `ret` of a request whose JSON is otherwise invalid.
+    static func readableReplyTo(_ bytes: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
+        return object["ret"] as? String
+    }
+
+    static func readableReference(_ bytes: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
+        return object["ref"] as? String
+    }
+}

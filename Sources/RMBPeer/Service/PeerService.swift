@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import RMBIdentity
+import RMBProtocol
+import RedisClient
+import Redundancy
+import Store
+import TwinDirectory
+
+/// The running gateway: relay sessions, local intake, postman, downstream.
+public final class PeerService: Sendable {
+    public struct Configuration: Sendable {
+        public var identity: Identity
+        public var relays: [RelayAddress]
+        public var redisURL: String
+        public var storePath: String
+        public var storeMapSize: Int = 1 << 30
+        public var connection = RelayConnection.Configuration()
+
+        public init(identity: Identity, relays: [RelayAddress], redisURL: String, storePath: String) {
+            self.identity = identity; self.relays = relays; self.redisURL = redisURL; self.storePath = storePath
+        }
+    }
+
+    public let peer: PeerIdentity
+    public let relays: RelayPool
+    public let store: Store
+    private let redis: RedisClient
+    private let directory: any TwinDirectory
+    private let logger: Logger
+
+    /// Resolves the twin of the identity and opens the store; throws with a clear message.
+    public init(configuration: Configuration, directory: any TwinDirectory, logger: Logger) async throws {
+        guard let twinID = try await directory.twinID(account: configuration.identity.account) else {
+            throw PeerError.noTwin(configuration.identity.account.ss58)
+        }
+        let peer = PeerIdentity(twinID: twinID, identity: configuration.identity)
+        var relayList = configuration.relays
+        if relayList.isEmpty, let own = try await directory.twin(id: twinID) { relayList = own.relays }
+        guard !relayList.isEmpty else { throw PeerError.noRelays }
+        self.peer = peer
+        self.directory = directory
+        self.logger = logger
+        self.redis = try RedisClient(url: configuration.redisURL, poolSize: 4, logger: logger)
+        self.store = try Store.open(path: configuration.storePath, mapSize: configuration.storeMapSize, logger: logger)
+        let identity = configuration.identity
+        self.relays = RelayPool(relays: relayList, peer: peer.address, configuration: configuration.connection, logger: logger) {
+            try RelayToken.make(identity: identity, twin: twinID)
+        }
+    }
+
+    /// Runs until cancelled (SIGTERM/SIGINT in the executable), then closes the store.
+    public func run() async {
+        let keys = E2EKeyCache(ownKey: peer.identity.e2eKey)
+        let factory = EnvelopeFactory(peer: peer, directory: directory, keys: keys)
+        let validator = IncomingValidator(peer: peer, directory: directory, keys: keys)
+        let doorbell = Doorbell()
+        let wake: @Sendable () -> Void = { doorbell.ringLater() }
+        let pipeline = OutgoingPipeline(factory: factory, store: store, logger: logger)
+        logger.info("rmb-peer running", metadata: ["twin": "\(peer.twinID)", "account": "\(peer.identity.account.ss58)",
+                                                   "relays": "\(relays.connections.map { $0.relay.canonical })"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.relays.run() }
+            group.addTask { await Postman(store: self.store, relays: self.relays, doorbell: doorbell, logger: self.logger).run() }
+            group.addTask {
+                await Downstream(validator: validator, factory: factory, store: self.store, redis: self.redis,
+                                 wakePostman: wake, logger: self.logger).run(self.relays.inbound)
+            }
+            for queue in [RedisKeys.local, RedisKeys.reply] {
+                group.addTask {
+                    await LocalIntake(queue: queue, redis: self.redis, pipeline: pipeline, store: self.store,
+                                      wakePostman: wake, logger: self.logger).run()
+                }
+            }
+            group.addTask { await self.sweep() }
+        }
+        redis.close()
+        await store.close()
+        logger.info("rmb-peer stopped")
+    }
+
+    /// Expired inbox keys, backlogs and outbox entries go away in bounded sweeps.
+    private func sweep() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            do { _ = try await store.sweepExpired(limit: 1000) } catch { logger.warning("store sweep failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+}
+
+public enum PeerError: Error, CustomStringConvertible {
+    case noTwin(String)
+    case noRelays
+
+    public var description: String {
+        switch self {
+        case .noTwin(let account): "no twin found on this network with given key (account \(account))"
+        case .noRelays: "no relay configured: pass --relay or list relays on the twin record"
+        }
+    }
+}

@@ -1,0 +1,10 @@
+/// Redis key names of the JSON API (peer.md §4). Applications depend on them.
+public enum RedisKeys {
+    public static let local = "msgbus.system.local"
+    public static let reply = "msgbus.system.reply"
+    /// Where a message waits while the peer stores it: a crash never loses what was taken.
+    public static func processing(_ queue: String) -> String { queue + ".processing" }
+    public static func command(_ command: String) -> String { "msgbus." + command }
+    /// The reference trims every list it pushes to at 10,000 entries.
+    public static let listLimit = 9999
+}

@@ -1,0 +1,3 @@
+import RMBPeer
+
+await PeerCommand.runMain()
