@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "RMBCLI",
             dependencies: [
-                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Store",
+                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Store", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

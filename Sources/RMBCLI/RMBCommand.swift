@@ -6,17 +6,21 @@ public struct RMBCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rmb",
         abstract: "Reliable Message Bus tools: keys, envelopes, relay tokens, twins, benchmarks.",
-        subcommands: [KeyCommand.self, EnvelopeCommand.self, JWTCommand.self, TwinCommand.self, StoreCommand.self, BenchCommand.self]
+        subcommands: [KeyCommand.self, EnvelopeCommand.self, JWTCommand.self, TwinCommand.self, ServiceCommand.self, StoreCommand.self, BenchCommand.self]
     )
 
     public init() {}
 
     /// Entry point used by the `rmb` executable: usage errors and bad input exit with code 2
     /// and one line on stderr, never a stack trace.
-    public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
             var command = try parseAsRoot(arguments)
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
             Foundation.exit(0)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)

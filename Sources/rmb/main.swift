@@ -1,3 +1,3 @@
 import RMBCLI
 
-RMBCommand.runMain()
+await RMBCommand.runMain()

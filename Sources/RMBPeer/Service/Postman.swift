@@ -45,7 +45,7 @@ struct Postman: Sendable {
         do {
             let relay = try await relays.send(live.map(\.payload))
             _ = try await store.outbox.remove(seqs: live.map(\.seq))
-            logger.trace("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
+            logger.debug("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
         } catch {
             let attempts = live.map(\.attempts).max() ?? 0
             let delay = Int64(min(200 << min(Int(attempts), 5), 5_000))
