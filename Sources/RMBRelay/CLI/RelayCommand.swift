@@ -1,3 +1,4 @@
+import TwinDirectory
 import ArgumentParser
 import Foundation
 import Logging
@@ -80,7 +81,7 @@ public struct RelayCommand: AsyncParsableCommand {
         let logger = Logger(label: "rmb.relay")
         raiseFileLimit(logger: logger)
         guard let address = ListenAddress(listen), let twinsPath = twins else { throw ExitCode.validationFailure }
-        let directory = try FileTwinDirectory(path: twinsPath)
+        let directory = try LocalTwinDirectory(path: twinsPath)
         let configuration = RelayConfiguration(
             domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
             usersPerWorker: userPerWorker,

@@ -1,3 +1,4 @@
+import TwinDirectory
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
