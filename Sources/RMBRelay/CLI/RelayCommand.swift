@@ -2,6 +2,7 @@ import TwinDirectory
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `rmb-relay` flags (relay.md §12). Relays are reached as `https://<domain>/` and
 /// `wss://<domain>/` in production (TLS terminated by a reverse proxy); on local networks and
@@ -89,7 +90,9 @@ public struct RelayCommand: AsyncParsableCommand {
             rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
             maxTokenLifetime: maxTokenLifetime)
         let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
-        try await server.run()
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 
