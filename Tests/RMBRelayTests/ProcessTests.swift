@@ -4,6 +4,7 @@ import RMBTestSupport
 import Testing
 
 /// The `rmb-relay` executable as users run it: flags, twin file, delivery, SIGTERM.
+extension RelayTests {
 @Suite(.timeLimit(.minutes(2)))
 struct ProcessTests {
     @Test func executableDeliversAndShutsDownOnSigterm() async throws {
@@ -51,4 +52,5 @@ struct ProcessTests {
         status = exited
         #expect(status == 2)
     }
+}
 }
