@@ -6,6 +6,7 @@ import Testing
 @testable import RMBRelay
 
 /// Every refusal of relay.md §1–2, checked on the wire (status and body).
+extension RelayTests {
 @Suite(.timeLimit(.minutes(2)))
 struct AuthTests {
     @Test func everyAuthFailureHasItsStatusAndText() async throws {
@@ -57,4 +58,5 @@ struct AuthTests {
         #expect(reply.status == 200)
         await relay.stop()
     }
+}
 }

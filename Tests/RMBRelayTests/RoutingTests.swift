@@ -1,3 +1,4 @@
+import RedisClient
 import Foundation
 import RMBIdentity
 import RMBProtocol
@@ -5,6 +6,7 @@ import RMBTestSupport
 import Testing
 @testable import RMBRelay
 
+extension RelayTests {
 @Suite(.timeLimit(.minutes(2)))
 struct RoutingTests {
     /// dev and alpha both on one relay.
@@ -187,5 +189,4 @@ struct RoutingTests {
         await dev.close(); await relay.stop()
     }
 }
-
-import RedisClient
+}

@@ -6,6 +6,7 @@ import RedisClient
 import Testing
 @testable import RMBRelay
 
+extension RelayTests {
 @Suite(.timeLimit(.minutes(2)))
 struct ScaleOutTests {
     @Test func twoRelaysFederateOverHTTP() async throws {
@@ -133,4 +134,5 @@ struct ScaleOutTests {
         _ = try await alpha.next(timeout: .seconds(5))
         await alpha.close(); await dev.close(); await relay.stop()
     }
+}
 }

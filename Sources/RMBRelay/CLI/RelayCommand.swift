@@ -1,6 +1,8 @@
+import TwinDirectory
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `rmb-relay` flags (relay.md §12). Relays are reached as `https://<domain>/` and
 /// `wss://<domain>/` in production (TLS terminated by a reverse proxy); on local networks and
@@ -80,7 +82,7 @@ public struct RelayCommand: AsyncParsableCommand {
         let logger = Logger(label: "rmb.relay")
         raiseFileLimit(logger: logger)
         guard let address = ListenAddress(listen), let twinsPath = twins else { throw ExitCode.validationFailure }
-        let directory = try FileTwinDirectory(path: twinsPath)
+        let directory = try LocalTwinDirectory(path: twinsPath)
         let configuration = RelayConfiguration(
             domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
             usersPerWorker: userPerWorker,
@@ -88,7 +90,9 @@ public struct RelayCommand: AsyncParsableCommand {
             rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
             maxTokenLifetime: maxTokenLifetime)
         let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
-        try await server.run()
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

@@ -1,3 +1,4 @@
+import TwinDirectory
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -26,7 +27,7 @@ struct FederationSender: Sendable {
 
     func forward(_ raw: [UInt8], relays: [RelayAddress]) async -> ForwardOutcome {
         var byDomain: [String: RelayAddress] = [:]
-        for relay in relays { byDomain[relay.port.map { "\(relay.host):\($0)" } ?? relay.host] = relay }
+        for relay in relays { byDomain[relay.authority] = relay }
         let ordered = ranker.rank(Array(byDomain.keys))
         for pass in 0..<3 {
             if pass > 0 {

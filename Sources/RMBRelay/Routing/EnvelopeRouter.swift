@@ -1,3 +1,4 @@
+import TwinDirectory
 import Logging
 import RMBProtocol
 

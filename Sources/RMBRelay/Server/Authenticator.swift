@@ -1,3 +1,4 @@
+import TwinDirectory
 import Hummingbird
 import RMBIdentity
 import RMBProtocol

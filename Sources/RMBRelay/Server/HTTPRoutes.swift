@@ -1,3 +1,4 @@
+import TwinDirectory
 import Hummingbird
 import NIOCore
 import RMBProtocol

@@ -1,3 +1,4 @@
+import TwinDirectory
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -11,7 +12,7 @@ import ServiceLifecycle
 
 /// One relay instance: the HTTP/WebSocket listener plus its background services (federation
 /// worker, presence heartbeat, wake listener). Run it inside a `ServiceGroup` (the executable
-/// does, with SIGTERM/SIGINT as graceful shutdown signals) or with `run()` in tests.
+/// does, with SIGTERM/SIGINT as graceful shutdown signals); cancelling `run()` stops it at once.
 public final class RelayServer: Service, Sendable {
     public let configuration: RelayConfiguration
     public let metrics: RelayMetrics
@@ -81,7 +82,15 @@ public final class RelayServer: Service, Sendable {
                 core.logger.info("relay listening", metadata: ["port": "\(bound)", "domains": "\(core.configuration.domains)"])
             },
             logger: core.logger)
-        try await app.runService()
+        // Graceful shutdown (SIGTERM/SIGINT in the executable's service group): close every
+        // session so the server's wait for open connections ends; frames still queued for a
+        // socket go to the session's stream (nothing accepted is lost), then Redis is closed.
+        try await withGracefulShutdownHandler {
+            try await app.run()
+        } onGracefulShutdown: {
+            core.logger.info("shutting down: closing sessions", metadata: ["sessions": "\(core.registry.count)"])
+            for session in core.registry.all { session.terminate() }
+        }
         await shutdown()
     }
 

@@ -11,6 +11,10 @@ struct PresenceService: Service {
     let core: RelayCore
 
     func run() async throws {
+        try await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
         let period = Duration.seconds(max(1, core.presenceTTLSeconds / 3))
         var ticks = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -40,6 +44,10 @@ struct WakeListener: Service {
     let core: RelayCore
 
     func run() async throws {
+        try await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
         let connection = core.redis.makeDedicatedConnection(label: "wake")
         defer { connection.close() }
         var last = "$"

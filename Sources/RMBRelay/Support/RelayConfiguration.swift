@@ -1,3 +1,5 @@
+import TwinDirectory
+
 /// Everything a relay instance needs to know; the CLI (§12) fills it from flags.
 public struct RelayConfiguration: Sendable {
     /// Our own domain names (`--domain`): a twin listing one of them is served here.
@@ -50,7 +52,6 @@ public struct RelayConfiguration: Sendable {
 
     /// Whether a twin's relay entry names one of our domains (exact, case-sensitive).
     func servesRelay(_ relay: RelayAddress) -> Bool {
-        let withPort = relay.port.map { "\(relay.host):\($0)" }
-        return domains.contains { $0 == relay.host || $0 == withPort }
+        domains.contains { $0 == relay.host || $0 == relay.authority || $0 == relay.canonical }
     }
 }

@@ -1,3 +1,4 @@
+import TwinDirectory
 import Foundation
 
 /// A short-lived cache in front of a `TwinDirectory` that also remembers *missing* twins, so

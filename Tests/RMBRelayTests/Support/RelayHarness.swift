@@ -1,3 +1,4 @@
+import TwinDirectory
 import Foundation
 import Logging
 import RMBTestSupport

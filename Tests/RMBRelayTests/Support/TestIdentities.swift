@@ -1,3 +1,4 @@
+import TwinDirectory
 import Foundation
 import RMBIdentity
 import RMBProtocol
@@ -63,7 +64,7 @@ final class MemoryTwins: TwinDirectory, @unchecked Sendable {
     func set(_ identity: TestIdentity, relays: [String]) {
         lock.withLock {
             twins[identity.twin] = Twin(id: identity.twin, account: identity.identity.account,
-                                        relays: relays.compactMap(RelayAddress.init(parsing:)))
+                                        relays: relays.compactMap { try? RelayAddress(parsing: $0) })
         }
     }
 
