@@ -1,26 +1,71 @@
 #!/usr/bin/env bash
-# The main job, on an embedded default: builds the `rmb` CLI (release) and walks through what it
-# does with the public test identities — no blockchain, no internet.
+# The main job, on an embedded default — no blockchain, no internet:
+#   a local Redis, two relays, two peers with fresh identities written to a local twin file
+#   (each peer holds sessions to both relays), and an echo service behind the second peer.
+# It sends one request through the network, prints the reply and the relay it took, then keeps
+# serving until Ctrl-C and prints a redis-cli line to send your own request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-swift build -c release --product rmb >&2
-rmb=".build/release/rmb"
-dev="bottom drive obey lake curtain smoke basket hold race lonely fit walk"
-twins="$(mktemp -d)/twins.toml"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+config="${RMB_BUILD_CONFIGURATION:-release}"
+echo "building ($config; the first build takes several minutes)…" >&2
+for product in rmb rmb-relay rmb-peer; do swift build -c "$config" --product "$product" >&2; done
+bin="$PWD/.build/$config"
+dir="$(mktemp -d -t rmb-demo.XXXXXX)"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+redis_port=$(port); relay1=$(port); relay2=$(port)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  echo "logs and stores were in $dir" >&2
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-step "$rmb" key generate --words 12
-step "$rmb" key inspect --mnemonic "$dev" --key-type sr25519
-step "$rmb" key inspect --mnemonic "$dev" --key-type ed25519 --json
-envelope=0a2436663163326433652d346235612d346336642d386537662d3061316232633364346535661880e2cfaa0620ac022a020807320208293a080a06746573746d654a416521b79225110580bcd3d7a8479827dbd0172aa5e23b42a640911b41e649debd75f58480ba689a1ef185b78c145d3302556bd4da34a441f4c1b7e41f55cb04250f52106170706c69636174696f6e2f6a736f6e6a117b2268656c6c6f223a22776f726c64227d
-step "$rmb" envelope decode --hex "$envelope"
-step "$rmb" envelope verify --hex "$envelope" --account 5DFJF7tY4bpbpcKPJcBTQaKuCDEPCpiz8TRjpmLeTtweqmXL
-token=eyJhbGciOiJSUzUxMiJ9.eyJzdWIiOjcsInNpZCI6bnVsbCwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAzMDB9.Zb7ii9F-vK8F92vNZUn6DUTIDOC81CtcC_AtaejePgyi91bGRTi8kCh8d3MTZZw_ipA0vf1spOnPvItzfAC9_gU
-step "$rmb" jwt verify --token "$token" --account 5DFJF7tY4bpbpcKPJcBTQaKuCDEPCpiz8TRjpmLeTtweqmXL --ignore-expiry
-if "$rmb" twin --help >/dev/null 2>&1; then
-  step "$rmb" twin add --twins "$twins" --id 7 --account 5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV \
-       --pk 035b26108e8b97479c547da4860d862dc08ab2c29ada449c74d5a9a58a6c46a8c4 --relay http://127.0.0.1:8081 --relay relay.example.com
-  step "$rmb" twin show --twins "$twins" --id 7
-fi
-step "$rmb" bench crypto --iterations 2000
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+  --dir "$dir" --logfile "$dir/redis.log" >/dev/null
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+twins="$dir/twins.toml"
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+declare -A mnemonic
+for twin in 1 2; do
+  key=$("$bin/rmb" key generate --json)
+  mnemonic[$twin]=$(echo "$key" | field mnemonic)
+  "$bin/rmb" twin add --twins "$twins" --id "$twin" --account "$(echo "$key" | field account_ss58)" \
+    --pk "$(echo "$key" | field e2e_public_key)" \
+    --relay "http://127.0.0.1:$relay1" --relay "http://127.0.0.1:$relay2" >/dev/null
+done
+echo "twin file: $twins"; cat "$twins" | grep -v '^#'
+
+start() { local name=$1; shift; "$@" >"$dir/$name.log" 2>&1 & pids+=($!); }
+start relay1 "$bin/rmb-relay" --domain "127.0.0.1:$relay1" --listen "127.0.0.1:$relay1" --redis "redis://127.0.0.1:$redis_port/0" --twins "$twins"
+start relay2 "$bin/rmb-relay" --domain "127.0.0.1:$relay2" --listen "127.0.0.1:$relay2" --redis "redis://127.0.0.1:$redis_port/1" --twins "$twins"
+sleep 1
+RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1"
+RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$dir/store2"
+start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
+for _ in $(seq 100); do
+  [ "$(grep -c 'relay connected' "$dir/peer1.log" "$dir/peer2.log" | awk -F: '{s+=$2} END {print s}')" -ge 4 ] && break
+  sleep 0.1
+done
+echo
+echo "network up: redis :$redis_port, relays :$relay1 :$relay2, peers twin 1 (db 2) and twin 2 (db 3, echo service)"
+
+request='{"ver":1,"ref":"demo-1","cmd":"echo","exp":60,"dat":"'$(printf 'hello from twin 1' | base64)'","dst":[2],"ret":"demo.reply","shm":"text/plain","now":0}'
+echo
+echo "twin 1 → twin 2: $request"
+redis-cli -p "$redis_port" -n 2 LPUSH msgbus.system.local "$request" >/dev/null
+reply=$(redis-cli -p "$redis_port" -n 2 BLPOP demo.reply 20 | tail -n 1)
+[ -n "$reply" ] || { echo "no reply within 20 s; see the logs in $dir" >&2; exit 1; }
+echo "reply:          $reply"
+echo "payload:        $(echo "$reply" | field dat | base64 -d)"
+echo "request went via relay $(grep 'batch confirmed' "$dir/peer1.log" | head -n 1 | sed -E 's/.*relay=([^ ]+).*/\1/')," \
+     "reply via relay $(grep 'batch confirmed' "$dir/peer2.log" | head -n 1 | sed -E 's/.*relay=([^ ]+).*/\1/')"
+echo
+echo "Serving until Ctrl-C. Send your own request (twin 1 asks twin 2's echo service, or rmb.version):"
+echo "  redis-cli -p $redis_port -n 2 LPUSH msgbus.system.local '{\"ver\":1,\"ref\":\"mine\",\"cmd\":\"rmb.version\",\"exp\":60,\"dat\":\"\",\"dst\":[2],\"ret\":\"my.reply\",\"now\":0}'"
+echo "  redis-cli -p $redis_port -n 2 BLPOP my.reply 10"
+wait
