@@ -1,0 +1,445 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole RMB network on loopback for end-to-end tests, made of real processes: one
+/// `redis-server` (a database per process), N `rmb-relay`s federating over HTTP, and `rmb-peer`s
+/// for the public test identities (`Tests/Fixtures/vectors/identities.json`), all described by a
+/// fresh twin file. Every child writes stdout and stderr to its own log file in a temp dir.
+///
+///     let network = try await LocalNetwork.start(relays: 2, peers: [
+///         .init(twin: 1, identity: 0, relays: [0]),
+///         .init(twin: 2, identity: 1, relays: [1]),
+///     ])
+///     defer { network.shutdown() }
+///     // LPUSH msgbus.system.local on network.peers[0].redisURL …
+///
+/// Any process can be killed (`kill()`, SIGKILL), stopped (`stop()`, SIGTERM) or restarted;
+/// `shutdown()` (also run on deinit) kills everything and removes the directory, unless the
+/// environment has `RMB_KEEP_TEST_LOGS=1`. `RMB_TEST_DEBUG=1` starts every child with `-d`.
+public final class LocalNetwork: @unchecked Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case executableMissing(String)
+        case spawn(String)
+        case timeout(String)
+        case fixture(String)
+        public var description: String {
+            switch self {
+            case let .executableMissing(path): "executable not found: \(path) (run `swift build --build-tests`)"
+            case let .spawn(reason): "could not start a process: \(reason)"
+            case let .timeout(reason): "timed out: \(reason)"
+            case let .fixture(reason): "bad fixture: \(reason)"
+            }
+        }
+    }
+
+    /// A public test identity (never use these outside tests).
+    public struct TestIdentity: Sendable {
+        public let name: String
+        public let mnemonic: String
+        /// sr25519 account, SS58.
+        public let account: String
+        /// e2e public key (compressed secp256k1, hex).
+        public let e2eKey: String
+    }
+
+    /// One peer of the network.
+    public struct PeerSpec: Sendable {
+        public var twin: UInt32
+        /// Index into ``LocalNetwork/identities()``.
+        public var identity: Int
+        /// Relays (indices) listed on the twin record.
+        public var relays: [Int]
+        /// Relays given with `--relay` (nil: the peer uses its twin record).
+        public var connect: [Int]?
+        /// Whether the twin record carries the e2e public key.
+        public var e2e: Bool
+        public var extraArguments: [String]
+
+        public init(twin: UInt32, identity: Int, relays: [Int], connect: [Int]? = nil, e2e: Bool = true, extraArguments: [String] = []) {
+            self.twin = twin; self.identity = identity; self.relays = relays
+            self.connect = connect; self.e2e = e2e; self.extraArguments = extraArguments
+        }
+    }
+
+    public final class Relay: Sendable {
+        public let index: Int
+        public let port: Int
+        public let redisURL: String
+        public let process: ChildProcess
+        /// The relay's domain, as listed on twin records (`127.0.0.1:<port>`).
+        public var domain: String { "127.0.0.1:\(port)" }
+        public var url: String { "http://127.0.0.1:\(port)" }
+
+        init(index: Int, port: Int, redisURL: String, process: ChildProcess) {
+            self.index = index; self.port = port; self.redisURL = redisURL; self.process = process
+        }
+    }
+
+    public final class Peer: Sendable {
+        public let spec: PeerSpec
+        public let identity: TestIdentity
+        /// The local Redis of this peer (its own database on the shared server).
+        public let redisURL: String
+        public let store: URL
+        public let process: ChildProcess
+        public var twin: UInt32 { spec.twin }
+        /// How many relays the peer connects to.
+        public let relayCount: Int
+
+        init(spec: PeerSpec, identity: TestIdentity, redisURL: String, store: URL, process: ChildProcess, relayCount: Int) {
+            self.spec = spec; self.identity = identity; self.redisURL = redisURL
+            self.store = store; self.process = process; self.relayCount = relayCount
+        }
+
+        /// Waits until the peer logged "relay connected" once per relay since its last start.
+        public func waitUntilConnected(timeout: Duration = .seconds(30)) async throws {
+            try await process.waitForLog("relay connected", count: relayCount, timeout: timeout)
+        }
+    }
+
+    public let redis: RedisServer
+    public let directory: URL
+    public let twinsFile: URL
+    public let relays: [Relay]
+    public let peers: [Peer]
+    private let lock = NSLock()
+    private var isShutDown = false
+
+    private init(redis: RedisServer, directory: URL, twinsFile: URL, relays: [Relay], peers: [Peer]) {
+        self.redis = redis; self.directory = directory; self.twinsFile = twinsFile
+        self.relays = relays; self.peers = peers
+    }
+
+    deinit { shutdown() }
+
+    /// Directory of the built executables: next to the test runner (`.build/<config>/`), or
+    /// `RMB_BIN_DIR`.
+    public static var binDirectory: URL {
+        if let given = ProcessInfo.processInfo.environment["RMB_BIN_DIR"] { return URL(fileURLWithPath: given) }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while dir.pathExtension == "xctest" || dir.lastPathComponent == "Contents" || dir.lastPathComponent == "MacOS" {
+            dir.deleteLastPathComponent()
+        }
+        return dir
+    }
+
+    /// The public identities of the fixtures: dev, alpha, beta.
+    public static func identities() throws -> [TestIdentity] {
+        let root = try Fixtures.json("vectors/identities.json")
+        guard let list = root["identities"] as? [[String: Any]] else { throw Failure.fixture("identities.json: no identities") }
+        return try list.map { entry in
+            guard let name = entry["name"] as? String, let secret = entry["secret"] as? String,
+                  let sr = entry["sr25519"] as? [String: Any], let ss58 = sr["ss58"] as? String,
+                  let secp = entry["secp256k1"] as? [String: Any], let pk = secp["public_key_compressed"] as? String
+            else { throw Failure.fixture("identities.json: incomplete entry") }
+            return TestIdentity(name: name, mnemonic: secret, account: ss58, e2eKey: pk)
+        }
+    }
+
+    /// Starts Redis, the relays and the peers, and waits until every relay answers TCP and
+    /// every peer is connected to all its relays.
+    public static func start(relays relayCount: Int, peers specs: [PeerSpec], timeout: Duration = .seconds(60)) async throws -> LocalNetwork {
+        let bin = binDirectory
+        for name in ["rmb-relay", "rmb-peer"] {
+            let path = bin.appendingPathComponent(name).path
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw Failure.executableMissing(path) }
+        }
+        let identities = try identities()
+        let debugLogs = ProcessInfo.processInfo.environment["RMB_TEST_DEBUG"] == "1"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-net-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let redis = try RedisServer.start()
+
+        var ports: [Int] = []
+        while ports.count < relayCount {
+            let port = try freeLoopbackPort()
+            if !ports.contains(port) { ports.append(port) }
+        }
+
+        // The twin file.
+        let twinsFile = directory.appendingPathComponent("twins.toml")
+        var toml = "# generated by LocalNetwork\n"
+        for spec in specs {
+            guard spec.identity < identities.count else { throw Failure.fixture("no identity #\(spec.identity)") }
+            let identity = identities[spec.identity]
+            toml += "\n[[twin]]\nid = \(spec.twin)\naccount = \"\(identity.account)\"\n"
+            if spec.e2e { toml += "pk = \"\(identity.e2eKey)\"\n" }
+            toml += "relays = [ " + spec.relays.map { "\"http://127.0.0.1:\(ports[$0])\"" }.joined(separator: ", ") + " ]\n"
+        }
+        try toml.write(to: twinsFile, atomically: true, encoding: .utf8)
+
+        var relays: [Relay] = []
+        for (index, port) in ports.enumerated() {
+            let url = "\(redis.url)/\(index)"
+            let process = ChildProcess(
+                name: "relay\(index)",
+                arguments: [bin.appendingPathComponent("rmb-relay").path, "--domain", "127.0.0.1:\(port)",
+                            "--listen", "127.0.0.1:\(port)", "--redis", url, "--twins", twinsFile.path]
+                            + (debugLogs ? ["-d"] : []),
+                logFile: directory.appendingPathComponent("relay\(index).log"))
+            relays.append(Relay(index: index, port: port, redisURL: url, process: process))
+        }
+
+        var peers: [Peer] = []
+        for (offset, spec) in specs.enumerated() {
+            let database = relayCount + offset
+            let url = "\(redis.url)/\(database)"
+            let store = directory.appendingPathComponent("store-twin\(spec.twin)")
+            var arguments = [bin.appendingPathComponent("rmb-peer").path, "--twins", twinsFile.path,
+                             "--redis", url, "--store", store.path]
+            for index in spec.connect ?? [] { arguments += ["--relay", "http://127.0.0.1:\(ports[index])"] }
+            arguments += spec.extraArguments
+            if debugLogs { arguments.append("-d") }
+            let process = ChildProcess(name: "peer-twin\(spec.twin)", arguments: arguments,
+                                       environment: ["RMB_MNEMONIC": identities[spec.identity].mnemonic],
+                                       logFile: directory.appendingPathComponent("peer-twin\(spec.twin).log"))
+            peers.append(Peer(spec: spec, identity: identities[spec.identity], redisURL: url, store: store,
+                              process: process, relayCount: (spec.connect ?? spec.relays).count))
+        }
+
+        let network = LocalNetwork(redis: redis, directory: directory, twinsFile: twinsFile, relays: relays, peers: peers)
+        do {
+            for relay in relays { try relay.process.start() }
+            for relay in relays { try await network.waitUntilListening(relay, timeout: timeout) }
+            for peer in peers { try peer.process.start() }
+            for peer in peers { try await peer.waitUntilConnected(timeout: timeout) }
+        } catch {
+            let report = network.diagnostics()
+            network.shutdown()
+            throw Failure.spawn("\(error)\n\(report)")
+        }
+        return network
+    }
+
+    /// Waits until the relay accepts TCP connections (after a start or restart).
+    public func waitUntilListening(_ relay: Relay, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if tcpAnswers(port: relay.port) { return }
+            if !relay.process.isRunning { throw Failure.spawn("\(relay.process.name) exited: \(relay.process.logTail())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure.timeout("\(relay.process.name) does not listen on \(relay.port)")
+    }
+
+    /// Restarts a relay (SIGKILL if running) and waits until it listens again.
+    public func restart(_ relay: Relay) async throws {
+        try await relay.process.restart()
+        try await waitUntilListening(relay)
+    }
+
+    /// Restarts a peer (SIGKILL if running) with the same store and Redis, and waits until it
+    /// is connected again.
+    public func restart(_ peer: Peer, timeout: Duration = .seconds(30)) async throws {
+        try await peer.process.restart()
+        try await peer.waitUntilConnected(timeout: timeout)
+    }
+
+    /// The last lines of every log, for failure messages.
+    public func diagnostics(lines: Int = 15) -> String {
+        (relays.map(\.process) + peers.map(\.process)).map { process in
+            "--- \(process.name) (\(process.isRunning ? "running" : "not running")) \(process.logFile.path)\n\(process.logTail(lines: lines))"
+        }.joined(separator: "\n")
+    }
+
+    /// Kills every child and Redis; removes the directory (unless `RMB_KEEP_TEST_LOGS=1`).
+    public func shutdown() {
+        let first = lock.withLock { () -> Bool in
+            defer { isShutDown = true }
+            return !isShutDown
+        }
+        guard first else { return }
+        for peer in peers { peer.process.kill() }
+        for relay in relays { relay.process.kill() }
+        redis.kill()
+        if ProcessInfo.processInfo.environment["RMB_KEEP_TEST_LOGS"] == "1" {
+            FileHandle.standardError.write(Data("LocalNetwork: logs kept in \(directory.path)\n".utf8))
+        } else {
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+}
+
+/// A child process with its output in a log file, started with a clean signal state.
+public final class ChildProcess: @unchecked Sendable {
+    public let name: String
+    /// `arguments[0]` is the executable path.
+    public let arguments: [String]
+    public let environment: [String: String]
+    public let logFile: URL
+    private let lock = NSLock()
+    private var pid: pid_t = 0
+    /// Size of the log when the process was last started: log reads begin there.
+    private var startOffset = 0
+    private var lastStatus: Int32?
+
+    public init(name: String, arguments: [String], environment: [String: String] = [:], logFile: URL) {
+        self.name = name; self.arguments = arguments; self.environment = environment; self.logFile = logFile
+    }
+
+    deinit { kill() }
+
+    public var processID: pid_t { lock.withLock { pid } }
+
+    /// Starts the process if it is not running; output is appended to the log file.
+    public func start() throws {
+        if isRunning { return }
+        let offset = (try? FileManager.default.attributesOfItem(atPath: logFile.path)[.size] as? Int) ?? 0
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in self.environment { environment[key] = value }
+        let child = try spawnLogged(arguments, environment: environment, log: logFile.path)
+        lock.withLock {
+            pid = child
+            startOffset = offset
+            lastStatus = nil
+        }
+    }
+
+    public var isRunning: Bool {
+        lock.withLock {
+            guard pid > 0 else { return false }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == 0 { return true }
+            if result == -1, errno == EINTR || signalProcess(pid, 0) == 0 { return true }
+            if result == pid { lastStatus = status }
+            pid = 0
+            return false
+        }
+    }
+
+    /// SIGKILL and reap: a crash. Safe to call when not running.
+    public func kill() {
+        lock.withLock {
+            guard pid > 0 else { return }
+            signalProcess(pid, SIGKILL)
+            var status: Int32 = 0
+            if waitpid(pid, &status, 0) == pid { lastStatus = status }
+            pid = 0
+        }
+    }
+
+    /// Sends a signal without waiting.
+    public func signal(_ number: Int32) {
+        lock.withLock { if pid > 0 { signalProcess(pid, number) } }
+    }
+
+    /// SIGTERM, then waits up to `timeout` for the exit (SIGKILL after that). Returns the raw
+    /// wait status (`exitCode(of:)`), nil if the process had to be killed or was not running.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(10)) async -> Int32? {
+        guard isRunning else { return nil }
+        signal(SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !isRunning { return lock.withLock { lastStatus } }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        kill()
+        return nil
+    }
+
+    /// The exit code of a wait status, nil when the process died of a signal.
+    public static func exitCode(of status: Int32) -> Int32? {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : nil
+    }
+
+    /// SIGKILL if running, then start again with the same arguments.
+    public func restart() async throws {
+        kill()
+        try start()
+    }
+
+    /// The log since the last start (or all of it).
+    public func log(sinceStart: Bool = true) -> String {
+        guard let data = try? Data(contentsOf: logFile) else { return "" }
+        let offset = sinceStart ? lock.withLock { startOffset } : 0
+        return String(decoding: data.dropFirst(min(offset, data.count)), as: UTF8.self)
+    }
+
+    public func logTail(lines: Int = 15) -> String {
+        log(sinceStart: false).split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    /// Number of log lines since the last start that contain `text`.
+    public func count(_ text: String) -> Int {
+        log().split(separator: "\n").filter { $0.contains(text) }.count
+    }
+
+    /// Polls the log (since the last start) until `text` appears `count` times.
+    public func waitForLog(_ text: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if self.count(text) >= count { return }
+            if !isRunning { throw LocalNetwork.Failure.spawn("\(name) exited while waiting for '\(text)': \(logTail())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw LocalNetwork.Failure.timeout("\(name): '\(text)' ×\(count) not logged within \(timeout): \(logTail())")
+    }
+}
+
+/// True when something accepts TCP connections on the loopback port.
+public func tcpAnswers(port: Int) -> Bool {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return connected == 0
+}
+
+@discardableResult
+private func signalProcess(_ pid: pid_t, _ number: Int32) -> Int32 { kill(pid, number) }
+
+/// posix_spawn with stdin on /dev/null, stdout and stderr appended to `log`, an empty signal
+/// mask and default dispositions (test threads block signals; a child would inherit that).
+private func spawnLogged(_ arguments: [String], environment: [String: String], log: String) throws -> pid_t {
+    #if canImport(Darwin)
+    var attributes: posix_spawnattr_t?
+    var actions: posix_spawn_file_actions_t?
+    #else
+    var attributes = posix_spawnattr_t()
+    var actions = posix_spawn_file_actions_t()
+    #endif
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+    var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+    cArguments.append(nil)
+    defer { for pointer in cArguments { free(pointer) } }
+    var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") }
+    cEnvironment.append(nil)
+    defer { for pointer in cEnvironment { free(pointer) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, cEnvironment)
+    guard rc == 0 else { throw LocalNetwork.Failure.spawn("posix_spawn \(arguments[0]): \(String(cString: strerror(rc)))") }
+    return pid
+}
