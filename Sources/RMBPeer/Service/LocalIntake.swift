@@ -18,6 +18,8 @@ struct LocalIntake: Sendable {
     let store: Store
     let wakePostman: @Sendable () -> Void
     let logger: Logger
+    /// Messages taken per round: one store commit (one fsync) covers the whole batch.
+    var batchSize = 128
 
     private var processing: String { RedisKeys.processing(queue) }
     private var isRequestQueue: Bool { queue == RedisKeys.local }
@@ -30,8 +32,11 @@ struct LocalIntake: Sendable {
             do {
                 let reply = try await connection.blocking(["BLMOVE", .string(queue), .string(processing), "RIGHT", "LEFT", 1],
                                                           blockTimeout: .seconds(1))
-                guard let bytes = reply.bytes else { continue }
-                try await handle(bytes, fresh: true)
+                guard let first = reply.bytes else { continue }
+                // Take what else is waiting, without blocking, in one round trip.
+                let more = try await connection.pipeline(Array(repeating: ["LMOVE", .string(queue), .string(processing), "RIGHT", "LEFT"],
+                                                               count: batchSize - 1))
+                try await handle([first] + more.compactMap(\.bytes), fresh: true)
             } catch is CancellationError {
                 return
             } catch {
@@ -46,42 +51,52 @@ struct LocalIntake: Sendable {
         do {
             let reply = try await redis.send(["LRANGE", .string(processing), 0, -1])
             let items = (reply.array ?? []).compactMap(\.bytes)
-            if !items.isEmpty { logger.info("recovering messages left by a previous run", metadata: ["queue": "\(queue)", "count": "\(items.count)"]) }
-            for bytes in items.reversed() { try await handle(bytes, fresh: false) }
+            guard !items.isEmpty else { return }
+            logger.info("recovering messages left by a previous run", metadata: ["queue": "\(queue)", "count": "\(items.count)"])
+            try await handle(items.reversed(), fresh: false)
         } catch {
             logger.error("could not recover the processing list", metadata: ["queue": "\(queue)", "error": "\(error)"])
         }
     }
 
-    private func handle(_ bytes: [UInt8], fresh: Bool) async throws {
-        var current = bytes
+    /// `items` in arrival order; with `fresh`, they are the only entries of the processing list
+    /// (item i at index count−1−i).
+    private func handle(_ items: [[UInt8]], fresh: Bool) async throws {
+        var current = items
+        var prepared = OutgoingPipeline.Prepared()
         if isRequestQueue {
-            var uid = UIDMarker.read(bytes)
-            if let existing = uid, (try? store.backlog.get(uid: existing)) != nil {
-                // Stored before the crash: only the clean-up was missing.
-                _ = try await redis.send(["LREM", .string(processing), 1, .bytes(bytes)])
-                return
-            }
-            if uid == nil {
-                let newUID = UUID().uuidString.lowercased()
-                if fresh, let marked = UIDMarker.write(newUID, into: bytes) {
-                    _ = try await redis.send(["LSET", .string(processing), 0, .bytes(marked)])
-                    current = marked
+            var stamps: [[RedisArgument]] = []
+            var uids: [String?] = []
+            for (i, bytes) in items.enumerated() {
+                if let uid = UIDMarker.read(bytes) {
+                    // Stored before a crash when its backlog exists: only the clean-up was missing.
+                    uids.append((try? store.backlog.get(uid: uid)) != nil ? nil : uid)
+                    continue
                 }
-                uid = newUID
+                let uid = UUID().uuidString.lowercased()
+                if fresh, let marked = UIDMarker.write(uid, into: bytes) {
+                    stamps.append(["LSET", .string(processing), .integer(items.count - 1 - i), .bytes(marked)])
+                    current[i] = marked
+                }
+                uids.append(uid)
             }
-            let failures = await pipeline.accept(request: current, uid: uid ?? UUID().uuidString.lowercased())
-            for failure in failures {
-                _ = try? await redis.pipeline([
-                    ["LPUSH", .string(failure.replyTo), .bytes(failure.response.jsonBytes())],
-                    ["LTRIM", .string(failure.replyTo), 0, .string(String(RedisKeys.listLimit))],
-                ])
+            if !stamps.isEmpty { _ = try await redis.pipeline(stamps) }
+            for (bytes, uid) in zip(current, uids) {
+                guard let uid else { continue }
+                await pipeline.prepare(request: bytes, uid: uid, into: &prepared)
             }
         } else {
-            await pipeline.accept(response: bytes)
+            for bytes in items { await pipeline.prepare(response: bytes, into: &prepared) }
         }
+        let failures = await pipeline.commit(prepared)
         wakePostman()
-        _ = try await redis.send(["LREM", .string(processing), 1, .bytes(current)])
+        var commands: [[RedisArgument]] = []
+        for failure in failures {
+            commands.append(["LPUSH", .string(failure.replyTo), .bytes(failure.response.jsonBytes())])
+            commands.append(["LTRIM", .string(failure.replyTo), 0, .integer(RedisKeys.listLimit)])
+        }
+        for bytes in current { commands.append(["LREM", .string(processing), 1, .bytes(bytes)]) }
+        _ = try await redis.pipeline(commands)
     }
 }
 

@@ -17,24 +17,40 @@ struct OutgoingPipeline: Sendable {
         let response: ClientResponse
     }
 
+    /// What a batch of local messages becomes: store operations (committed together, in order)
+    /// and the errors to report to clients.
+    struct Prepared: Sendable {
+        var operations: [StoreOperation] = []
+        var failures: [Undeliverable] = []
+        /// `ret`/`ref` of every request in the batch, to report a failed commit.
+        var requesters: [(replyTo: String, reference: String?)] = []
+    }
+
     /// A client request: one envelope per destination, all with the same uid, plus the backlog.
     /// `uid` is stable across a crash (see ``LocalIntake``).
-    func accept(request bytes: [UInt8], uid: String, now: UInt64 = unixNow()) async -> [Undeliverable] {
+    func prepare(request bytes: [UInt8], uid: String, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        let (operations, failures, requester) = await prepareRequest(bytes, uid: uid, now: now)
+        prepared.operations += operations
+        prepared.failures += failures
+        if let requester { prepared.requesters.append(requester) }
+    }
+
+    private func prepareRequest(_ bytes: [UInt8], uid: String, now: UInt64) async -> ([StoreOperation], [Undeliverable], (String, String?)?) {
         let request: ClientRequest
         do {
             request = try ClientRequest.parse(bytes)
         } catch {
             logger.warning("dropping malformed request", metadata: ["error": "\(error)"])
-            guard let replyTo = Self.readableReplyTo(bytes) else { return [] }
-            return [Undeliverable(replyTo: replyTo, response: .undeliverable(reference: Self.readableReference(bytes),
-                                                                             error: JSONError(code: 500, message: "other: invalid request: \(error)")))]
+            guard let replyTo = Self.readableReplyTo(bytes) else { return ([], [], nil) }
+            return ([], [Undeliverable(replyTo: replyTo, response: .undeliverable(reference: Self.readableReference(bytes),
+                                                                                  error: JSONError(code: 500, message: "other: invalid request: \(error)")))], nil)
         }
         func fail(_ error: ProtocolError) -> Undeliverable {
             Undeliverable(replyTo: request.replyTo, response: .undeliverable(reference: request.reference, error: JSONError(code: error.code, message: error.description)))
         }
-        guard request.expiration > 0 else { return [fail(.expired)] }
-        guard !request.destinations.isEmpty else { return [fail(.other("request has no destination"))] }
-        guard !request.command.isEmpty else { return [fail(.other("request has no command"))] }
+        guard request.expiration > 0 else { return ([], [fail(.expired)], nil) }
+        guard !request.destinations.isEmpty else { return ([], [fail(.other("request has no destination"))], nil) }
+        guard !request.command.isEmpty else { return ([], [fail(.other("request has no command"))], nil) }
 
         var failures: [Undeliverable] = []
         var drafts: [OutboxDraft] = []
@@ -56,21 +72,29 @@ struct OutgoingPipeline: Sendable {
                 failures.append(fail(error))
             }
         }
-        guard !drafts.isEmpty else { return failures }
+        guard !drafts.isEmpty else { return ([], failures, nil) }
         let backlog = BacklogEntry(uid: uid, reference: request.reference, replyTo: request.replyTo,
                                    destinations: reached, deadline: deadline)
+        return ([.putBacklog(backlog)] + drafts.map { .enqueue($0) }, failures, (request.replyTo, request.reference))
+    }
+
+    /// Commits a prepared batch in one transaction; if the store refuses it (full), every
+    /// requester of the batch hears about it.
+    func commit(_ prepared: Prepared) async -> [Undeliverable] {
+        guard !prepared.operations.isEmpty else { return prepared.failures }
         do {
-            _ = try await store.commit([.putBacklog(backlog)] + drafts.map { .enqueue($0) })
+            _ = try await store.commit(prepared.operations)
+            return prepared.failures
         } catch {
-            logger.error("store refused a request", metadata: ["uid": "\(uid)", "error": "\(error)"])
-            return failures + [fail(.other(error.description))]
+            logger.error("store refused a batch of local messages", metadata: ["count": "\(prepared.operations.count)", "error": "\(error)"])
+            let refusal = JSONError(code: 500, message: ProtocolError.other(error.description).description)
+            return prepared.failures + prepared.requesters.map { Undeliverable(replyTo: $0.replyTo, response: .undeliverable(reference: $0.reference, error: refusal)) }
         }
-        return failures
     }
 
     /// A service's reply to a remote request (peer.md §4.4). Failures are logged (there is no
     /// queue to report them to).
-    func accept(response bytes: [UInt8], now: UInt64 = unixNow()) async {
+    func prepare(response bytes: [UInt8], into prepared: inout Prepared, now: UInt64 = unixNow()) async {
         do {
             let response = try ServiceResponse.parse(bytes)
             let destination = try RMBAddress(text: response.destination)
@@ -81,7 +105,7 @@ struct OutgoingPipeline: Sendable {
             let envelope = try await factory.make(message, now: now)
             let draft = OutboxDraft(uid: envelope.uid, destination: destination.twin, kind: EnvelopeKind(envelope),
                                     payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
-            _ = try await store.outbox.enqueue(draft)
+            prepared.operations.append(.enqueue(draft))
         } catch {
             logger.warning("dropping service response", metadata: ["error": "\(error)"])
         }
