@@ -35,6 +35,8 @@ public actor RelayConnection {
     private var generation: UInt64 = 0
     private var health: RelayHealth
     private var pending: [String: CheckedContinuation<Void, any Error>] = [:]
+    /// Pongs that arrived while their sender was still finishing its writes.
+    private var earlyPongs: Set<String> = []
     private var counter: UInt64 = 0
     private let confirmationPrefix: String
 
@@ -110,6 +112,7 @@ public actor RelayConnection {
         guard generation == self.generation, writer != nil || health.state != .disconnected else { return }
         writer = nil
         health.state = .disconnected
+        earlyPongs.removeAll()
         let waiting = pending
         pending.removeAll()
         for (_, continuation) in waiting { continuation.resume(throwing: RedundancyError.connectionLost(relay)) }
@@ -118,7 +121,11 @@ public actor RelayConnection {
 
     private func received(_ bytes: [UInt8]) async {
         if let envelope = try? RMBEnvelope(wire: bytes), case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
-            pending.removeValue(forKey: envelope.uid)?.resume()
+            if let waiter = pending.removeValue(forKey: envelope.uid) {
+                waiter.resume()
+            } else {
+                earlyPongs.insert(envelope.uid)
+            }
             return
         }
         await deliver(InboundFrame(relay: relay, bytes: bytes))
@@ -152,12 +159,14 @@ public actor RelayConnection {
             throw RedundancyError.writeFailed(relay, String(describing: error))
         }
         let timeout = configuration.confirmationTimeout
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        if earlyPongs.remove(uid) == nil {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             pending[uid] = continuation
             Task { [weak self] in
                 try? await Task.sleep(for: timeout)
                 await self?.expire(uid)
             }
+        }
         }
         let elapsed = ContinuousClock.now - started
         health.recordSuccess(roundTrip: elapsed)

@@ -34,8 +34,12 @@ public struct PeerCommand: AsyncParsableCommand {
     /// Entry point of the executable: bad flags or secrets print one line and exit 2.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
-            guard let command = try parseAsRoot(arguments) as? PeerCommand else { throw ExitCode.validationFailure }
-            try await command.run()
+            var command = try parseAsRoot(arguments)
+            if var peer = command as? PeerCommand {
+                try await peer.run()
+            } else {
+                try command.run()   // --help and friends
+            }
             Foundation.exit(0)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)

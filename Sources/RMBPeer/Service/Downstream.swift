@@ -21,13 +21,15 @@ struct Downstream: Sendable {
     var lanes = 8
 
     func run(_ frames: AsyncStream<InboundFrame>) async {
+        let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>() }
         await withDiscardingTaskGroup { group in
-            var continuations: [AsyncStream<RMBEnvelope>.Continuation] = []
-            for _ in 0..<lanes {
-                let (stream, continuation) = AsyncStream.makeStream(of: RMBEnvelope.self, bufferingPolicy: .bufferingNewest(50_000))
-                continuations.append(continuation)
+            for buffer in buffers {
                 group.addTask {
-                    for await envelope in stream { await self.process(envelope) }
+                    while true {
+                        let batch = await buffer.takeBatch(limit: 512)
+                        if batch.isEmpty { return }
+                        await self.process(batch)
+                    }
                 }
             }
             group.addTask { await self.redeliverPending() }
@@ -40,9 +42,9 @@ struct Downstream: Sendable {
                     continue
                 }
                 let source = envelope.hasSource ? envelope.source.twin : 0
-                continuations[Int(source % UInt32(lanes))].yield(envelope)
+                await buffers[Int(source % UInt32(lanes))].append(envelope)
             }
-            for continuation in continuations { continuation.finish() }
+            for buffer in buffers { await buffer.finish() }
             group.cancelAll()
         }
     }
@@ -68,117 +70,153 @@ struct Downstream: Sendable {
         }
     }
 
-    func process(_ envelope: RMBEnvelope) async {
+    /// What one validated envelope asks for.
+    private enum Action {
+        case deliver(InboxKey, StoreTime, Delivery)
+        case answer(InboxKey, StoreTime, OutgoingMessage)
+    }
+
+    /// One lane's batch, in order: validate each envelope, record all of them in the inbox in
+    /// one commit, push the new ones to Redis in one pipeline, mark them delivered in one commit.
+    func process(_ batch: [RMBEnvelope]) async {
+        var actions: [Action] = []
+        for envelope in batch {
+            if let action = await action(for: envelope) { actions.append(action) }
+        }
+        guard !actions.isEmpty else { return }
+        let records: [StoreOperation] = actions.map {
+            switch $0 {
+            case .deliver(let key, let deadline, let delivery): .recordInbox(InboxDraft(key: key, deadline: deadline, payload: delivery.encoded))
+            case .answer(let key, let deadline, _): .recordInbox(InboxDraft(key: key, deadline: deadline, payload: []))
+            }
+        }
+        let outcomes: [StoreOperationResult]
+        do {
+            outcomes = try await store.commit(records)
+        } catch {
+            logger.error("inbox unavailable; dropping a batch", metadata: ["count": "\(actions.count)", "error": "\(error)"])
+            return
+        }
+        var deliveries: [(InboxKey, Delivery)] = []
+        var answered: [InboxKey] = []
+        var replies: [OutgoingMessage] = []
+        for (action, outcome) in zip(actions, outcomes) {
+            guard case .inbox(.new) = outcome else {
+                logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
+                continue
+            }
+            switch action {
+            case .deliver(let key, _, let delivery): deliveries.append((key, delivery))
+            case .answer(let key, _, let reply): answered.append(key); replies.append(reply)
+            }
+        }
+        await push(deliveries, alsoDelivered: answered)
+        for reply in replies { await send(reply) }
+    }
+
+    /// Validation and dispatch of one envelope (envelope.md §5); nil when it is dropped.
+    private func action(for envelope: RMBEnvelope) async -> Action? {
         let validated: ValidatedEnvelope
         do {
             validated = try await validator.validate(envelope)
         } catch {
             logger.warning("refusing incoming envelope", metadata: ["uid": "\(envelope.uid)", "source": "\(envelope.hasSource ? envelope.source.text : "0")", "error": "\(error)"])
             if error.replyable { await sendError(error.error, to: envelope, expiration: envelope.expiration) }
-            return
+            return nil
         }
+        let key = inboxKey(envelope)
+        let deadline = StoreTime(seconds: envelope.timestamp &+ envelope.expiration)
         switch envelope.message {
         case .request(let request)?:
-            await handleRequest(validated, command: request.command)
-        default:
-            await handleReply(validated)
-        }
-    }
-
-    private func handleRequest(_ validated: ValidatedEnvelope, command: String) async {
-        let envelope = validated.envelope
-        if command.hasPrefix(VersionPlugin.name + ".") {
-            guard await firstTime(validated, delivery: nil) else { return }
-            if command == VersionPlugin.versionCommand {
-                await send(VersionPlugin.reply(to: validated))
-            } else {
-                await sendError(.other("unknown command '\(command)' of plugin 'rmb'"), to: envelope, expiration: 300)
+            let command = request.command
+            if command.hasPrefix(VersionPlugin.name + ".") {
+                if command == VersionPlugin.versionCommand { return .answer(key, deadline, VersionPlugin.reply(to: validated)) }
+                let error = ProtocolError.other("unknown command '\(command)' of plugin 'rmb'")
+                return .answer(key, deadline, errorReply(error, to: envelope, expiration: 300))
             }
-            return
+            if let problem = CommandName.problem(with: command) {
+                await sendError(.other("invalid command: \(problem)"), to: envelope, expiration: 300)
+                return nil
+            }
+            let json = ServiceRequest(validated: validated, command: command).jsonBytes()
+            return .deliver(key, deadline, Delivery(list: RedisKeys.command(command), json: json))
+        default:
+            let backlog: BacklogEntry?
+            do { backlog = try store.backlog.get(uid: envelope.uid) } catch {
+                logger.error("backlog unavailable", metadata: ["error": "\(error)"])
+                return nil
+            }
+            guard let backlog else {
+                logger.debug("dropping reply without a live request", metadata: ["uid": "\(envelope.uid)", "kind": "\(envelope.messageKind)"])
+                return nil
+            }
+            if let sender = validated.sender, !backlog.expects(replyFrom: sender.id) {
+                logger.warning("refusing reply from a twin that was not asked", metadata: ["uid": "\(envelope.uid)", "source": "\(sender.id)"])
+                return nil
+            }
+            guard let response = ClientResponse(validated: validated, reference: backlog.reference) else {
+                logger.debug("dropping reply without a message", metadata: ["uid": "\(envelope.uid)", "kind": "\(envelope.messageKind)"])
+                return nil
+            }
+            return .deliver(key, deadline, Delivery(list: backlog.replyTo, json: response.jsonBytes()))
         }
-        if let problem = CommandName.problem(with: command) {
-            await sendError(.other("invalid command: \(problem)"), to: envelope, expiration: 300)
-            return
-        }
-        let json = ServiceRequest(validated: validated, command: command).jsonBytes()
-        let delivery = Delivery(list: RedisKeys.command(command), json: json)
-        guard await firstTime(validated, delivery: delivery) else { return }
-        await push(delivery, key: inboxKey(envelope))
-    }
-
-    private func handleReply(_ validated: ValidatedEnvelope) async {
-        let envelope = validated.envelope
-        let backlog: BacklogEntry?
-        do { backlog = try store.backlog.get(uid: envelope.uid) } catch {
-            logger.error("backlog unavailable", metadata: ["error": "\(error)"])
-            return
-        }
-        guard let backlog else {
-            logger.debug("dropping reply without a live request", metadata: ["uid": "\(envelope.uid)", "kind": "\(envelope.messageKind)"])
-            return
-        }
-        if let sender = validated.sender, !backlog.expects(replyFrom: sender.id) {
-            logger.warning("refusing reply from a twin that was not asked", metadata: ["uid": "\(envelope.uid)", "source": "\(sender.id)"])
-            return
-        }
-        guard let response = ClientResponse(validated: validated, reference: backlog.reference) else {
-            logger.debug("dropping reply without a message", metadata: ["uid": "\(envelope.uid)", "kind": "\(envelope.messageKind)"])
-            return
-        }
-        let delivery = Delivery(list: backlog.replyTo, json: response.jsonBytes())
-        guard await firstTime(validated, delivery: delivery) else { return }
-        await push(delivery, key: inboxKey(envelope))
     }
 
     private func inboxKey(_ envelope: RMBEnvelope) -> InboxKey {
         InboxKey(source: envelope.hasSource ? envelope.source.twin : 0, uid: envelope.uid, kind: EnvelopeKind(envelope))
     }
 
-    /// Records the envelope in the inbox; false for a duplicate (already seen within its ttl).
-    private func firstTime(_ validated: ValidatedEnvelope, delivery: Delivery?) async -> Bool {
-        let envelope = validated.envelope
-        let deadline = StoreTime(seconds: envelope.timestamp &+ envelope.expiration)
-        do {
-            let outcome = try await store.inbox.record(InboxDraft(key: inboxKey(envelope), deadline: deadline, payload: delivery?.encoded ?? []))
-            switch outcome {
-            case .new:
-                if delivery == nil { _ = try await store.inbox.markDelivered(inboxKey(envelope)) }
-                return true
-            case .duplicate:
-                logger.debug("dropping duplicate", metadata: ["uid": "\(envelope.uid)", "source": "\(inboxKey(envelope).source)"])
-                return false
+    /// LPUSH + LTRIM for each delivery, in order, in one pipeline; then one commit marks them
+    /// (and `alsoDelivered`) delivered. A failed push stays pending and is retried.
+    private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = []) async {
+        var delivered = alsoDelivered
+        if !deliveries.isEmpty {
+            var commands: [[RedisArgument]] = []
+            for (_, delivery) in deliveries {
+                commands.append(["LPUSH", .string(delivery.list), .bytes(delivery.json)])
+                commands.append(["LTRIM", .string(delivery.list), 0, .integer(RedisKeys.listLimit)])
             }
-        } catch {
-            logger.error("inbox unavailable; dropping envelope", metadata: ["uid": "\(envelope.uid)", "error": "\(error)"])
-            return false
+            do {
+                let replies = try await redis.pipeline(commands)
+                for (index, (key, delivery)) in deliveries.enumerated() {
+                    if let error = replies[2 * index].errorMessage {
+                        logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
+                    } else {
+                        delivered.append(key)
+                    }
+                }
+            } catch {
+                logger.warning("local push failed; will retry", metadata: ["count": "\(deliveries.count)", "error": "\(error)"])
+            }
         }
-    }
-
-    /// LPUSH + LTRIM, then mark delivered. A failed push stays pending and is retried.
-    private func push(_ delivery: Delivery, key: InboxKey) async {
+        guard !delivered.isEmpty else { return }
         do {
-            let replies = try await redis.pipeline([
-                ["LPUSH", .string(delivery.list), .bytes(delivery.json)],
-                ["LTRIM", .string(delivery.list), 0, .integer(RedisKeys.listLimit)],
-            ])
-            if let error = replies.first?.errorMessage { throw RedisError.server(error) }
-            _ = try await store.inbox.markDelivered(key)
+            _ = try await store.commit(delivered.map { .markDelivered($0) })
         } catch {
-            logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
+            logger.error("could not mark deliveries", metadata: ["error": "\(error)"])
         }
     }
 
     /// Retries deliveries that were stored but not pushed (Redis down, or a crash in between).
-    private func redeliverPending() async {
+    /// Entries younger than `settle` are left alone: a lane is still pushing them.
+    private func redeliverPending(settle: UInt64 = 5_000) async {
+        let startedAt = StoreTime.now
         while !Task.isCancelled {
             do {
-                for pending in try store.inbox.pending(limit: 1000) {
-                    guard let delivery = Delivery(encoded: pending.payload), !delivery.list.isEmpty else {
-                        _ = try await store.inbox.markDelivered(pending.key)
-                        continue
+                let now = StoreTime.now
+                var deliveries: [(InboxKey, Delivery)] = []
+                var empty: [InboxKey] = []
+                // Entries from before this run are left over from a crash: retry them at once.
+                for pending in try store.inbox.pending(limit: 1000)
+                where pending.receivedAt < startedAt || now.millis &- pending.receivedAt.millis > settle {
+                    if let delivery = Delivery(encoded: pending.payload), !delivery.list.isEmpty {
+                        deliveries.append((pending.key, delivery))
+                    } else {
+                        empty.append(pending.key)
                     }
-                    await push(delivery, key: pending.key)
                 }
+                if !deliveries.isEmpty { logger.info("re-delivering stored envelopes", metadata: ["count": "\(deliveries.count)"]) }
+                await push(deliveries, alsoDelivered: empty)
             } catch {
                 logger.error("inbox scan failed", metadata: ["error": "\(error)"])
             }
@@ -201,8 +239,11 @@ struct Downstream: Sendable {
     /// Signed error reply to the source of a failed request (envelope.md §7).
     private func sendError(_ error: ProtocolError, to request: RMBEnvelope, expiration: UInt64) async {
         guard request.hasSource, request.source.twin != 0 else { return }
-        await send(OutgoingMessage(uid: request.uid, destination: request.source,
-                                   kind: .error(code: error.code, message: error.description),
-                                   tags: request.hasTags ? request.tags : nil, expiration: max(expiration, 1)))
+        await send(errorReply(error, to: request, expiration: expiration))
+    }
+
+    private func errorReply(_ error: ProtocolError, to request: RMBEnvelope, expiration: UInt64) -> OutgoingMessage {
+        OutgoingMessage(uid: request.uid, destination: request.source, kind: .error(code: error.code, message: error.description),
+                        tags: request.hasTags ? request.tags : nil, expiration: max(expiration, 1))
     }
 }

@@ -46,9 +46,12 @@ public struct RelayCommand: AsyncParsableCommand {
     /// Entry point of the executable: parses, runs, and exits (2 on bad flags, 1 on failure).
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
-            let parsed = try parseAsRoot(arguments)
-            guard let command = parsed as? RelayCommand else { throw ExitCode.validationFailure }
-            try await command.run()
+            var parsed = try parseAsRoot(arguments)
+            if let command = parsed as? RelayCommand {
+                try await command.run()
+            } else {
+                try parsed.run()   // --help and friends
+            }
             Foundation.exit(0)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
