@@ -53,13 +53,15 @@ struct Downstream: Sendable {
     struct Delivery {
         let list: String
         let json: [UInt8]
+        /// When the envelope expires; bounds the delivery marker's lifetime.
+        var deadline = StoreTime(millis: 0)
 
         var encoded: [UInt8] {
             let name = Array(list.utf8)
             return [UInt8(truncatingIfNeeded: name.count >> 8), UInt8(truncatingIfNeeded: name.count)] + name + json
         }
 
-        init(list: String, json: [UInt8]) { self.list = list; self.json = json }
+        init(list: String, json: [UInt8], deadline: StoreTime) { self.list = list; self.json = json; self.deadline = deadline }
 
         init?(encoded: [UInt8]) {
             guard encoded.count >= 2 else { return nil }
@@ -139,7 +141,7 @@ struct Downstream: Sendable {
                 return nil
             }
             let json = ServiceRequest(validated: validated, command: command).jsonBytes()
-            return .deliver(key, deadline, Delivery(list: RedisKeys.command(command), json: json))
+            return .deliver(key, deadline, Delivery(list: RedisKeys.command(command), json: json, deadline: deadline))
         default:
             let backlog: BacklogEntry?
             do { backlog = try store.backlog.get(uid: envelope.uid) } catch {
@@ -158,7 +160,7 @@ struct Downstream: Sendable {
                 logger.debug("dropping reply without a message", metadata: ["uid": "\(envelope.uid)", "kind": "\(envelope.messageKind)"])
                 return nil
             }
-            return .deliver(key, deadline, Delivery(list: backlog.replyTo, json: response.jsonBytes()))
+            return .deliver(key, deadline, Delivery(list: backlog.replyTo, json: response.jsonBytes(), deadline: deadline))
         }
     }
 
@@ -166,20 +168,31 @@ struct Downstream: Sendable {
         InboxKey(source: envelope.hasSource ? envelope.source.twin : 0, uid: envelope.uid, kind: EnvelopeKind(envelope))
     }
 
-    /// LPUSH + LTRIM for each delivery, in order, in one pipeline; then one commit marks them
+    /// LPUSH + LTRIM only if the delivery marker was not set yet, so a re-delivery after a crash
+    /// between the push and the store's "delivered" commit never pushes twice.
+    static let idempotentPush = """
+        if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+          redis.call('LPUSH', KEYS[1], ARGV[1])
+          redis.call('LTRIM', KEYS[1], 0, ARGV[2])
+        end
+        return 1
+        """
+
+    /// Idempotent LPUSH + LTRIM for each delivery, in order, in one pipeline; then one commit marks them
     /// (and `alsoDelivered`) delivered. A failed push stays pending and is retried.
     private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = []) async {
         var delivered = alsoDelivered
         if !deliveries.isEmpty {
-            var commands: [[RedisArgument]] = []
-            for (_, delivery) in deliveries {
-                commands.append(["LPUSH", .string(delivery.list), .bytes(delivery.json)])
-                commands.append(["LTRIM", .string(delivery.list), 0, .integer(RedisKeys.listLimit)])
+            let now = StoreTime.now
+            let commands: [[RedisArgument]] = deliveries.map { key, delivery in
+                let ttl = max(1, min(3600, Int64(delivery.deadline.seconds) - Int64(now.seconds) + 60))
+                return ["EVAL", .string(Self.idempotentPush), 2, .string(delivery.list), .string(RedisKeys.delivered(key.description)),
+                        .bytes(delivery.json), .integer(RedisKeys.listLimit), .integer(ttl)]
             }
             do {
                 let replies = try await redis.pipeline(commands)
                 for (index, (key, delivery)) in deliveries.enumerated() {
-                    if let error = replies[2 * index].errorMessage {
+                    if let error = replies[index].errorMessage {
                         logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
                     } else {
                         delivered.append(key)
@@ -209,7 +222,8 @@ struct Downstream: Sendable {
                 // Entries from before this run are left over from a crash: retry them at once.
                 for pending in try store.inbox.pending(limit: 1000)
                 where pending.receivedAt < startedAt || now.millis &- pending.receivedAt.millis > settle {
-                    if let delivery = Delivery(encoded: pending.payload), !delivery.list.isEmpty {
+                    if var delivery = Delivery(encoded: pending.payload), !delivery.list.isEmpty {
+                        delivery.deadline = pending.deadline
                         deliveries.append((pending.key, delivery))
                     } else {
                         empty.append(pending.key)

@@ -5,6 +5,8 @@ public enum RedisKeys {
     /// Where a message waits while the peer stores it: a crash never loses what was taken.
     public static func processing(_ queue: String) -> String { queue + ".processing" }
     public static func command(_ command: String) -> String { "msgbus." + command }
+    /// Marker of an envelope already pushed to local Redis (expires with the envelope).
+    public static func delivered(_ inboxKey: String) -> String { "rmb.peer.delivered:" + inboxKey }
     /// The reference trims every list it pushes to at 10,000 entries.
     public static let listLimit = 9999
 }
