@@ -265,7 +265,8 @@ public final class LocalNetwork: @unchecked Sendable {
     }
 }
 
-/// A child process with its output in a log file, started with a clean signal state.
+/// A child process with its output in a log file, started with a clean signal state (the
+/// static spawn/wait helpers, and why not Foundation's `Process`: ChildProcess.swift).
 public final class ChildProcess: @unchecked Sendable {
     public let name: String
     /// `arguments[0]` is the executable path.
@@ -290,9 +291,12 @@ public final class ChildProcess: @unchecked Sendable {
     public func start() throws {
         if isRunning { return }
         let offset = (try? FileManager.default.attributesOfItem(atPath: logFile.path)[.size] as? Int) ?? 0
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in self.environment { environment[key] = value }
-        let child = try spawnLogged(arguments, environment: environment, log: logFile.path)
+        let child: pid_t
+        do {
+            child = try Self.spawn(arguments, environment: environment, stdout: .file(logFile.path, append: true), stderr: .stdout)
+        } catch {
+            throw LocalNetwork.Failure.spawn("\(error)")
+        }
         lock.withLock {
             pid = child
             startOffset = offset
@@ -303,11 +307,11 @@ public final class ChildProcess: @unchecked Sendable {
     public var isRunning: Bool {
         lock.withLock {
             guard pid > 0 else { return false }
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == 0 { return true }
-            if result == -1, errno == EINTR || signalProcess(pid, 0) == 0 { return true }
-            if result == pid { lastStatus = status }
+            switch Self.state(of: pid) {
+            case .running: return true
+            case let .exited(status): lastStatus = status
+            case .reapedElsewhere: break
+            }
             pid = 0
             return false
         }
@@ -317,16 +321,15 @@ public final class ChildProcess: @unchecked Sendable {
     public func kill() {
         lock.withLock {
             guard pid > 0 else { return }
-            signalProcess(pid, SIGKILL)
-            var status: Int32 = 0
-            if waitpid(pid, &status, 0) == pid { lastStatus = status }
+            Self.send(SIGKILL, to: pid)
+            if let status = Self.waitForExit(pid) { lastStatus = status }
             pid = 0
         }
     }
 
     /// Sends a signal without waiting.
     public func signal(_ number: Int32) {
-        lock.withLock { if pid > 0 { signalProcess(pid, number) } }
+        lock.withLock { if pid > 0 { Self.send(number, to: pid) } }
     }
 
     /// SIGTERM, then waits up to `timeout` for the exit (SIGKILL after that). Returns the raw
@@ -400,46 +403,4 @@ public func tcpAnswers(port: Int) -> Bool {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     return connected == 0
-}
-
-@discardableResult
-private func signalProcess(_ pid: pid_t, _ number: Int32) -> Int32 { kill(pid, number) }
-
-/// posix_spawn with stdin on /dev/null, stdout and stderr appended to `log`, an empty signal
-/// mask and default dispositions (test threads block signals; a child would inherit that).
-private func spawnLogged(_ arguments: [String], environment: [String: String], log: String) throws -> pid_t {
-    #if canImport(Darwin)
-    var attributes: posix_spawnattr_t?
-    var actions: posix_spawn_file_actions_t?
-    #else
-    var attributes = posix_spawnattr_t()
-    var actions = posix_spawn_file_actions_t()
-    #endif
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-    var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-    cArguments.append(nil)
-    defer { for pointer in cArguments { free(pointer) } }
-    var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") }
-    cEnvironment.append(nil)
-    defer { for pointer in cEnvironment { free(pointer) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, cEnvironment)
-    guard rc == 0 else { throw LocalNetwork.Failure.spawn("posix_spawn \(arguments[0]): \(String(cString: strerror(rc)))") }
-    return pid
 }

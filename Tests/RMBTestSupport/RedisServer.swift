@@ -89,12 +89,7 @@ public final class RedisServer: @unchecked Sendable {
     public var isRunning: Bool {
         lock.withLock {
             guard pid > 0 else { return false }
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == 0 { return true }
-            // -1: interrupted, or the child was reaped elsewhere (Foundation's `Process`, used by
-            // other tests in this process, may reap any child). Ask the kernel instead.
-            if result == -1, errno == EINTR || sendSignal(pid, 0) == 0 { return true }
+            if ChildProcess.isRunning(pid) { return true }
             pid = 0   // exited (and now reaped)
             return false
         }
@@ -105,17 +100,7 @@ public final class RedisServer: @unchecked Sendable {
     private func terminate(signal: Int32) {
         lock.withLock {
             guard pid > 0 else { return }
-            sendSignal(pid, signal)
-            var status: Int32 = 0
-            let deadline = ContinuousClock.now + .seconds(5)
-            while waitpid(pid, &status, WNOHANG) == 0 {
-                if ContinuousClock.now > deadline {
-                    sendSignal(pid, SIGKILL)
-                    _ = waitpid(pid, &status, 0)
-                    break
-                }
-                usleep(5_000)
-            }
+            ChildProcess.terminate(pid, signal: signal, grace: .seconds(5))
             pid = 0
         }
     }
@@ -127,7 +112,12 @@ public final class RedisServer: @unchecked Sendable {
             "--dir", directory.path, "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
-        let child = try spawn(arguments)
+        let child: pid_t
+        do {
+            child = try ChildProcess.spawn(arguments)   // stdio on /dev/null
+        } catch {
+            throw Failure.didNotStart("\(error)")
+        }
         lock.withLock { pid = child }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -185,51 +175,10 @@ private let streamSocketType = SOCK_STREAM
 private let noSignalFlag: Int32 = 0
 #endif
 
-/// File scope so `kill(2)` is not shadowed by `RedisServer.kill()`.
-@discardableResult
-private func sendSignal(_ pid: Int32, _ signal: Int32) -> Int32 { kill(pid, signal) }
-
 private func loopbackAddress(port: Int) -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
     return address
-}
-
-/// Spawns `arguments[0]` with stdio on /dev/null and a clean signal state. Not Foundation's
-/// `Process`: test threads block most signals and the child would inherit that mask (redis
-/// would then ignore SIGTERM), and `Process.waitUntilExit` can hang on Linux.
-private func spawn(_ arguments: [String]) throws -> pid_t {
-    #if canImport(Darwin)
-    var attributes: posix_spawnattr_t?
-    var actions: posix_spawn_file_actions_t?
-    #else
-    var attributes = posix_spawnattr_t()
-    var actions = posix_spawn_file_actions_t()
-    #endif
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-
-    var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-    cArguments.append(nil)
-    defer { for pointer in cArguments { free(pointer) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, environ)
-    guard rc == 0 else { throw RedisServer.Failure.didNotStart("posix_spawn: \(String(cString: strerror(rc)))") }
-    return pid
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RMBTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -7,8 +8,8 @@ import Darwin
 #endif
 
 /// A child process whose stdout is read line by line on a background thread, spawned with a
-/// clean signal mask (test threads block most signals and Foundation's `Process` would pass
-/// that on; see RMBTestSupport/RedisServer.swift). Used to SIGKILL the crash writer mid-write.
+/// clean signal mask by the shared helper (why: RMBTestSupport/ChildProcess.swift). Used to
+/// SIGKILL the crash writer mid-write.
 final class ChildProcess: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
@@ -23,41 +24,18 @@ final class ChildProcess: @unchecked Sendable {
     init(_ arguments: [String]) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw Failure(description: "pipe: errno \(errno)") }
-        #if canImport(Darwin)
-        var attributes: posix_spawnattr_t?
-        var actions: posix_spawn_file_actions_t?
-        #else
-        var attributes = posix_spawnattr_t()
-        var actions = posix_spawn_file_actions_t()
-        #endif
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        cArguments.append(nil)
-        defer { for pointer in cArguments { free(pointer) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, arguments[0], &actions, &attributes, cArguments, environ)
-        close(fds[1])
-        guard rc == 0 else {
+        // Close-on-exec: children other tests spawn meanwhile must not inherit the write end
+        // (stdout would not reach EOF until they exit). The spawn's dup2 clears it on fd 1.
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let child: pid_t
+        do {
+            child = try Spawner.spawn(arguments, stdout: .descriptor(fds[1]), stderr: .discard)
+        } catch {
             close(fds[0])
-            throw Failure(description: "posix_spawn \(arguments[0]): \(String(cString: strerror(rc)))")
+            close(fds[1])
+            throw Failure(description: "\(error)")
         }
+        close(fds[1])
         pid = child
         readFD = fds[0]
         let thread = Thread { [self] in readLoop() }
@@ -89,13 +67,12 @@ final class ChildProcess: @unchecked Sendable {
     /// Complete lines read so far (a torn last line is not included).
     var completeLines: [String] { lock.withLock { lines } }
 
-    func kill(_ signal: Int32) { sendSignal(pid, signal) }
+    func kill(_ signal: Int32) { Spawner.send(signal, to: pid) }
 
     /// Waits for the exit and for stdout to reach EOF; returns the raw wait status.
     @discardableResult
     func wait() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = Spawner.waitForExit(pid) ?? 0
         reader.wait()
         return status
     }
@@ -110,5 +87,5 @@ var rmbExecutable: String {
     return dir.appendingPathComponent("rmb").path
 }
 
-/// File scope so `kill(2)` is not shadowed by `ChildProcess.kill`.
-private func sendSignal(_ pid: pid_t, _ signal: Int32) { _ = kill(pid, signal) }
+/// The shared spawn/wait helpers (this target's `ChildProcess` shadows the support one).
+private typealias Spawner = RMBTestSupport.ChildProcess
