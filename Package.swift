@@ -85,6 +85,7 @@ let package = Package(
                 "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "RedisClient", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .executableTarget(name: "rmb-peer", dependencies: ["RMBPeer"]),

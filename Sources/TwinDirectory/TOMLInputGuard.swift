@@ -13,11 +13,12 @@
 /// * strings and comments may hold anything (toml++ checks them properly).
 ///
 /// Each rule was checked against a corpus of inputs that crash toml++ 3.4.0 (see the tests).
-enum TOMLInputGuard {
-    struct Rejection: Equatable {
-        let line: Int
-        let column: Int
-        let message: String
+public enum TOMLInputGuard {
+    public struct Rejection: Equatable, Sendable, CustomStringConvertible {
+        public let line: Int
+        public let column: Int
+        public let message: String
+        public var description: String { "line \(line), column \(column): \(message)" }
     }
 
     private enum State {
@@ -25,7 +26,7 @@ enum TOMLInputGuard {
     }
 
     /// The first problem found, or `nil` if the text may be given to toml++.
-    static func check(_ text: String) -> Rejection? {
+    public static func check(_ text: String) -> Rejection? {
         let scalars = Array(text.unicodeScalars)
         var state = State.normal
         var line = 1

@@ -19,12 +19,13 @@ public struct PeerCommand: AsyncParsableCommand {
     @Option(name: .long, help: .hidden) var mnemonics: String?
     @Option(name: .long, help: .hidden) var seed: String?
     @Option(name: .customLong("mnemonic-file"), help: "File holding the mnemonic or 0x seed.") var mnemonicFile: String?
-    @Option(name: [.short, .customLong("key-type")], help: "sr25519 or ed25519.") var keyType: String = "sr25519"
-    @Option(name: [.short, .long], help: "Local Redis URL.") var redis: String = "redis://localhost:6379"
+    @Option(name: [.short, .customLong("key-type")], help: "sr25519 (default) or ed25519.") var keyType: String?
+    @Option(name: [.short, .long], help: "Local Redis URL (default redis://localhost:6379).") var redis: String?
     @Option(name: [.short, .long], help: "tfchain URL (tfchain support is not built yet: use --twins).") var substrate: [String] = []
     @Option(name: .long, help: "Relay: host (wss), host:port or http://host:port. Repeat; default: the twin record's relays.") var relay: [String] = []
     @Option(name: .long, help: "Local twin file (TOML): the twin directory for networks without a blockchain.") var twins: String?
-    @Option(name: .long, help: "Directory of the peer's LMDB store.") var store: String = "rmb-peer-store"
+    @Option(name: .long, help: "Directory of the peer's LMDB store (default rmb-peer-store).") var store: String?
+    @Option(name: .long, help: "config.toml (see config.toml.example); flags override it.") var config: String?
     @Option(name: [.short, .long], help: .hidden) var uploads: String?
     @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
     @Flag(name: .short, help: "More logs (-d debug, -dd trace).") var debug: Int
@@ -53,8 +54,14 @@ public struct PeerCommand: AsyncParsableCommand {
     public func run() async throws {
         var logger = Logger(label: "rmb-peer")
         logger.logLevel = debug >= 2 ? .trace : debug == 1 ? .debug : .info
-        let configuration = try makeConfiguration()
-        guard let twinsPath = twins else {
+        let file: PeerConfigFile
+        do throws(PeerConfigFile.Failure) {
+            if let config { file = try PeerConfigFile.load(path: config) } else { file = PeerConfigFile() }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let configuration = try makeConfiguration(file)
+        guard let twinsPath = twins ?? file.twinsFile else {
             throw ValidationError("tfchain access is not built yet: give the twin directory with --twins FILE")
         }
         let directory = CachedTwinDirectory(backend: try LocalTwinDirectory(path: twinsPath))
@@ -66,8 +73,10 @@ public struct PeerCommand: AsyncParsableCommand {
         signals.cancel()
     }
 
-    private func makeConfiguration() throws -> PeerService.Configuration {
-        let given = [mnemonic, mnemonics, seed].compactMap { $0 }
+    private func makeConfiguration(_ file: PeerConfigFile) throws -> PeerService.Configuration {
+        var given = [mnemonic, mnemonics, seed].compactMap { $0 }
+        let mnemonicFile = self.mnemonicFile ?? (given.isEmpty && file.mnemonic == nil ? file.mnemonicFile : nil)
+        if given.isEmpty, mnemonicFile == nil, let fromFile = file.mnemonic { given = [fromFile] }
         var secret: String
         if given.count > 1 { throw ValidationError("give only one of --mnemonic, --mnemonics, --seed") }
         if let first = given.first {
@@ -81,17 +90,22 @@ public struct PeerCommand: AsyncParsableCommand {
             throw ValidationError("a secret is required: --mnemonic, --mnemonic-file or RMB_MNEMONIC")
         }
         secret = secret.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let type = KeyType(name: keyType) else { throw ValidationError("invalid key type '\(keyType)': expected sr25519 or ed25519") }
+        let keyTypeName = keyType ?? file.keyType ?? "sr25519"
+        guard let type = KeyType(name: keyTypeName) else { throw ValidationError("invalid key type '\(keyTypeName)': expected sr25519 or ed25519") }
         let identity: Identity
         do { identity = try Identity(parsing: secret, keyType: type) } catch {
             throw ValidationError("failed to initialize keys: \(error.description)")
         }
         var relays: [RelayAddress] = []
-        for text in relay {
+        for text in relay.isEmpty ? (file.relays ?? []) : relay {
             do { relays.append(try RelayAddress(parsing: text)) } catch { throw ValidationError("invalid --relay '\(text)': \(error)") }
         }
-        if !substrate.isEmpty { throw ValidationError("--substrate is not supported yet: use --twins FILE") }
-        return PeerService.Configuration(identity: identity, relays: relays, redisURL: redis, storePath: store)
+        if !substrate.isEmpty || !(file.substrate ?? []).isEmpty { throw ValidationError("--substrate is not supported yet: use --twins FILE") }
+        var configuration = PeerService.Configuration(identity: identity, relays: relays,
+                                                      redisURL: redis ?? file.redis ?? "redis://localhost:6379",
+                                                      storePath: store ?? file.storePath ?? "rmb-peer-store")
+        if let mib = file.storeMapSizeMiB { configuration.storeMapSize = mib << 20 }
+        return configuration
     }
 }
 

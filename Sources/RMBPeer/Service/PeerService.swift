@@ -42,6 +42,9 @@ public final class PeerService: Sendable {
         self.directory = directory
         self.logger = logger
         self.redis = try RedisClient(url: configuration.redisURL, poolSize: 4, logger: logger)
+        do { _ = try await redis.send(["PING"]) } catch {
+            throw PeerError.redisUnreachable(configuration.redisURL, String(describing: error))
+        }
         self.store = try Store.open(path: configuration.storePath, mapSize: configuration.storeMapSize, logger: logger)
         let identity = configuration.identity
         self.relays = RelayPool(relays: relayList, peer: peer.address, configuration: configuration.connection, logger: logger) {
@@ -91,11 +94,13 @@ public final class PeerService: Sendable {
 public enum PeerError: Error, CustomStringConvertible {
     case noTwin(String)
     case noRelays
+    case redisUnreachable(String, String)
 
     public var description: String {
         switch self {
         case .noTwin(let account): "no twin found on this network with given key (account \(account))"
         case .noRelays: "no relay configured: pass --relay or list relays on the twin record"
+        case .redisUnreachable(let url, let detail): "cannot reach Redis at \(url): \(detail)"
         }
     }
 }

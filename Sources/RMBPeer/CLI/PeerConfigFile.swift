@@ -1,0 +1,81 @@
+import Foundation
+import TOMLKit
+import TwinDirectory
+
+/// `config.toml` for rmb-peer (documented key by key in config.toml.example). Every value is
+/// optional; command-line flags override the file.
+struct PeerConfigFile: Equatable {
+    var mnemonic: String?
+    var mnemonicFile: String?
+    var keyType: String?
+    var twinsFile: String?
+    var substrate: [String]?
+    var relays: [String]?
+    var redis: String?
+    var storePath: String?
+    var storeMapSizeMiB: Int?
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static let known: [String: Set<String>] = [
+        "identity": ["mnemonic", "mnemonic_file", "key_type"],
+        "directory": ["twins_file", "substrate"],
+        "relays": ["urls"],
+        "redis": ["url"],
+        "store": ["path", "map_size_mib"],
+    ]
+
+    static func load(path: String) throws(Failure) -> PeerConfigFile {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "cannot read config file \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw Failure(description: "\(path): not UTF-8") }
+        return try parse(text, path: path)
+    }
+
+    static func parse(_ text: String, path: String) throws(Failure) -> PeerConfigFile {
+        guard !text.utf8.contains(0) else { throw Failure(description: "\(path): contains a NUL byte") }
+        // toml++ asserts on some malformed input: screen it first (see TOMLInputGuard).
+        if let rejection = TOMLInputGuard.check(text) { throw Failure(description: "\(path): \(rejection)") }
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch {
+            throw Failure(description: "\(path): invalid TOML: \(error)")
+        }
+        for section in root.keys {
+            guard let keys = known[section] else { throw Failure(description: "\(path): unknown section [\(section)]") }
+            guard let table = root[section]?.table else { throw Failure(description: "\(path): '\(section)' must be a [\(section)] table") }
+            if let unknown = table.keys.first(where: { !keys.contains($0) }) {
+                throw Failure(description: "\(path): unknown key '\(unknown)' in [\(section)]")
+            }
+        }
+        func string(_ section: String, _ key: String) throws(Failure) -> String? {
+            guard let value = root[section]?.table?[key] else { return nil }
+            guard let text = value.string else { throw Failure(description: "\(path): \(section).\(key) must be a string") }
+            return text
+        }
+        func strings(_ section: String, _ key: String) throws(Failure) -> [String]? {
+            guard let value = root[section]?.table?[key] else { return nil }
+            guard let array = value.array else { throw Failure(description: "\(path): \(section).\(key) must be an array of strings") }
+            var out: [String] = []
+            for item in array {
+                guard let text = item.string else { throw Failure(description: "\(path): \(section).\(key) must be an array of strings") }
+                out.append(text)
+            }
+            return out
+        }
+        var config = PeerConfigFile()
+        config.mnemonic = try string("identity", "mnemonic")
+        config.mnemonicFile = try string("identity", "mnemonic_file")
+        config.keyType = try string("identity", "key_type")
+        config.twinsFile = try string("directory", "twins_file")
+        config.substrate = try strings("directory", "substrate")
+        config.relays = try strings("relays", "urls")
+        config.redis = try string("redis", "url")
+        config.storePath = try string("store", "path")
+        if let value = root["store"]?.table?["map_size_mib"] {
+            guard let size = value.int, size > 0 else { throw Failure(description: "\(path): store.map_size_mib must be a positive integer") }
+            config.storeMapSizeMiB = size
+        }
+        return config
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+@testable import RMBPeer
+
+struct PeerConfigFileTests {
+    @Test func theExampleFileParses() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config.toml.example")
+        let config = try PeerConfigFile.load(path: example.path)
+        #expect(config.keyType == "sr25519")
+        #expect(config.twinsFile == "twins.toml")
+        #expect(config.relays == ["http://127.0.0.1:8081", "http://127.0.0.1:8082"])
+        #expect(config.redis == "redis://127.0.0.1:6379")
+        #expect(config.storePath == "rmb-peer-store" && config.storeMapSizeMiB == 1024)
+        #expect(config.mnemonic == nil && config.substrate == nil)
+    }
+
+    @Test func badFilesGiveClearErrors() {
+        let cases: [(String, String)] = [
+            ("[identity]\nmnemonik = \"x\"", "unknown key 'mnemonik' in [identity]"),
+            ("[nope]\na = 1", "unknown section [nope]"),
+            ("[redis]\nurl = 5", "redis.url must be a string"),
+            ("[relays]\nurls = \"x\"", "relays.urls must be an array of strings"),
+            ("[store]\nmap_size_mib = -1", "map_size_mib must be a positive integer"),
+            ("[=]", "c.toml"),
+            ("a = [}", "c.toml"),
+            ("[identity", "c.toml"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try PeerConfigFile.parse(text, path: "c.toml")
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(error.description.contains(expected), "\(text) → \(error.description)")
+            }
+        }
+    }
+}
