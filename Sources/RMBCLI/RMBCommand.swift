@@ -6,7 +6,7 @@ public struct RMBCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rmb",
         abstract: "Reliable Message Bus tools: keys, envelopes, relay tokens, twins, benchmarks.",
-        subcommands: [KeyCommand.self, EnvelopeCommand.self, JWTCommand.self, TwinCommand.self, ServiceCommand.self, StoreCommand.self, BenchCommand.self]
+        subcommands: [KeyCommand.self, EnvelopeCommand.self, JWTCommand.self, TwinCommand.self, PeerStatusCommand.self, ServiceCommand.self, StoreCommand.self, BenchCommand.self]
     )
 
     public init() {}

@@ -115,3 +115,19 @@ struct CLITests {
         }
     }
 }
+
+/// `rmb peer status` reads what a running peer writes to `<store>/status.json`.
+struct PeerStatusCLITests {
+    @Test func printsRelaysAndStore() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let status = #"{"account":"5Df","relays":[{"confirmed_batches":7,"last_round_trip_ms":1.5,"rank":0.002,"recent_failures":0,"relay":"http://127.0.0.1:1","state":"connected"}],"store":{"backlog":1,"inbox_keys":2,"inbox_pending":0,"map_size":100,"map_used_bytes":10,"outbox":3},"time":\#(Int(Date().timeIntervalSince1970)),"twin":7}"#
+        try Data(status.utf8).write(to: dir.appendingPathComponent("status.json"))
+        let r = try CLIProcess.run(["peer", "status", "--store", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("http://127.0.0.1:1") && r.stdout.contains("connected") && r.stdout.contains("outbox 3"))
+        let missing = try CLIProcess.run(["peer", "status", "--store", dir.appendingPathComponent("none").path])
+        #expect(missing.status == 2 && missing.stderr.hasPrefix("error: no status"))
+    }
+}

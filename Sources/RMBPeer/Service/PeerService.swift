@@ -76,6 +76,7 @@ public final class PeerService: Sendable {
                 }
             }
             group.addTask { await self.sweep() }
+            group.addTask { await StatusReporter(peer: self.peer, relays: self.relays, store: self.store, logger: self.logger).run() }
         }
         redis.close()
         await store.close()
