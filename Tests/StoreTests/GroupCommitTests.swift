@@ -1,3 +1,4 @@
+import LMDB
 import Testing
 @testable import Store
 
@@ -59,6 +60,14 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(1))
         #expect(try store.outbox.count() == 401)
         await store.close()
+    }
+
+    @Test func acknowledgedWritesAreFsynced() async throws {
+        try await withStore { store, _ in
+            let relaxed = LMDBEnvironment.Flags.noSync.rawValue | LMDBEnvironment.Flags.noMetaSync.rawValue
+                | LMDBEnvironment.Flags.mapAsync.rawValue
+            #expect(store.env.flags & relaxed == 0)
+        }
     }
 
     @Test func aUnitIsAtomicAndResultsComeInOrder() async throws {
