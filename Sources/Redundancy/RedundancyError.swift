@@ -1,3 +1,4 @@
+import RMBProtocol
 import TwinDirectory
 
 /// Why a batch could not be confirmed by a relay.
@@ -19,8 +20,10 @@ public enum RedundancyError: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// A frame received from a relay.
+/// A frame received from a relay, decoded once on arrival (the connection must look inside for
+/// confirmation pongs anyway).
 public struct InboundFrame: Sendable {
     public let relay: RelayAddress
-    public let bytes: [UInt8]
+    /// The envelope, or why the frame is not one (code 101).
+    public let envelope: Result<RMBEnvelope, ProtocolError>
 }

@@ -120,7 +120,8 @@ public actor RelayConnection {
     }
 
     private func received(_ bytes: [UInt8]) async {
-        if let envelope = try? RMBEnvelope(wire: bytes), case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
+        let decoded = Result { () throws(ProtocolError) in try RMBEnvelope(wire: bytes) }
+        if case .success(let envelope) = decoded, case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
             if let waiter = pending.removeValue(forKey: envelope.uid) {
                 waiter.resume()
             } else {
@@ -128,7 +129,7 @@ public actor RelayConnection {
             }
             return
         }
-        await deliver(InboundFrame(relay: relay, bytes: bytes))
+        await deliver(InboundFrame(relay: relay, envelope: decoded))
     }
 
     // MARK: Sending

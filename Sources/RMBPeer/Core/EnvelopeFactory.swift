@@ -20,17 +20,7 @@ public struct EnvelopeFactory: Sendable {
     }
 
     public func make(_ message: OutgoingMessage, now: UInt64 = unixNow()) async throws(ProtocolError) -> RMBEnvelope {
-        let twin: Twin
-        do {
-            guard let found = try await directory.twin(id: message.destination.twin) else {
-                throw ProtocolError.unknownTwin(message.destination.twin)
-            }
-            twin = found
-        } catch let error as ProtocolError {
-            throw error
-        } catch {
-            throw .other("failed to look up twin \(message.destination.twin): \(error)")
-        }
+        let twin = try await directory.requireTwin(message.destination.twin)
 
         var envelope = RMBEnvelope()
         envelope.uid = message.uid

@@ -62,14 +62,7 @@ public struct IncomingValidator: Sendable {
         }
 
         let sender: Twin
-        do {
-            guard let found = try await directory.twin(id: sourceTwin) else { throw reject(.unknownTwin(sourceTwin)) }
-            sender = found
-        } catch let rejection as IncomingRejection {
-            throw rejection
-        } catch {
-            throw reject(.other("failed to look up twin \(sourceTwin): \(error)"))
-        }
+        do { sender = try await directory.requireTwin(sourceTwin) } catch { throw reject(error) }
 
         do {
             try envelope.verifySignature(account: sender.account)

@@ -1,5 +1,6 @@
 import RMBIdentity
 import RMBProtocol
+import TwinDirectory
 
 /// Who this peer is on the bus: the twin id found for its account, and the keys.
 public struct PeerIdentity: Sendable {
@@ -13,4 +14,16 @@ public struct PeerIdentity: Sendable {
 
     /// The peer's own address: `rmb-peer` always connects without a session id.
     public var address: RMBAddress { RMBAddress(twin: twinID) }
+}
+
+extension TwinDirectory {
+    /// The twin, or the protocol error the peer reports: 103 when unknown, 500 when the lookup fails.
+    func requireTwin(_ id: UInt32) async throws(ProtocolError) -> Twin {
+        let found: Twin?
+        do { found = try await twin(id: id) } catch {
+            throw .other("failed to look up twin \(id): \(error)")
+        }
+        guard let found else { throw .unknownTwin(id) }
+        return found
+    }
 }

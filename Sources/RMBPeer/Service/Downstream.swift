@@ -35,9 +35,9 @@ struct Downstream: Sendable {
             group.addTask { await self.redeliverPending() }
             for await frame in frames {
                 let envelope: RMBEnvelope
-                do {
-                    envelope = try RMBEnvelope(wire: frame.bytes)
-                } catch {
+                switch frame.envelope {
+                case .success(let decoded): envelope = decoded
+                case .failure(let error):
                     logger.warning("dropping undecodable frame", metadata: ["relay": "\(frame.relay)", "error": "\(error)"])
                     continue
                 }

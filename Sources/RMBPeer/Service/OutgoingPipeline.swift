@@ -41,8 +41,8 @@ struct OutgoingPipeline: Sendable {
             request = try ClientRequest.parse(bytes)
         } catch {
             logger.warning("dropping malformed request", metadata: ["error": "\(error)"])
-            guard let replyTo = Self.readableReplyTo(bytes) else { return ([], [], nil) }
-            return ([], [Undeliverable(replyTo: replyTo, response: .undeliverable(reference: Self.readableReference(bytes),
+            guard let (replyTo, reference) = Self.readableReply(bytes) else { return ([], [], nil) }
+            return ([], [Undeliverable(replyTo: replyTo, response: .undeliverable(reference: reference,
                                                                                   error: JSONError(code: 500, message: "other: invalid request: \(error)")))], nil)
         }
         func fail(_ error: ProtocolError) -> Undeliverable {
@@ -111,14 +111,10 @@ struct OutgoingPipeline: Sendable {
         }
     }
 
-    /// Best effort: the `ret` of a request whose JSON is otherwise invalid.
-    static func readableReplyTo(_ bytes: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
-        return object["ret"] as? String
-    }
-
-    static func readableReference(_ bytes: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
-        return object["ref"] as? String
+    /// Best effort: `ret` (and `ref`) of a request whose JSON is otherwise invalid.
+    static func readableReply(_ bytes: [UInt8]) -> (replyTo: String, reference: String?)? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let replyTo = object["ret"] as? String else { return nil }
+        return (replyTo, object["ref"] as? String)
     }
 }
