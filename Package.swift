@@ -69,6 +69,25 @@ let package = Package(
             ]
         ),
 
+        // MARK: tfchain (Substrate) access: SCALE, metadata, extrinsics; JSON-RPC; twin records
+        .target(name: "Substrate", dependencies: ["RMBCrypto"]),
+        .target(
+            name: "SubstrateRPC",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "TFChain",
+            dependencies: [
+                "Substrate", "SubstrateRPC", "RMBIdentity", "TwinDirectory",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Peer
         .target(
             name: "Redundancy",
@@ -131,6 +150,21 @@ let package = Package(
         .testTarget(name: "RMBProtocolTests", dependencies: ["RMBProtocol", "RMBTestSupport"]),
         .testTarget(name: "RMBIdentityTests", dependencies: ["RMBIdentity", "RMBProtocol", "RMBCrypto", "RMBTestSupport"]),
         .testTarget(name: "TwinDirectoryTests", dependencies: ["TwinDirectory", "RMBTestSupport"]),
+        .target(
+            name: "SubstrateTestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SubstrateTestSupport"
+        ),
+        .testTarget(name: "SubstrateTests", dependencies: ["Substrate", "RMBTestSupport"]),
+        .testTarget(name: "SubstrateRPCTests", dependencies: ["SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport"]),
+        .testTarget(
+            name: "TFChainTests",
+            dependencies: ["TFChain", "Substrate", "SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport", "RMBIdentity", "TwinDirectory"]
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport"]),

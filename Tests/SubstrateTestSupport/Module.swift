@@ -1,0 +1,1 @@
+// Placeholder: the replay node lives here.
