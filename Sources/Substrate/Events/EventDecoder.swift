@@ -57,8 +57,8 @@ public struct EventDecoder: Sendable {
 
     /// One `EventRecord`: its fields in declaration order, skipping those other than phase and event.
     private func decodeRecord(_ decoder: inout ScaleDecoder) throws(ScaleError) -> DecodedEvent {
-        var phase = EventPhase.other("")
-        var event: DecodedEvent?
+        var phase: EventPhase?
+        var event: (pallet: TypeVariant, event: TypeVariant, fields: [UInt8])?
         for (position, field) in recordFields.enumerated() {
             switch position {
             case phasePosition: phase = try decodePhase(&decoder)
@@ -66,9 +66,16 @@ public struct EventDecoder: Sendable {
             default: try registry.skip(field.type, &decoder, depth: 1)
             }
         }
-        guard var event else { throw .unsupportedType("event record without an event") }
-        event.phase = phase
-        return event
+        // Both positions are fields of the record (checked in `init`), so both were read.
+        guard let phase, let event else { throw .unsupportedType("event record without a phase or an event") }
+        return DecodedEvent(
+            phase: phase,
+            palletIndex: event.pallet.index,
+            palletName: event.pallet.name,
+            variantIndex: event.event.index,
+            eventName: event.event.name,
+            fields: event.fields
+        )
     }
 
     private func decodePhase(_ decoder: inout ScaleDecoder) throws(ScaleError) -> EventPhase {
@@ -86,7 +93,8 @@ public struct EventDecoder: Sendable {
         }
     }
 
-    private func decodeEvent(_ decoder: inout ScaleDecoder) throws(ScaleError) -> DecodedEvent {
+    /// The outer `RuntimeEvent` tag (pallet), the pallet's event tag, and the event's field bytes.
+    private func decodeEvent(_ decoder: inout ScaleDecoder) throws(ScaleError) -> (pallet: TypeVariant, event: TypeVariant, fields: [UInt8]) {
         let pallet = try readVariant(runtimeEventVariants, what: "RuntimeEvent", &decoder)
         guard pallet.fields.count == 1, let palletEvents = registry.type(pallet.fields[0].type)?.variants else {
             throw .unsupportedType("RuntimeEvent variant \(pallet.name) does not hold one event enum")
@@ -94,14 +102,7 @@ public struct EventDecoder: Sendable {
         let event = try readVariant(palletEvents, what: "\(pallet.name) event", &decoder)
         let start = decoder.offset
         for field in event.fields { try registry.skip(field.type, &decoder, depth: 3) }
-        return DecodedEvent(
-            phase: .other(""),
-            palletIndex: pallet.index,
-            palletName: pallet.name,
-            variantIndex: event.index,
-            eventName: event.name,
-            fields: Array(decoder.bytes[start..<decoder.offset])
-        )
+        return (pallet, event, Array(decoder.bytes[start..<decoder.offset]))
     }
 
     private func readVariant(_ variants: [TypeVariant], what: String, _ decoder: inout ScaleDecoder) throws(ScaleError) -> TypeVariant {

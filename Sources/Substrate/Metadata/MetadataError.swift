@@ -8,8 +8,10 @@ public enum MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed(context: String, ScaleError)
     /// A string in the metadata is not valid UTF-8.
     case invalidString(context: String)
-    /// A type id that the registry does not contain (or that is defined twice).
+    /// A type id that the registry does not contain.
     case unknownType(UInt32, context: String)
+    /// The registry defines a type id twice.
+    case duplicateType(UInt32)
     /// A type whose shape does not match what the runtime's structure requires.
     case unexpectedType(UInt32, context: String, expected: String)
     /// The type graph nests deeper than the parser allows (hostile or corrupt metadata).
@@ -28,6 +30,7 @@ public enum MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformed(let context, let error): "malformed metadata in \(context): \(error)"
         case .invalidString(let context): "metadata string in \(context) is not valid UTF-8"
         case .unknownType(let id, let context): "metadata refers to unknown type \(id) in \(context)"
+        case .duplicateType(let id): "metadata defines type \(id) twice"
         case .unexpectedType(let id, let context, let expected): "metadata type \(id) for \(context) is not \(expected)"
         case .nestingTooDeep(let context): "metadata types nest too deeply at \(context)"
         case .missingPallet(let pallet): "metadata has no pallet \(pallet)"

@@ -3,8 +3,8 @@
 ///
 /// Input comes from a node, so everything is bounded: lengths against the bytes left, nesting
 /// against ``TypeRegistry/maximumNestingDepth`` (recursive types such as a call that contains
-/// calls could otherwise exhaust the stack), and loops over types that encode to zero bytes
-/// are not run at all, so the work stays proportional to the input.
+/// calls could otherwise exhaust the stack), and values that encode to zero bytes are never
+/// visited (see ``SkipPlan``), so the work stays proportional to the input.
 extension TypeRegistry {
     /// How deep values may nest; real runtime values stay far below this.
     public static let maximumNestingDepth = 64
@@ -22,52 +22,50 @@ extension TypeRegistry {
     }
 
     func skip(_ typeID: UInt32, _ decoder: inout ScaleDecoder, depth: Int) throws(ScaleError) {
+        guard let position = position(of: typeID) else { throw .unsupportedType("type id \(typeID) is not in the registry") }
+        try skip(position: position, &decoder, depth: depth)
+    }
+
+    private func skip(position: Int, _ decoder: inout ScaleDecoder, depth: Int) throws(ScaleError) {
         guard depth < Self.maximumNestingDepth else {
             throw .valueTooLarge("value nesting deeper than \(Self.maximumNestingDepth) at byte \(decoder.offset)")
         }
-        guard let type = type(typeID) else { throw .unsupportedType("type id \(typeID) is not in the registry") }
-        if encodesToZeroBytes(typeID) { return }
-        switch type.definition {
-        case .composite(let fields):
-            for field in fields { try skip(field.type, &decoder, depth: depth + 1) }
-        case .tuple(let elements):
-            for element in elements { try skip(element, &decoder, depth: depth + 1) }
-        case .variant(let variants):
+        switch skipPlans[position] {
+        case .nothing:
+            return
+        case .bytes(let count):
+            try decoder.skip(count)
+        case .lengthPrefixedBytes:
+            try decoder.skip(decoder.decodeLength())
+        case .fields(let fields):
+            for field in fields { try skip(position: field, &decoder, depth: depth + 1) }
+        case .variant(let label, let variants):
             let at = decoder.offset
             let tag = try decoder.decodeU8()
-            guard let variant = variants.first(where: { $0.index == tag }) else {
-                throw .invalidTag("\(type.pathString.isEmpty ? "enum" : type.pathString) (type \(typeID))", tag: tag, offset: at)
-            }
-            for field in variant.fields { try skip(field.type, &decoder, depth: depth + 1) }
-        case .sequence(let element):
-            if encodesToZeroBytes(element) {
+            guard let variant = variants.first(where: { $0.index == tag }) else { throw .invalidTag(label, tag: tag, offset: at) }
+            for field in variant.fields { try skip(position: field, &decoder, depth: depth + 1) }
+        case .sequence(let element, let elementSize, let elementIsEmpty):
+            if elementIsEmpty {
                 _ = try decoder.decodeCompact()
-            } else if let size = fixedPrimitiveSize(element) {
-                try decoder.skip(decoder.decodeLength(minimumItemSize: size) * size)
+            } else if let elementSize {
+                try decoder.skip(decoder.decodeLength(minimumItemSize: elementSize) * elementSize)
             } else {
                 let count = try decoder.decodeLength(minimumItemSize: 1)
-                for _ in 0..<count { try skip(element, &decoder, depth: depth + 1) }
+                for _ in 0..<count { try skip(position: element, &decoder, depth: depth + 1) }
             }
-        case .array(let length, let element):
-            guard length > 0, !encodesToZeroBytes(element) else { return }
-            guard Int(length) <= decoder.remaining else {
-                throw .unexpectedEnd(offset: decoder.offset, needed: Int(length) - decoder.remaining)
-            }
-            if let size = fixedPrimitiveSize(element) {
-                try decoder.skip(Int(length) * size)
+        case .array(let length, let element, let elementSize):
+            // Each element takes at least one byte, so a length beyond the input cannot fit.
+            guard length <= decoder.remaining else { throw .unexpectedEnd(offset: decoder.offset, needed: length - decoder.remaining) }
+            if let elementSize {
+                try decoder.skip(length * elementSize)
             } else {
-                for _ in 0..<length { try skip(element, &decoder, depth: depth + 1) }
-            }
-        case .primitive(let primitive):
-            if let size = primitive.fixedSize {
-                try decoder.skip(size)
-            } else {
-                try decoder.skip(decoder.decodeLength())
+                for _ in 0..<length { try skip(position: element, &decoder, depth: depth + 1) }
             }
         case .compact:
             try Self.skipCompact(&decoder)
-        case .bitSequence(let store, _):
-            try skipBitSequence(store: store, &decoder)
+        case .bitSequence(let wordSize):
+            guard let wordSize else { throw .unsupportedType("bit sequence whose store type is not u8, u16, u32 or u64") }
+            try Self.skipBitSequence(wordSize: wordSize, &decoder)
         }
     }
 
@@ -83,21 +81,14 @@ extension TypeRegistry {
     }
 
     /// `BitVec<Store, Order>`: a compact bit count, then that many bits in whole `Store` words.
-    private func skipBitSequence(store: UInt32, _ decoder: inout ScaleDecoder) throws(ScaleError) {
-        guard let wordSize = fixedPrimitiveSize(store), [1, 2, 4, 8].contains(wordSize) else {
-            throw .unsupportedType("bit sequence store type \(store)")
-        }
+    private static func skipBitSequence(wordSize: Int, _ decoder: inout ScaleDecoder) throws(ScaleError) {
         let bits = try decoder.decodeCompact()
         let wordBits = UInt64(wordSize * 8)
         let words = bits / wordBits + (bits % wordBits == 0 ? 0 : 1)
-        guard words <= UInt64(decoder.remaining / wordSize) else {
-            throw .unexpectedEnd(offset: decoder.offset, needed: Int(clamping: words) - decoder.remaining / wordSize)
+        let available = decoder.remaining / wordSize
+        guard words <= UInt64(available) else {
+            throw .unexpectedEnd(offset: decoder.offset, needed: (Int(clamping: words) - available) * wordSize)
         }
         try decoder.skip(Int(words) * wordSize)
-    }
-
-    /// The size of a fixed-size primitive (u8, u32, …), for skipping runs of them at once.
-    private func fixedPrimitiveSize(_ typeID: UInt32) -> Int? {
-        if case .primitive(let primitive)? = type(typeID)?.definition { primitive.fixedSize } else { nil }
     }
 }

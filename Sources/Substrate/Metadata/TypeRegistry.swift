@@ -7,29 +7,35 @@ public struct TypeRegistry: Sendable {
     private let positionByID: [UInt32: Int]
     /// Per position: whether the type always encodes to zero bytes (see ``encodesToZeroBytes(_:)``).
     private let zeroSized: [Bool]
+    /// Per position: how to step over a value (see ``SkipPlan``).
+    let skipPlans: [SkipPlan]
 
     init(types: [PortableType]) throws(MetadataError) {
         var positionByID: [UInt32: Int] = [:]
         positionByID.reserveCapacity(types.count)
         for (position, type) in types.enumerated() {
             guard positionByID.updateValue(position, forKey: type.id) == nil else {
-                throw .unknownType(type.id, context: "type registry (defined twice)")
+                throw .duplicateType(type.id)
             }
         }
         for type in types {
             for child in type.referencedTypes where positionByID[child] == nil {
-                throw .unknownType(child, context: "type \(type.id) \(type.pathString)")
+                throw .unknownType(child, context: type.label)
             }
         }
+        let zeroSized = Self.zeroSizedFlags(types, positionByID: positionByID)
         self.types = types
         self.positionByID = positionByID
-        self.zeroSized = Self.zeroSizedFlags(types, positionByID: positionByID)
+        self.zeroSized = zeroSized
+        self.skipPlans = SkipPlan.plans(for: types, zeroSized: zeroSized, positionByID: positionByID)
     }
 
     /// The type with this id, or nil.
     public func type(_ id: UInt32) -> PortableType? {
         positionByID[id].map { types[$0] }
     }
+
+    func position(of id: UInt32) -> Int? { positionByID[id] }
 
     /// The type with this id, or an error naming what needed it.
     func resolve(_ id: UInt32, context: @autoclosure () -> String) throws(MetadataError) -> PortableType {
@@ -91,6 +97,9 @@ extension PortableType {
         }
         return ids
     }
+
+    /// `type 92 pallet_tfgrid::types::Twin`, for messages.
+    var label: String { path.isEmpty ? "type \(id)" : "type \(id) \(pathString)" }
 
     /// The variants when this is an enum.
     var variants: [TypeVariant]? {
