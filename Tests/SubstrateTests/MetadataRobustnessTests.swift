@@ -162,11 +162,11 @@ import Testing
     }
 
     @Test func unknownTypeReferencesAreRefused() {
-        #expect(throws: MetadataError.unknownType(9, context: "type 1 ")) {
+        #expect(throws: MetadataError.unknownType(9, context: "type 1")) {
             try RuntimeMetadata(bytes: Self.metadata(types: [(0, [5, 3]), (1, Self.wrapper(9))], anchor: 0))
         }
         #expect(throws: MetadataError.self) { try RuntimeMetadata(bytes: Self.metadata(types: [(0, [5, 3])], anchor: 5)) }
-        #expect(throws: MetadataError.self) { try RuntimeMetadata(bytes: Self.metadata(types: [(0, [5, 3]), (0, [5, 3])], anchor: 0)) }
+        #expect(throws: MetadataError.duplicateType(0)) { try RuntimeMetadata(bytes: Self.metadata(types: [(0, [5, 3]), (0, [5, 3])], anchor: 0)) }
     }
 
     @Test func allPrimitivesAndCompactsSkip() throws {
@@ -198,5 +198,27 @@ import Testing
         #expect(bits32.remaining == 1)
         var forgedBits = ScaleDecoder([0b11 | (4 << 2)] + [UInt8](repeating: 0xFF, count: 8))
         #expect(throws: ScaleError.self) { try metadata.types.skipValue(of: 16, in: &forgedBits) }
+    }
+}
+
+extension MetadataRobustnessTests {
+    /// A struct of 5000 empty fields and one byte, in a list of 60000: the empty fields are
+    /// dropped when the registry is built, so skipping costs per byte, not per declared field.
+    @Test func wideStructsOfEmptyFieldsStayCheap() throws {
+        var composite = ScaleEncoder()
+        composite.encode(UInt8(0))
+        composite.encodeCompact(5001)
+        for _ in 0..<5000 { composite.append([0, 0, 0, 0]) }  // unnamed field of type 0 (), no docs
+        composite.append([0, 1 << 2, 0, 0])  // unnamed field of type 1 (u8)
+        let bytes = Self.metadata(types: [(0, [4, 0]), (1, [5, 3]), (2, composite.bytes), (3, [2, 2 << 2])], anchor: 0)
+        let metadata = try RuntimeMetadata(bytes: bytes)
+
+        var value = ScaleEncoder()
+        value.encodeCompact(60_000)
+        value.append([UInt8](repeating: 7, count: 60_000))
+        var decoder = ScaleDecoder(value.bytes)
+        let elapsed = try ContinuousClock().measure { try metadata.types.skipValue(of: 3, in: &decoder) }
+        #expect(decoder.isAtEnd)
+        #expect(elapsed < .seconds(2))
     }
 }
