@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "TFChain",
             dependencies: [
-                "Substrate", "SubstrateRPC", "RMBIdentity", "TwinDirectory",
+                "Substrate", "SubstrateRPC", "RMBProtocol", "RMBIdentity", "TwinDirectory",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "RMBPeer",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "RedisClient", "Store",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "RMBRelay",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "RedisClient",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import RMBIdentity
 import RMBProtocol
+import TFChain
 import TwinDirectory
 
 /// `rmb-peer`: the reference's flags with the same names, plus `--twins` for networks without
@@ -21,14 +22,18 @@ public struct PeerCommand: AsyncParsableCommand {
     @Option(name: .customLong("mnemonic-file"), help: "File holding the mnemonic or 0x seed.") var mnemonicFile: String?
     @Option(name: [.short, .customLong("key-type")], help: "sr25519 (default) or ed25519.") var keyType: String?
     @Option(name: [.short, .long], help: "Local Redis URL (default redis://localhost:6379).") var redis: String?
-    @Option(name: [.short, .long], help: "tfchain URL (tfchain support is not built yet: use --twins).") var substrate: [String] = []
+    @Option(name: [.short, .long], help: "tfchain RPC URL (repeat for failover; default wss://tfchain.grid.tf:443).") var substrate: [String] = []
     @Option(name: .long, help: "Relay: host (wss), host:port or http://host:port. Repeat; default: the twin record's relays.") var relay: [String] = []
     @Option(name: .long, help: "Local twin file (TOML): the twin directory for networks without a blockchain.") var twins: String?
     @Option(name: .long, help: "Directory of the peer's LMDB store (default rmb-peer-store).") var store: String?
     @Option(name: .long, help: "config.toml (see config.toml.example); flags override it.") var config: String?
     @Option(name: [.short, .long], help: .hidden) var uploads: String?
     @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
+    @Flag(name: .customLong("replace-relays"), help: "On update, write exactly the --relay list (default: keep other relays on the record).") var replaceRelays = false
     @Flag(name: .short, help: "More logs (-d debug, -dd trace).") var debug: Int
+
+    /// The reference's default tfchain endpoint.
+    static let defaultSubstrate = ["wss://tfchain.grid.tf:443"]
 
     public init() {}
 
@@ -60,17 +65,32 @@ public struct PeerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        let configuration = try makeConfiguration(file)
-        guard let twinsPath = twins ?? file.twinsFile else {
-            throw ValidationError("tfchain access is not built yet: give the twin directory with --twins FILE")
+        var configuration = try makeConfiguration(file)
+        let directory: any TwinDirectory
+        var chain: TFChainClient?
+        if let twinsPath = twins ?? file.twinsFile {
+            directory = CachedTwinDirectory(backend: try LocalTwinDirectory(path: twinsPath))
+        } else {
+            let urls = !substrate.isEmpty ? substrate : file.substrate ?? Self.defaultSubstrate
+            let client = TFChainClient(urls: urls, logger: logger)
+            chain = client
+            if !noUpdate && file.updateTwin != false {
+                let sync = OwnTwinSync(chain: client, identity: configuration.identity, logger: logger)
+                let outcome = try await sync.run(
+                    givenRelays: configuration.relays, mode: replaceRelays || file.replaceRelays == true ? .replace : .merge,
+                    finalizationTimeout: .seconds(120))
+                configuration.relays = outcome.relays
+            }
+            // peer.md §1.5: 500 entries, 5 minutes.
+            directory = CachedTwinDirectory(backend: client.directory)
         }
-        let directory = CachedTwinDirectory(backend: try LocalTwinDirectory(path: twinsPath))
         let service = try await PeerService(configuration: configuration, directory: directory, logger: logger)
         let task = Task { await service.run() }
         let shutdownLogger = logger
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { shutdownLogger.info("shutting down"); task.cancel() }
         await task.value
         signals.cancel()
+        await chain?.close()
     }
 
     private func makeConfiguration(_ file: PeerConfigFile) throws -> PeerService.Configuration {
@@ -100,7 +120,9 @@ public struct PeerCommand: AsyncParsableCommand {
         for text in relay.isEmpty ? (file.relays ?? []) : relay {
             do { relays.append(try RelayAddress(parsing: text)) } catch { throw ValidationError("invalid --relay '\(text)': \(error)") }
         }
-        if !substrate.isEmpty || !(file.substrate ?? []).isEmpty { throw ValidationError("--substrate is not supported yet: use --twins FILE") }
+        if (twins ?? file.twinsFile) != nil, !substrate.isEmpty {
+            throw ValidationError("--twins and --substrate exclude each other: pick one twin directory")
+        }
         var configuration = PeerService.Configuration(identity: identity, relays: relays,
                                                       redisURL: redis ?? file.redis ?? "redis://localhost:6379",
                                                       storePath: store ?? file.storePath ?? "rmb-peer-store")

@@ -11,6 +11,10 @@ struct PeerConfigFile: Equatable {
     var twinsFile: String?
     var substrate: [String]?
     var relays: [String]?
+    /// `[directory] update`: false = `--no-update`.
+    var updateTwin: Bool?
+    /// `[relays] replace`: true = `--replace-relays`.
+    var replaceRelays: Bool?
     var redis: String?
     var storePath: String?
     var storeMapSizeMiB: Int?
@@ -21,8 +25,8 @@ struct PeerConfigFile: Equatable {
 
     private static let known: [String: Set<String>] = [
         "identity": ["mnemonic", "mnemonic_file", "key_type"],
-        "directory": ["twins_file", "substrate"],
-        "relays": ["urls"],
+        "directory": ["twins_file", "substrate", "update"],
+        "relays": ["urls", "replace"],
         "redis": ["url"],
         "store": ["path", "map_size_mib"],
     ]
@@ -63,7 +67,14 @@ struct PeerConfigFile: Equatable {
             }
             return out
         }
+        func bool(_ section: String, _ key: String) throws(Failure) -> Bool? {
+            guard let value = root[section]?.table?[key] else { return nil }
+            guard let flag = value.bool else { throw Failure(description: "\(path): \(section).\(key) must be true or false") }
+            return flag
+        }
         var config = PeerConfigFile()
+        config.updateTwin = try bool("directory", "update")
+        config.replaceRelays = try bool("relays", "replace")
         config.mnemonic = try string("identity", "mnemonic")
         config.mnemonicFile = try string("identity", "mnemonic_file")
         config.keyType = try string("identity", "key_type")

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TFChain
 
 /// `rmb-relay` flags (relay.md §12). Relays are reached as `https://<domain>/` and
 /// `wss://<domain>/` in production (TLS terminated by a reverse proxy); on local networks and
@@ -16,9 +17,9 @@ public struct RelayCommand: AsyncParsableCommand {
     var domains: [String] = []
     @Option(name: .shortAndLong, help: "Redis URL.")
     var redis = "redis://localhost:6379"
-    @Option(name: .shortAndLong, parsing: .upToNextOption, help: "tfchain RPC endpoints (not supported yet: use --twins).")
+    @Option(name: .shortAndLong, parsing: .upToNextOption, help: "tfchain RPC endpoints, tried in turn (default wss://tfchain.grid.tf:443).")
     var substrate: [String] = []
-    @Option(name: .long, help: "Local twin file (TOML) used as the twin directory.")
+    @Option(name: .long, help: "Local twin file (TOML) used as the twin directory instead of tfchain.")
     var twins: String?
     @Option(name: .shortAndLong, help: "Delivery workers (> 0).")
     var workers = 500
@@ -32,7 +33,7 @@ public struct RelayCommand: AsyncParsableCommand {
     var limit: [Int] = []
     @Option(name: [.customShort("p"), .customLong("ranker-period")], help: "Ranker window in seconds.")
     var rankerPeriod = 3600
-    @Option(name: .long, help: "Maximum block gap replayed after a chain reconnect (chain support pending).")
+    @Option(name: .long, help: "Maximum block gap replayed after a chain reconnect; a longer gap flushes the twin cache.")
     var catchupThreshold = 600
     @Option(name: .long, help: "Largest WebSocket message accepted from a client, in bytes.")
     var maxFrameSize = 4 << 20
@@ -40,6 +41,9 @@ public struct RelayCommand: AsyncParsableCommand {
     var maxBodySize = 4 << 20
     @Option(name: .long, help: "Maximum session token lifetime (exp - iat) in seconds; off by default.")
     var maxTokenLifetime: UInt64?
+
+    /// The reference's default tfchain endpoint (relay.md §12).
+    static let defaultSubstrate = ["wss://tfchain.grid.tf:443"]
 
     public init() {}
 
@@ -72,7 +76,8 @@ public struct RelayCommand: AsyncParsableCommand {
         }
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen: expected host:port, got '\(listen)'") }
         guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
-        guard twins != nil else { throw ValidationError("--twins FILE is required (the tfchain directory is not supported yet)") }
+        guard twins == nil || substrate.isEmpty else { throw ValidationError("--twins and --substrate exclude each other: pick one twin directory") }
+        guard catchupThreshold >= 0 else { throw ValidationError("--catchup-threshold must be >= 0") }
     }
 
     public func run() async throws {
@@ -84,8 +89,17 @@ public struct RelayCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "rmb.relay")
         raiseFileLimit(logger: logger)
-        guard let address = ListenAddress(listen), let twinsPath = twins else { throw ExitCode.validationFailure }
-        let directory = try LocalTwinDirectory(path: twinsPath)
+        guard let address = ListenAddress(listen) else { throw ExitCode.validationFailure }
+        let directory: any TwinDirectory
+        var chain: TFChainClient?
+        if let twinsPath = twins {
+            directory = try LocalTwinDirectory(path: twinsPath)
+        } else {
+            let client = TFChainClient(urls: substrate.isEmpty ? Self.defaultSubstrate : substrate, logger: logger)
+            _ = try await client.runtime()   // fail fast: unreachable nodes or an incompatible runtime
+            directory = client.directory
+            chain = client
+        }
         let configuration = RelayConfiguration(
             domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
             usersPerWorker: userPerWorker,
@@ -93,9 +107,17 @@ public struct RelayCommand: AsyncParsableCommand {
             rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
             maxTokenLifetime: maxTokenLifetime)
         let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let chain {
+            var followerConfiguration = TwinEventFollower.Configuration()
+            followerConfiguration.catchUpLimit = UInt64(catchupThreshold)
+            services.append(.init(service: TwinEventService(
+                follower: TwinEventFollower(client: chain, configuration: followerConfiguration, logger: logger), server: server)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await chain?.close()
     }
 }
 

@@ -43,6 +43,25 @@ public final class TwinCache: TwinDirectory {
     public func twinID(account: AccountID) async throws -> UInt32? {
         try await base.twinID(account: account)
     }
+
+    /// Replaces the entry with a twin seen in a chain event (a fresh positive TTL).
+    func store(_ twin: Twin) {
+        let expires = ContinuousClock.now + positiveTTL
+        entries.withLock { table in
+            if table.count >= capacity, table[twin.id] == nil { table.removeAll(keepingCapacity: true) }
+            table[twin.id] = Entry(twin: twin, expires: expires)
+        }
+    }
+
+    /// Forgets one twin: the next lookup reads the directory again.
+    func invalidate(id: UInt32) {
+        _ = entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Forgets everything (events were missed).
+    func removeAll() {
+        entries.withLock { $0.removeAll(keepingCapacity: true) }
+    }
 }
 
 import RMBIdentity

@@ -1,0 +1,7 @@
+/// Reading raw storage values from a node: the seam between twin lookups and the JSON-RPC
+/// transport, so lookups can be tested without a node and served by any client.
+public protocol ChainStorageReading: Sendable {
+    /// The raw SCALE value stored under `key` at block `at` (best block when `nil`), or `nil`
+    /// when nothing is stored there.
+    func storageValue(key: [UInt8], at block: [UInt8]?) async throws -> [UInt8]?
+}

@@ -1,0 +1,54 @@
+import Logging
+import RMBIdentity
+import Substrate
+import SubstrateRPC
+
+/// tfchain access for RMB: twin reads (through ``ChainTwinDirectory``), the runtime facts read
+/// from live metadata (cached per spec version), and ``updateTwin(signer:relayField:publicKey:finalizationTimeout:)``.
+public actor TFChainClient: ChainStorageReading {
+    public nonisolated let rpc: SubstrateRPCClient
+    let logger: Logger
+    private var cachedRuntime: (specVersion: UInt32, runtime: TFChainRuntime)?
+
+    public init(rpc: SubstrateRPCClient, logger: Logger = Logger(label: "rmb.tfchain")) {
+        self.rpc = rpc
+        self.logger = logger
+    }
+
+    /// A client for `urls` with the spec's failover (round robin, 12 s per attempt).
+    public init(urls: [String], logger: Logger = Logger(label: "rmb.tfchain")) {
+        self.init(rpc: SubstrateRPCClient(urls: urls, logger: logger), logger: logger)
+    }
+
+    /// Twin reads at the best block; wrap in a cache for repeated lookups.
+    public nonisolated var directory: ChainTwinDirectory { ChainTwinDirectory(storage: self) }
+
+    public func storageValue(key: [UInt8], at block: [UInt8]?) async throws -> [UInt8]? {
+        do { return try await rpc.storage(key: key, at: block) } catch { throw TFChainError.node(error.description) }
+    }
+
+    /// The runtime facts for the node's current runtime; metadata is fetched again only when
+    /// the spec version changes (a runtime upgrade).
+    public func runtime() async throws(TFChainError) -> (version: RuntimeVersion, runtime: TFChainRuntime) {
+        let version = try await node { () async throws(RPCError) in try await rpc.runtimeVersion() }
+        if let cachedRuntime, cachedRuntime.specVersion == version.specVersion {
+            return (version, cachedRuntime.runtime)
+        }
+        let bytes = try await node { () async throws(RPCError) in try await rpc.metadata() }
+        let metadata: RuntimeMetadata
+        do { metadata = try RuntimeMetadata(bytes: bytes) } catch { throw .runtimeMismatch("metadata: \(error)") }
+        let runtime = try TFChainRuntime(metadata: metadata)
+        cachedRuntime = (version.specVersion, runtime)
+        logger.debug("tfchain runtime loaded", metadata: ["spec_version": "\(version.specVersion)"])
+        return (version, runtime)
+    }
+
+    public func close() async {
+        await rpc.close()
+    }
+
+    /// Runs one RPC, mapping its error to ``TFChainError/node(_:)``.
+    func node<T: Sendable>(_ body: () async throws(RPCError) -> T) async throws(TFChainError) -> T {
+        do { return try await body() } catch { throw .node(error.description) }
+    }
+}
