@@ -1,1 +1,0 @@
-// Placeholder: the replay node lives here.
