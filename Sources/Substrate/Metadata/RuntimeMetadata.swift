@@ -92,7 +92,7 @@ public struct RuntimeMetadata: Sendable {
         guard hashers.count == keys.count else {
             throw .wrongKeyCount(pallet: palletName, item: item, expected: hashers.count, got: keys.count)
         }
-        return StorageKey.map(pallet: storage.prefix, item: entry.name, keys: Array(zip(hashers, keys)).map { (hasher: $0.0, key: $0.1) })
+        return StorageKey.map(pallet: storage.prefix, item: entry.name, keys: zip(hashers, keys).map { (hasher: $0, key: $1) })
     }
 
     // MARK: Extrinsic
