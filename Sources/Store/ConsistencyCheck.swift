@@ -8,6 +8,7 @@ public struct ConsistencyReport: Sendable, Hashable {
     public var outboxEntries = 0
     public var inboxEntries = 0
     public var backlogEntries = 0
+    public var awaitingEntries = 0
     /// One line per problem found (empty when consistent).
     public var problems: [String] = []
     public var isConsistent: Bool { problems.isEmpty }
@@ -71,6 +72,24 @@ extension Store {
             }
             let backlogExpiryCount = try txn.count(dbs.backlogExpiry)
             if backlogExpiryCount != report.backlogEntries { problem("backlog.expiry: \(backlogExpiryCount) keys for \(report.backlogEntries) entries") }
+
+            // Awaiting requests, their due index (only those with a next re-send) and expiry index.
+            var scheduled = 0
+            try txn.forEach(dbs.awaiting) { key, value in
+                report.awaitingEntries += 1
+                guard let record = try? AwaitingRequest(decoding: value) else { problem("awaiting \(key): undecodable"); return .continue }
+                if record.key.bytes != key { problem("awaiting \(record.key): key does not match") }
+                if try txn.get(dbs.awaitingExpiry, IndexKey.expiry(record.deadline, key)) == nil { problem("awaiting \(record.key): no expiry index") }
+                if let next = record.nextResend {
+                    scheduled += 1
+                    if try txn.get(dbs.awaitingDue, IndexKey.expiry(next, key)) == nil { problem("awaiting \(record.key): no due index") }
+                }
+                return .continue
+            }
+            let awaitingExpiryCount = try txn.count(dbs.awaitingExpiry)
+            if awaitingExpiryCount != report.awaitingEntries { problem("awaiting.expiry: \(awaitingExpiryCount) keys for \(report.awaitingEntries) records") }
+            let awaitingDueCount = try txn.count(dbs.awaitingDue)
+            if awaitingDueCount != scheduled { problem("awaiting.due: \(awaitingDueCount) keys for \(scheduled) scheduled records") }
             return report
         }
     }

@@ -13,6 +13,9 @@ import LMDB
 /// - `inbox.expiry`    deadline ‖ inbox key → ∅
 /// - `backlog`         uid → BacklogEntry
 /// - `backlog.expiry`  deadline ‖ uid → ∅
+/// - `awaiting`        uid ‖ destination → AwaitingRequest   confirmed requests without a reply yet
+/// - `awaiting.due`    nextResend ‖ awaiting key → ∅         periodic re-sends
+/// - `awaiting.expiry` deadline ‖ awaiting key → ∅
 /// - `meta`            "format" → version byte
 struct Databases: Sendable {
     static let outbox = "outbox"
@@ -24,8 +27,11 @@ struct Databases: Sendable {
     static let inboxExpiry = "inbox.expiry"
     static let backlog = "backlog"
     static let backlogExpiry = "backlog.expiry"
+    static let awaiting = "awaiting"
+    static let awaitingDue = "awaiting.due"
+    static let awaitingExpiry = "awaiting.expiry"
     static let meta = "meta"
-    static let count = 10
+    static let count = 13
 
     let outbox: LMDBDatabase
     let outboxDue: LMDBDatabase
@@ -36,6 +42,9 @@ struct Databases: Sendable {
     let inboxExpiry: LMDBDatabase
     let backlog: LMDBDatabase
     let backlogExpiry: LMDBDatabase
+    let awaiting: LMDBDatabase
+    let awaitingDue: LMDBDatabase
+    let awaitingExpiry: LMDBDatabase
     let meta: LMDBDatabase
 
     init(environment env: LMDBEnvironment) throws {
@@ -48,6 +57,9 @@ struct Databases: Sendable {
         inboxExpiry = try env.openDatabase(name: Self.inboxExpiry)
         backlog = try env.openDatabase(name: Self.backlog)
         backlogExpiry = try env.openDatabase(name: Self.backlogExpiry)
+        awaiting = try env.openDatabase(name: Self.awaiting)
+        awaitingDue = try env.openDatabase(name: Self.awaitingDue)
+        awaitingExpiry = try env.openDatabase(name: Self.awaitingExpiry)
         meta = try env.openDatabase(name: Self.meta)
     }
 
@@ -57,6 +69,7 @@ struct Databases: Sendable {
             (Self.outbox, outbox), (Self.outboxDue, outboxDue), (Self.outboxUID, outboxUID),
             (Self.outboxExpiry, outboxExpiry), (Self.inbox, inbox), (Self.inboxPending, inboxPending),
             (Self.inboxExpiry, inboxExpiry), (Self.backlog, backlog), (Self.backlogExpiry, backlogExpiry),
+            (Self.awaiting, awaiting), (Self.awaitingDue, awaitingDue), (Self.awaitingExpiry, awaitingExpiry),
             (Self.meta, meta),
         ]
     }

@@ -1,6 +1,6 @@
 import LMDB
 
-/// Removes items whose deadline has passed, walking the three expiry indexes in deadline order
+/// Removes items whose deadline has passed, walking the four expiry indexes in deadline order
 /// and stopping after `limit` items, so one sweep never holds the writer for long. Damaged
 /// records are removed too (their primary key is known from the index) rather than failing
 /// every future sweep.
@@ -42,6 +42,19 @@ struct ExpirySweep {
         for indexKey in backlogKeys {
             try txn.delete(dbs.backlogExpiry, indexKey)
             if try txn.delete(dbs.backlog, Array(indexKey.dropFirst(8))) { report.backlogRemoved += 1 }
+        }
+        remaining -= backlogKeys.count
+
+        let awaitingKeys = try expiredKeys(dbs.awaitingExpiry, txn, now: now, limit: remaining, report: &report)
+        for indexKey in awaitingKeys {
+            let key = Array(indexKey.dropFirst(8))
+            try txn.delete(dbs.awaitingExpiry, indexKey)
+            guard let bytes = try txn.get(dbs.awaiting, key) else { continue }
+            if let next = (try? AwaitingRequest(decoding: bytes))?.nextResend {
+                try txn.delete(dbs.awaitingDue, IndexKey.expiry(next, key))
+            }
+            try txn.delete(dbs.awaiting, key)
+            report.awaitingRemoved += 1
         }
         return report
     }

@@ -45,6 +45,10 @@ public enum InboxOutcome: Sendable, Hashable {
     case new(pendingSeq: UInt64)
     /// Seen before (delivered or still pending): drop this copy.
     case duplicate(delivered: Bool)
+    /// Seen before and already answered: do not deliver this copy, re-send `reply` to its source
+    /// instead (the requester lost it). Given at most once per `StoredReply.resendInterval`;
+    /// duplicates in between are `.duplicate(delivered: true)`.
+    case answered(reply: StoredReply)
 }
 
 /// A received envelope not yet pushed to local Redis (replayed after a restart).
@@ -64,12 +68,19 @@ struct InboxRecord {
     /// Set while delivery is pending; nil once delivered (then `payload` is empty).
     var pendingSeq: UInt64?
     var payload: [UInt8]
+    /// For a request: the reply this peer sent, re-sent when the request arrives again.
+    var reply: StoredReply?
+    /// When `reply` was last handed back for a re-send (nil: never).
+    var replyResentAt: StoreTime?
 
+    /// Version 1 has no reply; version 2 appends it. Records without a reply are still written
+    /// as version 1, so a store only grows version-2 records once replies are attached.
     private static let formatVersion: UInt8 = 1
+    private static let withReplyVersion: UInt8 = 2
 
     func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: payload.count + uid.utf8.count + 40)
-        writer.u8(Self.formatVersion)
+        var writer = ByteWriter(capacity: payload.count + uid.utf8.count + 56 + (reply?.envelope.count ?? 0))
+        writer.u8(reply == nil ? Self.formatVersion : Self.withReplyVersion)
         writer.string(uid)
         writer.u64(deadline.millis)
         writer.u64(receivedAt.millis)
@@ -80,6 +91,10 @@ struct InboxRecord {
             writer.u8(0)
         }
         writer.blob(payload)
+        if let reply {
+            reply.write(to: &writer)
+            writer.u64(replyResentAt?.millis ?? 0)
+        }
         return writer.bytes
     }
 
@@ -91,15 +106,32 @@ struct InboxRecord {
         self.payload = payload
     }
 
+    /// The reply to hand back for a duplicate arriving at `now`, if one is stored and it was not
+    /// handed back within the last `StoredReply.resendInterval`; records the hand-back.
+    mutating func replyToResend(now: StoreTime) -> StoredReply? {
+        guard let reply, reply.deadline > now else { return nil }
+        if let last = replyResentAt, now.millis < last.millis &+ StoredReply.resendInterval { return nil }
+        replyResentAt = now
+        return reply
+    }
+
     init(decoding bytes: [UInt8]) throws(StoreError) {
         do {
             var reader = ByteReader(bytes)
-            guard try reader.u8() == Self.formatVersion else { throw StoreError.corrupt(database: Databases.inbox, reason: "unknown record version") }
+            let version = try reader.u8()
+            guard version == Self.formatVersion || version == Self.withReplyVersion else {
+                throw StoreError.corrupt(database: Databases.inbox, reason: "unknown record version")
+            }
             uid = try reader.string()
             deadline = StoreTime(millis: try reader.u64())
             receivedAt = StoreTime(millis: try reader.u64())
             pendingSeq = try reader.u8() == 0 ? nil : try reader.u64()
             payload = try reader.blob()
+            if version == Self.withReplyVersion {
+                reply = try StoredReply.read(from: &reader, database: Databases.inbox)
+                let resent = try reader.u64()
+                replyResentAt = resent == 0 ? nil : StoreTime(millis: resent)
+            }
             guard reader.isAtEnd else { throw StoreError.corrupt(database: Databases.inbox, reason: "trailing bytes") }
         } catch let error as StoreError {
             throw error

@@ -3,7 +3,8 @@ import Logging
 
 /// The peer's crash-safe message store: one LMDB environment holding the outbox (envelopes to
 /// send until a relay confirmed them), the inbox (received envelopes until pushed to Redis, then
-/// their keys until the deadline, for de-duplication) and the backlog (where replies go).
+/// their keys until the deadline, for de-duplication, with the replies sent to them), the backlog
+/// (where replies go) and the awaiting requests (confirmed, kept for a re-send until answered).
 ///
 /// Durability: a write is reported done only after its transaction was committed with fsync
 /// (the environment never relaxes syncing), so it survives kill -9 and power loss. Writes from
@@ -104,7 +105,8 @@ public final class Store: Sendable {
         return value
     }
 
-    /// Removes up to `limit` expired items (outbox entries, inbox keys, backlog entries).
+    /// Removes up to `limit` expired items (outbox entries, inbox keys, backlog entries,
+    /// awaiting requests).
     /// Call it periodically; `report.more` says another sweep is due right away.
     public func sweepExpired(now: StoreTime = .now, limit: Int = 1000) async throws(StoreError) -> SweepReport {
         try await commitOne(.sweepExpired(now: now, limit: limit)) {
@@ -122,6 +124,7 @@ public final class Store: Sendable {
     public var outbox: Outbox { Outbox(store: self) }
     public var inbox: Inbox { Inbox(store: self) }
     public var backlog: Backlog { Backlog(store: self) }
+    public var awaiting: Awaiting { Awaiting(store: self) }
 
     /// Runs `body` in a read snapshot, mapping errors to `StoreError`.
     func read<T>(_ body: (LMDBTransaction) throws -> T) throws(StoreError) -> T {

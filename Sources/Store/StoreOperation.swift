@@ -6,8 +6,22 @@ public enum StoreOperation: Sendable, Hashable {
     case enqueue(OutboxDraft)
     /// Records a hand-over to `relay` and reschedules → `.updated(found)`.
     case markAttempt(seq: UInt64, relay: String?, nextAttempt: StoreTime)
-    /// Removes an outbox entry (confirmed by a relay, or given up) → `.removed(found)`.
+    /// Removes an outbox entry (given up, or confirmed and not to be kept) → `.removed(found)`.
     case removeOutbox(seq: UInt64)
+    /// A relay confirmed the entry → `.removed(found)`. The entry leaves the outbox; a request
+    /// is kept as an ``AwaitingRequest`` (periodic re-send at `resendAt`, nil for none) until
+    /// its reply arrives or its deadline passes, unless a reply from its destination is already
+    /// in the inbox or it is already kept (a re-sent copy).
+    case confirmOutbox(seq: UInt64, resendAt: StoreTime?)
+    /// The reply from `destination` arrived: stop keeping the request → `.removed(found)`.
+    case removeAwaiting(AwaitingKey)
+    /// Queues the kept request again (a new outbox entry, due now, same signed bytes) and sets its
+    /// next periodic re-send → `.resent(seq)`, `seq` nil when the request is no longer kept.
+    case resendAwaiting(AwaitingKey, nextResend: StoreTime?)
+    /// Keeps `reply` with the inbox record of the request it answers (`request` is that
+    /// request's inbox key), so a duplicate of the request gets it again → `.updated(found)`;
+    /// `found` is false when the request is unknown or expired (nothing is stored then).
+    case attachReply(StoredReply, to: InboxKey)
     /// Records a received envelope → `.inbox(.new / .duplicate)`.
     case recordInbox(InboxDraft)
     /// Drops the payload of a delivered envelope, keeping its key until the deadline → `.updated(found)`.
@@ -22,8 +36,8 @@ public enum StoreOperation: Sendable, Hashable {
     /// Operations that only delete: retried first when the map is full, since they make room.
     var freesSpace: Bool {
         switch self {
-        case .removeOutbox, .removeBacklog, .sweepExpired, .markDelivered: true
-        case .enqueue, .markAttempt, .recordInbox, .putBacklog: false
+        case .removeOutbox, .removeBacklog, .sweepExpired, .markDelivered, .removeAwaiting: true
+        case .enqueue, .markAttempt, .recordInbox, .putBacklog, .confirmOutbox, .resendAwaiting, .attachReply: false
         }
     }
 }
@@ -36,6 +50,7 @@ public enum StoreOperationResult: Sendable, Hashable {
     case inbox(InboxOutcome)
     case stored
     case swept(SweepReport)
+    case resent(seq: UInt64?)
 }
 
 /// What one expiry sweep removed.
@@ -45,10 +60,12 @@ public struct SweepReport: Sendable, Hashable {
     public var expiredOutbox: [OutboxEntry] = []
     public var inboxRemoved = 0
     public var backlogRemoved = 0
+    /// Kept requests whose deadline passed without a reply.
+    public var awaitingRemoved = 0
     /// `true` when the limit stopped the sweep with expired items left: sweep again soon.
     public var more = false
 
-    public var total: Int { expiredOutbox.count + inboxRemoved + backlogRemoved }
+    public var total: Int { expiredOutbox.count + inboxRemoved + backlogRemoved + awaitingRemoved }
 
     public init() {}
 }

@@ -16,6 +16,8 @@ public struct StoreStats: Sendable, Hashable {
     /// Inbox envelopes not yet delivered to local Redis.
     public var inboxPending: Int
     public var backlog: Queue
+    /// Confirmed requests kept until their reply arrives.
+    public var awaiting: Queue
     /// The configured map size (the most the store can hold).
     public var mapSize: Int
     /// High-water mark of the map in use (freed pages are reused before it grows).
@@ -56,6 +58,7 @@ extension Store {
                 inbox: try queue(dbs.inbox, [dbs.inboxPending, dbs.inboxExpiry], expiry: dbs.inboxExpiry),
                 inboxPending: try txn.count(dbs.inboxPending),
                 backlog: try queue(dbs.backlog, [dbs.backlogExpiry], expiry: dbs.backlogExpiry),
+                awaiting: try queue(dbs.awaiting, [dbs.awaitingDue, dbs.awaitingExpiry], expiry: dbs.awaitingExpiry),
                 mapSize: info.mapSize,
                 mapUsedBytes: (info.lastPageNumber + 1) * pageSize,
                 commits: writer.commits,

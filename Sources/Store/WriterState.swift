@@ -74,12 +74,20 @@ final class WriterState {
             return .removed(found: try removeBacklog(uid, txn))
         case let .sweepExpired(now, limit):
             return .swept(try ExpirySweep(dbs: dbs).run(txn, now: now, limit: limit))
+        case let .confirmOutbox(seq, resendAt):
+            return .removed(found: try confirmOutbox(seq, resendAt: resendAt, txn, now: now))
+        case let .removeAwaiting(key):
+            return .removed(found: try removeAwaiting(key, txn))
+        case let .resendAwaiting(key, nextResend):
+            return .resent(seq: try resendAwaiting(key, nextResend: nextResend, txn, now: now))
+        case let .attachReply(reply, request):
+            return .updated(found: try attachReply(reply, to: request, txn))
         }
     }
 
     // MARK: Outbox
 
-    private func enqueue(_ draft: OutboxDraft, _ txn: LMDBTransaction, now: StoreTime) throws -> UInt64 {
+    func enqueue(_ draft: OutboxDraft, _ txn: LMDBTransaction, now: StoreTime) throws -> UInt64 {
         let seq = counters.nextOutboxSeq
         counters.nextOutboxSeq += 1
         let entry = OutboxEntry(seq: seq, draft: draft, enqueuedAt: now)
@@ -126,7 +134,11 @@ final class WriterState {
     private func recordInbox(_ draft: InboxDraft, _ txn: LMDBTransaction, now: StoreTime) throws -> InboxOutcome {
         let key = draft.key.bytes
         if let existing = try txn.get(dbs.inbox, key) {
-            let record = try InboxRecord(decoding: existing)
+            var record = try InboxRecord(decoding: existing)
+            if let reply = record.replyToResend(now: now) {
+                try txn.put(dbs.inbox, key, record.encoded())
+                return .answered(reply: reply)
+            }
             return .duplicate(delivered: record.pendingSeq == nil)
         }
         let pendingSeq = counters.nextInboxSeq
