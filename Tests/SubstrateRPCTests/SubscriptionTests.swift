@@ -157,17 +157,18 @@ struct SubscriptionTests {
         }
     }
 
-    @Test("generic subscribe: raw values, unsubscribe on cancellation")
-    func genericSubscribe() async throws {
+    @Test("generic subscribe: raw values; a consumer that stops and drops the stream unsubscribes")
+    func genericSubscribeDropped() async throws {
         try await withNode({ request in
             guard request.method == "state_subscribeStorage" else { return nil }
             return .subscription(id: "s1", notifications: ["one", "two", "three"], interval: .milliseconds(50))
         }) { (node: ReplayNode) async throws in
             let client = makeClient([node.url])
-            let stream = try await client.subscribe("state_subscribeStorage", [["0x00"]], unsubscribe: "state_unsubscribeStorage")
+            // The stream lives only inside the consumer: breaking out and returning drops it.
             let consumer = Task {
                 var values: [JSONValue] = []
-                for try await value in stream {
+                for try await value in try await client.subscribe("state_subscribeStorage", [["0x00"]],
+                                                                  unsubscribe: "state_unsubscribeStorage") {
                     values.append(value)
                     if values.count == 2 { break }
                 }
@@ -176,6 +177,28 @@ struct SubscriptionTests {
             #expect(try await consumer.value == ["one", "two"])
             let unsubscribe = await node.waitForRequest("state_unsubscribeStorage")
             #expect(unsubscribe?.params.first?.string == "s1")
+            await client.close()
+        }
+    }
+
+    @Test("generic subscribe: cancelling the consuming task unsubscribes")
+    func genericSubscribeCancelled() async throws {
+        try await withNode({ request in
+            guard request.method == "chain_subscribeAllHeads" else { return nil }
+            return .subscription(id: "s2", notifications: ["one"])
+        }) { (node: ReplayNode) async throws in
+            let client = makeClient([node.url])
+            let stream = try await client.subscribe("chain_subscribeAllHeads", unsubscribe: "chain_unsubscribeAllHeads")
+            let consumer = Task {
+                var count = 0
+                for try await _ in stream { count += 1 }
+                return count
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            consumer.cancel()
+            #expect(try await consumer.value == 1)
+            let unsubscribe = await node.waitForRequest("chain_unsubscribeAllHeads")
+            #expect(unsubscribe?.params.first?.string == "s2")
             await client.close()
         }
     }
