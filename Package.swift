@@ -159,11 +159,14 @@ let package = Package(
             ],
             path: "Tests/SubstrateTestSupport"
         ),
-        .testTarget(name: "SubstrateTests", dependencies: ["Substrate", "RMBTestSupport"]),
+        .testTarget(name: "SubstrateTests", dependencies: ["Substrate", "RMBCrypto", "RMBTestSupport"]),
         .testTarget(name: "SubstrateRPCTests", dependencies: ["SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport"]),
         .testTarget(
             name: "TFChainTests",
-            dependencies: ["TFChain", "Substrate", "SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport", "RMBIdentity", "TwinDirectory"]
+            dependencies: [
+                "TFChain", "Substrate", "SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport", "RMBCrypto", "RMBProtocol",
+                "RMBIdentity", "TwinDirectory",
+            ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),

@@ -15,6 +15,11 @@ public struct TwinRecord: Sendable, Hashable {
     public struct EntityProof: Sendable, Hashable {
         public var entityID: UInt32
         public var signature: [UInt8]
+
+        public init(entityID: UInt32, signature: [UInt8]) {
+            self.entityID = entityID
+            self.signature = signature
+        }
     }
 
     public var id: UInt32

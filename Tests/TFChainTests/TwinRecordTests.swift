@@ -50,7 +50,8 @@ import TwinDirectory
             #expect(record.scaleBytes == vector.scale)
             let twin = record.twin
             #expect(twin.relays.map(\.host) == vector.relayDomains)
-            #expect(twin.relays.allSatisfy(\.isSecure))
+            let allSecure = twin.relays.allSatisfy { $0.isSecure }
+            #expect(allSecure)
             #expect(twin.e2ePublicKey == vector.pk)
         }
     }

@@ -1,0 +1,230 @@
+import Foundation
+import RMBCrypto
+import RMBIdentity
+import RMBProtocol
+import RMBTestSupport
+import Substrate
+import SubstrateRPC
+import SubstrateTestSupport
+import TFChain
+import Testing
+import TwinDirectory
+
+/// The chain layer end to end through the real JSON-RPC client against a scripted node.
+@Suite struct TFChainClientTests {
+    static func dev() throws -> Identity {
+        try Identity(parsing: "bottom drive obey lake curtain smoke basket hold race lonely fit walk", keyType: .sr25519)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { "0x" + bytes.testHex }
+
+    /// A fake chain holding the three twins of twins.json at the best block.
+    static func chainWithVectorTwins() async throws -> (FakeChain, TFChainClient) {
+        let fake = FakeChain()
+        let vectors = try TwinRecordTests.vectors()
+        fake.with { state in
+            for vector in vectors {
+                state.storage[hex(vector.twinsKey)] = hex(vector.scale)
+                state.storage[hex(vector.accountKey)] = hex(vector.idValue)
+            }
+        }
+        let node = try await fake.start()
+        return (fake, TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2))))
+    }
+
+    @Test func directoryReadsTwinsFromStorage() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let directory = client.directory
+        let dev = try #require(try await directory.twin(id: 7))
+        #expect(dev.relays.map(\.host) == ["relay.example.com"])
+        #expect(dev.e2ePublicKey?.count == 33)
+        let alpha = try #require(try await directory.twin(id: 41))
+        #expect(alpha.relays.map(\.host) == ["r1.example.com", "r2.example.org"])
+        #expect(try await directory.twin(id: 8) == nil)
+        #expect(try await directory.twinID(account: try Self.dev().account) == 7)
+        #expect(try await directory.twinID(account: try AccountID(bytes: [UInt8](repeating: 9, count: 32))) == nil)
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func runtimeFactsComeFromTheNodesMetadata() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let (version, runtime) = try await client.runtime()
+        #expect(version.specVersion == UInt32(FakeChain.specVersion))
+        #expect(runtime.updateTwin.palletIndex == 25)
+        #expect(runtime.updateTwin.callIndex == 18)
+        let call = runtime.updateTwinCall(relayField: Array("ab.example.com".utf8), publicKey: [2] + [UInt8](repeating: 1, count: 32))
+        #expect(Array(call.prefix(4)) == [25, 18, 1, 14 << 2])
+        let expectedLength = 2 + 1 + 1 + 14 + 1 + 1 + 33
+        #expect(call.count == expectedLength)
+        // Cached per spec version: a second call fetches no new metadata.
+        _ = try await client.runtime()
+        #expect(fake.node?.requests("state_getMetadata").count == 1)
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func incompatibleMetadataIsARuntimeMismatch() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        fake.with { $0.metadataOverride = "0x6d657461" + "0e" + "00" }
+        await #expect(throws: TFChainError.self) { _ = try await client.runtime() }
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func updateTwinIsSubmittedWatchedAndConfirmedByItsEvent() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let finalized = FakeChain.blockHash(103)
+        let events = String(decoding: try Fixtures.data("tfchain/events-twin-updated.hex"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        fake.with { state in
+            state.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: finalized)], ["finalized": NodeJSON(stringLiteral: finalized)]]
+            state.eventsByBlock[finalized] = events.hasPrefix("0x") ? events : "0x" + events
+        }
+        let dev = try Self.dev()
+        let receipt = try await client.updateTwin(
+            signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com", publicKey: dev.e2ePublicKey,
+            finalizationTimeout: .seconds(10))
+        #expect(receipt.record.id == 7)
+        #expect(receipt.record.relayText == "relay.example.com")
+        #expect(receipt.blockHash == [UInt8](testHex: String(finalized.dropFirst(2))))
+
+        // The submitted extrinsic: signed v4, MultiAddress::Id(dev), sr25519, ending with our call.
+        let submitted = try #require(fake.with { $0.submitted.first })
+        let bytes = [UInt8](testHex: String(submitted.dropFirst(2)))
+        var decoder = ScaleDecoder(bytes)
+        let length = try decoder.decodeCompact()
+        #expect(Int(length) == decoder.remaining)
+        #expect(try decoder.decodeU8() == 0x84)
+        #expect(try decoder.decodeU8() == 0x00)
+        #expect(try decoder.readBytes(32) == dev.account.bytes)
+        #expect(try decoder.decodeU8() == 0x01)
+        let (_, runtime) = try await client.runtime()
+        let call = runtime.updateTwinCall(relayField: Array("relay.example.com".utf8), publicKey: dev.e2ePublicKey)
+        #expect(Array(bytes.suffix(call.count)) == call)
+        #expect(receipt.extrinsicHash == (try Sodium.blake2b(bytes, outputLength: 32)))
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func aNodeThatNeverFinalizesIsBoundedByTheTimeout() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        fake.with { $0.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: FakeChain.blockHash(101))]] }
+        let dev = try Self.dev()
+        let started = ContinuousClock.now
+        do {
+            _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com",
+                                            publicKey: dev.e2ePublicKey, finalizationTimeout: .milliseconds(600))
+            Issue.record("an unfinalized update must fail")
+        } catch {
+            guard case .notFinalized(_, let last) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(last.contains("inBlock"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func rejectedAndInvalidTransactionsFailClearly() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let dev = try Self.dev()
+        fake.with { $0.rejectSubmission = true }
+        await #expect { _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com", publicKey: nil) } throws: { error in
+            guard case TFChainError.transactionRejected(let detail) = error else { return false }
+            return detail.contains("1010")
+        }
+        fake.with { $0.rejectSubmission = false; $0.statuses = ["ready", "invalid"] }
+        await #expect { _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com", publicKey: nil) } throws: { error in
+            if case TFChainError.transactionRejected = error { return true } else { return false }
+        }
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func aFinalizedBlockWithoutTwinUpdatedIsAnError() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let finalized = FakeChain.blockHash(104)
+        fake.with { state in
+            state.statuses = [["finalized": NodeJSON(stringLiteral: finalized)]]
+            state.eventsByBlock[finalized] = "0x00"   // no events at all
+        }
+        let dev = try Self.dev()
+        await #expect { _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com", publicKey: nil) } throws: { error in
+            if case TFChainError.missingEvent = error { return true } else { return false }
+        }
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func relayFieldsTheChainWouldRefuseAreNotSubmitted() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let dev = try Self.dev()
+        for bad in ["a.example.com", "relay.example.com:8080", "", "x..y", "http://r.example.com"] {
+            await #expect { _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: bad, publicKey: nil) } throws: { error in
+                if case TFChainError.invalidRelayField = error { return true } else { return false }
+            }
+        }
+        #expect(fake.with { $0.submitted.isEmpty })
+        await client.close()
+        await fake.node?.stop()
+    }
+}
+
+/// Collects changes reported by the follower.
+final class ChangeLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var changes: [TwinChange] = []
+    func append(_ change: TwinChange) { lock.lock(); changes.append(change); lock.unlock() }
+    var all: [TwinChange] { lock.lock(); defer { lock.unlock() }; return changes }
+}
+
+@Suite struct TwinEventFollowerTests {
+    static func waitFor(_ condition: () -> Bool) async {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !condition(), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    @Test func finalizedTwinUpdatesReachTheCache() async throws {
+        let fake = FakeChain()
+        let events = String(decoding: try Fixtures.data("tfchain/events-twin-updated.hex"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        fake.with { state in
+            state.finalizedHeads = [101, 102]
+            state.eventsByBlock[FakeChain.blockHash(102)] = events.hasPrefix("0x") ? events : "0x" + events
+        }
+        let node = try await fake.start()
+        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
+        let log = ChangeLog()
+        let task = Task { await TwinEventFollower(client: client).run { log.append($0) } }
+        await Self.waitFor { !log.all.isEmpty }
+        task.cancel()
+        await task.value
+        guard case .updated(let twin)? = log.all.first else { Issue.record("no update: \(log.all)"); return }
+        #expect(twin.id == 7)
+        #expect(twin.relays.map(\.host) == ["relay.example.com"])
+        #expect(node.requests("state_getStorage").count >= 2)   // blocks 101 and 102
+        await client.close()
+        await node.stop()
+    }
+
+    @Test func aGapLongerThanTheCatchUpLimitFlushes() async throws {
+        let fake = FakeChain()
+        fake.with { $0.finalizedHeads = [101, 500] }
+        let node = try await fake.start()
+        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
+        var configuration = TwinEventFollower.Configuration()
+        configuration.catchUpLimit = 10
+        let log = ChangeLog()
+        let task = Task { await TwinEventFollower(client: client, configuration: configuration).run { log.append($0) } }
+        await Self.waitFor { log.all.contains(.flushAll) && node.requests("state_getStorage").count >= 2 }
+        task.cancel()
+        await task.value
+        #expect(log.all == [.flushAll])
+        // Block 101, then only 500: the 398 blocks between were not fetched.
+        let fetched = node.requests("chain_getBlockHash").compactMap { $0.params.first?.int }
+        #expect(Set(fetched) == [101, 500])
+        #expect(node.requests("state_getStorage").count == 2)
+        await client.close()
+        await node.stop()
+    }
+}
