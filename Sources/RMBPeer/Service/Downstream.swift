@@ -76,6 +76,12 @@ struct Downstream: Sendable {
     private enum Action {
         case deliver(InboxKey, StoreTime, Delivery)
         case answer(InboxKey, StoreTime, OutgoingMessage)
+
+        var key: InboxKey {
+            switch self {
+            case .deliver(let key, _, _), .answer(let key, _, _): key
+            }
+        }
     }
 
     /// One lane's batch, in order: validate each envelope, record all of them in the inbox in
@@ -86,34 +92,59 @@ struct Downstream: Sendable {
             if let action = await action(for: envelope) { actions.append(action) }
         }
         guard !actions.isEmpty else { return }
-        let records: [StoreOperation] = actions.map {
-            switch $0 {
-            case .deliver(let key, let deadline, let delivery): .recordInbox(InboxDraft(key: key, deadline: deadline, payload: delivery.encoded))
-            case .answer(let key, let deadline, _): .recordInbox(InboxDraft(key: key, deadline: deadline, payload: []))
+        // One inbox record per action; a reply also ends the wait for it (the kept request is
+        // no longer re-sent), in the same transaction.
+        var operations: [StoreOperation] = []
+        var recordIndex: [Int] = []
+        for action in actions {
+            recordIndex.append(operations.count)
+            switch action {
+            case .deliver(let key, let deadline, let delivery):
+                operations.append(.recordInbox(InboxDraft(key: key, deadline: deadline, payload: delivery.encoded)))
+                if key.kind != .request, key.source != 0 {
+                    operations.append(.removeAwaiting(AwaitingKey(uid: key.uid, destination: key.source)))
+                }
+            case .answer(let key, let deadline, _):
+                operations.append(.recordInbox(InboxDraft(key: key, deadline: deadline, payload: [])))
             }
         }
-        let outcomes: [StoreOperationResult]
+        let results: [StoreOperationResult]
         do {
-            outcomes = try await store.commit(records)
+            results = try await store.commit(operations)
         } catch {
             logger.error("inbox unavailable; dropping a batch", metadata: ["count": "\(actions.count)", "error": "\(error)"])
             return
         }
         var deliveries: [(InboxKey, Delivery)] = []
-        var answered: [InboxKey] = []
-        var replies: [OutgoingMessage] = []
-        for (action, outcome) in zip(actions, outcomes) {
-            guard case .inbox(.new) = outcome else {
+        var answered: [(InboxKey, OutgoingMessage)] = []
+        var resends: [OutboxDraft] = []
+        for (action, index) in zip(actions, recordIndex) {
+            let outcome = results[index]
+            switch outcome {
+            case .inbox(.new):
+                switch action {
+                case .deliver(let key, _, let delivery): deliveries.append((key, delivery))
+                case .answer(let key, _, let reply): answered.append((key, reply))
+                }
+            case .inbox(.answered(let reply)):
+                // The requester lost our reply (it re-sent the request): the same signed reply again.
+                let key = action.key
+                resends.append(OutboxDraft(uid: key.uid, destination: key.source, kind: reply.kind, payload: reply.envelope, deadline: reply.deadline))
+            default:
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
-                continue
-            }
-            switch action {
-            case .deliver(let key, _, let delivery): deliveries.append((key, delivery))
-            case .answer(let key, _, let reply): answered.append(key); replies.append(reply)
             }
         }
-        await push(deliveries, alsoDelivered: answered)
-        for reply in replies { await send(reply) }
+        await push(deliveries, alsoDelivered: answered.map(\.0))
+        for (key, reply) in answered { await send(reply, answering: key) }
+        if !resends.isEmpty {
+            do {
+                _ = try await store.commit(resends.map { .enqueue($0) })
+                logger.info("re-sending stored replies to repeated requests", metadata: ["count": "\(resends.count)"])
+                wakePostman()
+            } catch {
+                logger.warning("could not queue stored replies", metadata: ["count": "\(resends.count)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Validation and dispatch of one envelope (envelope.md §5); nil when it is dropped.
@@ -238,12 +269,18 @@ struct Downstream: Sendable {
         }
     }
 
-    private func send(_ message: OutgoingMessage) async {
+    /// Queues `message`; with `request` (the inbox key of the request it answers) the reply is
+    /// also kept with that request, for a re-send when the request arrives again.
+    private func send(_ message: OutgoingMessage, answering request: InboxKey? = nil) async {
         do {
             let envelope = try await factory.make(message)
-            _ = try await store.outbox.enqueue(OutboxDraft(uid: envelope.uid, destination: message.destination.twin,
-                                                           kind: EnvelopeKind(envelope), payload: try envelope.wireBytes(),
-                                                           deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration)))
+            let draft = OutboxDraft(uid: envelope.uid, destination: message.destination.twin, kind: EnvelopeKind(envelope),
+                                    payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
+            var operations: [StoreOperation] = [.enqueue(draft)]
+            if let request {
+                operations.append(.attachReply(StoredReply(kind: draft.kind, envelope: draft.payload, deadline: draft.deadline), to: request))
+            }
+            _ = try await store.commit(operations)
             wakePostman()
         } catch {
             logger.warning("could not queue a reply", metadata: ["uid": "\(message.uid)", "error": "\(error)"])

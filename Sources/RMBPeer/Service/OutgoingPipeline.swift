@@ -106,6 +106,11 @@ struct OutgoingPipeline: Sendable {
             let draft = OutboxDraft(uid: envelope.uid, destination: destination.twin, kind: EnvelopeKind(envelope),
                                     payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
             prepared.operations.append(.enqueue(draft))
+            // Kept with the request (same commit) so a re-sent request gets this reply again.
+            if !envelope.uid.isEmpty {
+                let request = InboxKey(source: destination.twin, uid: envelope.uid, kind: .request)
+                prepared.operations.append(.attachReply(StoredReply(kind: draft.kind, envelope: draft.payload, deadline: draft.deadline), to: request))
+            }
         } catch {
             logger.warning("dropping service response", metadata: ["error": "\(error)"])
         }

@@ -75,6 +75,7 @@ public final class PeerService: Sendable {
                                       wakePostman: wake, logger: self.logger).run()
                 }
             }
+            group.addTask { await Resender(store: self.store, wakePostman: wake, logger: self.logger).run() }
             group.addTask { await self.sweep() }
             group.addTask { await StatusReporter(peer: self.peer, relays: self.relays, store: self.store, logger: self.logger).run() }
         }
@@ -83,7 +84,8 @@ public final class PeerService: Sendable {
         logger.info("rmb-peer stopped")
     }
 
-    /// Expired inbox keys, backlogs and outbox entries go away in bounded sweeps.
+    /// Expired inbox keys (with their stored replies), backlogs, outbox entries and awaiting
+    /// requests go away in bounded sweeps.
     private func sweep() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))

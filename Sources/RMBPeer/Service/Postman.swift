@@ -4,13 +4,15 @@ import Store
 
 /// Moves outbox entries to the relays: each batch goes to the best relay that confirms it
 /// (envelope ping → pong), and is retried through the next relay with back-off until it is
-/// confirmed or its deadline passes. Entries leave the outbox only when confirmed or expired.
+/// confirmed or its deadline passes. Entries leave the outbox only when confirmed or expired;
+/// a confirmed request is kept until its reply arrives, for a re-send (``Resender``).
 struct Postman: Sendable {
     let store: Store
     let relays: RelayPool
     let doorbell: Doorbell
     let logger: Logger
     var batchSize = 256
+    var resendPolicy = ResendPolicy()
 
     func run() async {
         while !Task.isCancelled {
@@ -44,7 +46,11 @@ struct Postman: Sendable {
         guard !live.isEmpty else { return expired.count }
         do {
             let relay = try await relays.send(live.map(\.payload))
-            _ = try await store.outbox.remove(seqs: live.map(\.seq))
+            let confirmedAt = StoreTime.now
+            _ = try await store.commit(live.map { entry in
+                .confirmOutbox(seq: entry.seq, resendAt: entry.kind == .request
+                    ? resendPolicy.next(after: confirmedAt, deadline: entry.deadline, resends: 0) : nil)
+            })
             logger.debug("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
         } catch {
             let attempts = live.map(\.attempts).max() ?? 0

@@ -55,6 +55,7 @@ struct StatusReporter: Sendable {
                 "inbox_keys": stats.inbox.entries,
                 "inbox_pending": stats.inboxPending,
                 "backlog": stats.backlog.entries,
+                "awaiting_reply": stats.awaiting.entries,
                 "map_used_bytes": stats.mapUsedBytes,
                 "map_size": stats.mapSize,
             ] as [String: Any],
