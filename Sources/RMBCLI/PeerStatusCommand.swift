@@ -36,7 +36,7 @@ struct PeerStatusCommand: ParsableCommand {
                     print(name + state + rank.leftPad(6) + rtt.leftPad(11) + failures.leftPad(10) + String(batches).leftPad(9))
                 }
                 if let s = object["store"] as? [String: Any] {
-                    print("store: outbox \(s["outbox"] ?? 0), inbox pending \(s["inbox_pending"] ?? 0), inbox keys \(s["inbox_keys"] ?? 0), backlog \(s["backlog"] ?? 0), map \(s["map_used_bytes"] ?? 0)/\(s["map_size"] ?? 0) bytes")
+                    print("store: outbox \(s["outbox"] ?? 0), inbox pending \(s["inbox_pending"] ?? 0), inbox keys \(s["inbox_keys"] ?? 0), backlog \(s["backlog"] ?? 0), awaiting reply \(s["awaiting_reply"] ?? 0), map \(s["map_used_bytes"] ?? 0)/\(s["map_size"] ?? 0) bytes")
                 }
             }
         }

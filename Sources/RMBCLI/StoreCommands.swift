@@ -26,6 +26,7 @@ struct StoreCommand: ParsableCommand {
                 print("outbox   \(stats.outbox.entries) entries, \(stats.outbox.bytes) bytes, oldest deadline \(stats.outbox.oldestDeadline?.description ?? "-")")
                 print("inbox    \(stats.inbox.entries) keys (\(stats.inboxPending) pending), \(stats.inbox.bytes) bytes")
                 print("backlog  \(stats.backlog.entries) entries, \(stats.backlog.bytes) bytes")
+                print("awaiting \(stats.awaiting.entries) requests without a reply, \(stats.awaiting.bytes) bytes")
                 print("map      \(stats.mapUsedBytes) of \(stats.mapSize) bytes used")
                 print(report.isConsistent ? "consistent" : "INCONSISTENT:\n" + report.problems.joined(separator: "\n"))
                 if !report.isConsistent { throw ExitCode(1) }
