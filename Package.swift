@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "RMBCLI",
             dependencies: [
-                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Store", "RedisClient",
+                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -153,9 +153,11 @@ let package = Package(
         .target(
             name: "SubstrateTestSupport",
             dependencies: [
+                "RMBTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/SubstrateTestSupport"
         ),
@@ -169,7 +171,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
-        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport"]),
+        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport"]),
         .testTarget(
             name: "RMBRelayTests",

@@ -1,17 +1,19 @@
 import ArgumentParser
 import Foundation
 import RMBIdentity
+import TFChain
 import TwinDirectory
 
-/// `rmb twin …`: manage a local twin file (``LocalTwinFile``) for networks without tfchain.
+/// `rmb twin …`: read twins from tfchain or a local twin file (``LocalTwinFile``), manage the
+/// local file, and manage a twin's relay list in either place (`rmb twin relays …`).
 ///
 /// All parsing and file handling lives in TwinDirectory; these commands only map flags to
 /// those calls and report errors as one stderr line with exit code 2.
 public struct TwinCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "twin",
-        abstract: "Manage a local twin file (networks without a blockchain).",
-        subcommands: [AddTwin.self, ShowTwin.self, RemoveTwin.self]
+        abstract: "Show twins and manage relay lists, on tfchain or in a local twin file.",
+        subcommands: [AddTwin.self, ShowTwin.self, RemoveTwin.self, TwinRelaysCommand.self]
     )
 
     public init() {}
@@ -53,27 +55,42 @@ struct AddTwin: ParsableCommand {
     }
 }
 
-/// `rmb twin show`: print one twin for people or, with `--json`, for scripts.
-struct ShowTwin: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a twin from the file.")
+/// `rmb twin show`: print one twin, from the local file or from tfchain, for people or (with
+/// `--json`) for scripts.
+struct ShowTwin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a twin (local file or tfchain).")
 
-    @Option(name: .long, help: "Twin file (TOML).")
-    var twins: String
+    @OptionGroup var source: TwinSourceOptions
 
     @Option(name: .long, help: "Twin id.")
-    var id: String
+    var id: String?
+
+    @Option(name: .long, help: "Account (SS58 or hex): show the twin it owns.")
+    var account: String?
 
     @Flag(name: .long, help: "Print JSON: id, account_hex, account_ss58, pk (hex or null), relays.")
     var json = false
 
-    func run() throws {
-        let twin = try reportingErrors {
-            let wanted = try TwinValueParsing.id(id)
-            guard let twin = try LocalTwinFile.load(from: twins).first(where: { $0.id == wanted }) else {
-                throw UnknownTwin(path: twins, id: wanted)
+    func validate() throws {
+        guard (id == nil) != (account == nil) else { throw ValidationError("give exactly one of --id or --account") }
+        try source.validate()
+    }
+
+    func run() async throws {
+        let opened = try reportingErrors { try source.open() }
+        let directory = opened.directory
+        let twin = try await opened.closing { () async throws -> Twin in try await reportingAsyncErrors { () async throws -> Twin in
+            let wanted: UInt32
+            if let id {
+                wanted = try TwinValueParsing.id(id)
+            } else {
+                let owner = try AccountID(parsing: account ?? "")
+                guard let found = try await directory.twinID(account: owner) else { throw TwinNotFound(what: "no twin owned by \(owner.ss58)") }
+                wanted = found
             }
+            guard let twin = try await directory.twin(id: wanted) else { throw TwinNotFound(what: "no twin with id \(wanted) in \(opened.name)") }
             return twin
-        }
+        } }
         if json {
             let output = try reportingErrors { try TwinJSON(twin).encoded() }
             print(output)
@@ -109,7 +126,7 @@ struct RemoveTwin: ParsableCommand {
 // MARK: Helpers
 
 /// The `--json` shape of `rmb twin show`; `pk` is always present (null when absent).
-private struct TwinJSON: Encodable {
+struct TwinJSON: Encodable {
     let id: UInt32
     let accountHex: String
     let accountSS58: String
@@ -152,13 +169,13 @@ private struct UnknownTwin: Error, CustomStringConvertible {
     var description: String { "\(path): no twin with id \(id)" }
 }
 
-private func hexString(_ bytes: [UInt8]) -> String {
+func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }
 
 /// Runs `body`; any error becomes one `error: …` line on stderr and exit code 2.
 @discardableResult
-private func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let exit as ExitCode {
@@ -167,4 +184,23 @@ private func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode(2)
     }
+}
+
+/// Async ``reportingErrors(_:)``: chain failures (node unreachable, transaction rejected, not
+/// finalized) exit 1, bad input exits 2 — so scripts can tell "retry later" from "fix the call".
+@discardableResult
+func reportingAsyncErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(error is TFChainError ? 1 : 2)
+    }
+}
+
+struct TwinNotFound: Error, CustomStringConvertible {
+    let what: String
+    var description: String { what }
 }

@@ -1,38 +1,74 @@
 import Foundation
 import RMBTestSupport
-import SubstrateTestSupport
 
-/// A scripted tfchain node on top of ``ReplayNode``: storage in a dictionary, blocks numbered
+/// A scripted tfchain node (used by the TFChain and CLI tests) on top of ``ReplayNode``: storage in a dictionary, blocks numbered
 /// 0…`best`, `update_twin` submissions recorded and answered with scripted statuses, and a
 /// block body that contains the submitted extrinsic at index 1 (the events fixture puts its
 /// `TwinUpdated` there).
-final class FakeChain: @unchecked Sendable {
-    struct State {
-        var storage: [String: String] = [:]              // key hex → value hex (best block)
-        var eventsByBlock: [String: String] = [:]         // block hash hex → System.Events hex
-        var submitted: [String] = []
-        var statuses: [NodeJSON] = []
-        var finalizedHeads: [Int] = []
-        var best = 100
-        var nonce = 5
-        var rejectSubmission = false
-        var metadataOverride: String?
+public final class FakeTFChain: @unchecked Sendable {
+    public struct State {
+        public var storage: [String: String] = [:]              // key hex → value hex (best block)
+        public var eventsByBlock: [String: String] = [:]         // block hash hex → System.Events hex
+        public var submitted: [String] = []
+        public var statuses: [NodeJSON] = []
+        public var finalizedHeads: [Int] = []
+        public var best = 100
+        public var nonce = 5
+        public var rejectSubmission = false
+        public var metadataOverride: String?
     }
 
     private let lock = NSLock()
     private var state = State()
-    private(set) var node: ReplayNode?
+    public private(set) var node: ReplayNode?
 
-    static func blockHash(_ number: Int) -> String { "0x" + String(format: "%064x", 0xb10c0000 + number) }
-    static let specVersion = 147
-    static let transactionVersion = 2
+    public init() {}
 
-    func with<T>(_ body: (inout State) -> T) -> T {
+    public static func blockHash(_ number: Int) -> String { "0x" + String(format: "%064x", 0xb10c0000 + number) }
+    public static let specVersion = 147
+    public static let transactionVersion = 2
+
+    public func with<T>(_ body: (inout State) -> T) -> T {
         lock.lock(); defer { lock.unlock() }
         return body(&state)
     }
 
-    func start() async throws -> ReplayNode {
+    /// Puts the three twins of vectors/twins.json (ids 7, 41, 55) in storage, with their
+    /// account → id entries, exactly as the vectors encode them.
+    public func storeVectorTwins() throws {
+        let root = try Fixtures.json("vectors/twins.json")
+        guard let twins = root["twins"] as? [[String: Any]] else { throw Fixtures.FixtureError.missing("twins") }
+        with { state in
+            for twin in twins {
+                guard let key = twin["storage_key_Twins"] as? String, let value = twin["scale_twin_hex"] as? String,
+                      let accountKey = twin["storage_key_TwinIdByAccountID"] as? String,
+                      let id = twin["scale_twin_id_value_hex"] as? String else { continue }
+                state.storage["0x" + key] = "0x" + value
+                state.storage["0x" + accountKey] = "0x" + id
+            }
+        }
+    }
+
+    /// System.Events of a block holding `TwinUpdated(twin 7)` for extrinsic 1 (an independent
+    /// encoder's bytes: Tests/Fixtures/tfchain/events-twin-updated.hex), as "0x…".
+    public static func twinUpdatedEvents() throws -> String {
+        let text = String(decoding: try Fixtures.data("tfchain/events-twin-updated.hex"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.hasPrefix("0x") ? text : "0x" + text
+    }
+
+    /// Scripts a successful update: ready → inBlock → finalized in block `number`, whose
+    /// events are ``twinUpdatedEvents()``.
+    public func finalizeUpdates(inBlock number: Int) throws {
+        let hash = Self.blockHash(number)
+        let events = try Self.twinUpdatedEvents()
+        with { state in
+            state.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: hash)], ["finalized": NodeJSON(stringLiteral: hash)]]
+            state.eventsByBlock[hash] = events
+        }
+    }
+
+    public func start() async throws -> ReplayNode {
         let metadata = "0x" + (try Fixtures.data("tfchain-metadata-v14.scale")).map { String(format: "%02x", $0) }.joined()
         let node = try await ReplayNode.start { [self] request in reply(to: request, metadata: metadata) }
         self.node = node

@@ -16,18 +16,10 @@ import TwinDirectory
         try Identity(parsing: "bottom drive obey lake curtain smoke basket hold race lonely fit walk", keyType: .sr25519)
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { "0x" + bytes.testHex }
-
     /// A fake chain holding the three twins of twins.json at the best block.
-    static func chainWithVectorTwins() async throws -> (FakeChain, TFChainClient) {
-        let fake = FakeChain()
-        let vectors = try TwinRecordTests.vectors()
-        fake.with { state in
-            for vector in vectors {
-                state.storage[hex(vector.twinsKey)] = hex(vector.scale)
-                state.storage[hex(vector.accountKey)] = hex(vector.idValue)
-            }
-        }
+    static func chainWithVectorTwins() async throws -> (FakeTFChain, TFChainClient) {
+        let fake = FakeTFChain()
+        try fake.storeVectorTwins()
         let node = try await fake.start()
         return (fake, TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2))))
     }
@@ -50,7 +42,7 @@ import TwinDirectory
     @Test func runtimeFactsComeFromTheNodesMetadata() async throws {
         let (fake, client) = try await Self.chainWithVectorTwins()
         let (version, runtime) = try await client.runtime()
-        #expect(version.specVersion == UInt32(FakeChain.specVersion))
+        #expect(version.specVersion == UInt32(FakeTFChain.specVersion))
         #expect(runtime.updateTwin.palletIndex == 25)
         #expect(runtime.updateTwin.callIndex == 18)
         let call = runtime.updateTwinCall(relayField: Array("ab.example.com".utf8), publicKey: [2] + [UInt8](repeating: 1, count: 32))
@@ -74,13 +66,8 @@ import TwinDirectory
 
     @Test func updateTwinIsSubmittedWatchedAndConfirmedByItsEvent() async throws {
         let (fake, client) = try await Self.chainWithVectorTwins()
-        let finalized = FakeChain.blockHash(103)
-        let events = String(decoding: try Fixtures.data("tfchain/events-twin-updated.hex"), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        fake.with { state in
-            state.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: finalized)], ["finalized": NodeJSON(stringLiteral: finalized)]]
-            state.eventsByBlock[finalized] = events.hasPrefix("0x") ? events : "0x" + events
-        }
+        let finalized = FakeTFChain.blockHash(103)
+        try fake.finalizeUpdates(inBlock: 103)
         let dev = try Self.dev()
         let receipt = try await client.updateTwin(
             signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com", publicKey: dev.e2ePublicKey,
@@ -109,7 +96,7 @@ import TwinDirectory
 
     @Test func aNodeThatNeverFinalizesIsBoundedByTheTimeout() async throws {
         let (fake, client) = try await Self.chainWithVectorTwins()
-        fake.with { $0.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: FakeChain.blockHash(101))]] }
+        fake.with { $0.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: FakeTFChain.blockHash(101))]] }
         let dev = try Self.dev()
         let started = ContinuousClock.now
         do {
@@ -143,7 +130,7 @@ import TwinDirectory
 
     @Test func aFinalizedBlockWithoutTwinUpdatedIsAnError() async throws {
         let (fake, client) = try await Self.chainWithVectorTwins()
-        let finalized = FakeChain.blockHash(104)
+        let finalized = FakeTFChain.blockHash(104)
         fake.with { state in
             state.statuses = [["finalized": NodeJSON(stringLiteral: finalized)]]
             state.eventsByBlock[finalized] = "0x00"   // no events at all
@@ -185,12 +172,11 @@ final class ChangeLog: @unchecked Sendable {
     }
 
     @Test func finalizedTwinUpdatesReachTheCache() async throws {
-        let fake = FakeChain()
-        let events = String(decoding: try Fixtures.data("tfchain/events-twin-updated.hex"), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let fake = FakeTFChain()
+        let events = try FakeTFChain.twinUpdatedEvents()
         fake.with { state in
             state.finalizedHeads = [101, 102]
-            state.eventsByBlock[FakeChain.blockHash(102)] = events.hasPrefix("0x") ? events : "0x" + events
+            state.eventsByBlock[FakeTFChain.blockHash(102)] = events
         }
         let node = try await fake.start()
         let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
@@ -208,7 +194,7 @@ final class ChangeLog: @unchecked Sendable {
     }
 
     @Test func aGapLongerThanTheCatchUpLimitFlushes() async throws {
-        let fake = FakeChain()
+        let fake = FakeTFChain()
         fake.with { $0.finalizedHeads = [101, 500] }
         let node = try await fake.start()
         let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
