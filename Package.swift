@@ -172,7 +172,7 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
-        .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport"]),
+        .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport", "SubstrateTestSupport"]),
         .testTarget(
             name: "RMBRelayTests",
             dependencies: [
