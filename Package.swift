@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "RMBRelayTests",
             dependencies: [
-                "RMBRelay", "RMBProtocol", "RMBIdentity", "RedisClient", "RMBTestSupport",
+                "RMBRelay", "RMBProtocol", "RMBIdentity", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "SubstrateRPC", "TFChain",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
