@@ -143,6 +143,42 @@ import TwinDirectory
         await fake.node?.stop()
     }
 
+    @Test func aFailedDispatchIsReportedByItsErrorName() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        let finalized = FakeTFChain.blockHash(105)
+        let text = String(decoding: try Fixtures.data("tfchain/events-update-failed.hex"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        fake.with { state in
+            state.statuses = [["finalized": NodeJSON(stringLiteral: finalized)]]
+            state.eventsByBlock[finalized] = "0x" + text
+        }
+        let dev = try Self.dev()
+        await #expect { _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com", publicKey: nil) } throws: { error in
+            guard case TFChainError.extrinsicFailed(let reason) = error else { return false }
+            return reason == "TfgridModule.TwinNotExists"
+        }
+        await client.close()
+        await fake.node?.stop()
+    }
+
+    @Test func ed25519TwinsSignWithTheirOwnScheme() async throws {
+        let (fake, client) = try await Self.chainWithVectorTwins()
+        try fake.finalizeUpdates(inBlock: 106)
+        // alpha's twin 41 is owned by its ed25519 key (twins.json).
+        let alpha = try Identity(parsing: "bridge scale parent tribe elegant void army spend brief trigger burst chief", keyType: .ed25519)
+        #expect(try await client.directory.twinID(account: alpha.account) == 41)
+        _ = try await client.updateTwin(signer: IdentityExtrinsicSigner(alpha), relayField: "r1.example.com", publicKey: nil)
+        let submitted = try #require(fake.with { $0.submitted.first })
+        let bytes = [UInt8](testHex: String(submitted.dropFirst(2)))
+        var decoder = ScaleDecoder(bytes)
+        _ = try decoder.decodeCompact()
+        #expect(try decoder.readBytes(2) == [0x84, 0x00])
+        #expect(try decoder.readBytes(32) == alpha.account.bytes)
+        #expect(try decoder.decodeU8() == 0x00)   // MultiSignature::Ed25519
+        await client.close()
+        await fake.node?.stop()
+    }
+
     @Test func relayFieldsTheChainWouldRefuseAreNotSubmitted() async throws {
         let (fake, client) = try await Self.chainWithVectorTwins()
         let dev = try Self.dev()
