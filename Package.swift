@@ -103,6 +103,9 @@ let package = Package(
             dependencies: [
                 "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -115,6 +118,7 @@ let package = Package(
             dependencies: [
                 "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
         .executableTarget(name: "rmb", dependencies: ["RMBCLI"]),
