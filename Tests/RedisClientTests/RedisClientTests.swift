@@ -74,7 +74,8 @@ import Testing
         let start = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // BRPOP 0 never returns by itself; the bound is generous for a loaded two-core machine.
+        #expect(ContinuousClock.now - start < .seconds(10))
         // The connection is replaced on the next call.
         #expect(try await intake.send("PING") == .status("PONG"))
     }

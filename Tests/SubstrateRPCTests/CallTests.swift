@@ -119,7 +119,7 @@ struct CallTests {
             _ = await node.waitForRequest("hang")
             waiting.cancel()
             #expect(await waiting.value == .cancelled)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(20))   // far below the 30 s attempt timeout
             // The connection is still fine.
             #expect(try await client.call("ping") == .bool(true))
             #expect(node.connectionCount == 1)

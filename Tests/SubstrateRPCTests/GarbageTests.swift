@@ -49,7 +49,7 @@ struct GarbageTests {
         try await withNode({ request in
             request.connection == 1 ? .raw("{\"jsonrpc\":\"2.0\",\"id\":424242,\"result\":1}") : .result(2)
         }) { (node: ReplayNode) async throws in
-            let client = makeClient([node.url], attemptTimeout: .milliseconds(300))
+            let client = makeClient([node.url], attemptTimeout: .seconds(1))
             #expect(try await client.call("m") == .number(2))
             #expect(node.connectionCount == 2)
             await client.close()

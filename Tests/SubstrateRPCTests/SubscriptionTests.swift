@@ -107,7 +107,7 @@ struct SubscriptionTests {
     @Test("a submission that timed out after being written is not repeated either")
     func submissionNotRepeatedAfterTimeout() async throws {
         try await withNode({ _ in .noAnswer }) { (hanging: ReplayNode) async throws in
-            let client = makeClient([hanging.url, hanging.url], attemptTimeout: .milliseconds(300))
+            let client = makeClient([hanging.url, hanging.url], attemptTimeout: .seconds(2))
             let error = await rpcError { try await client.submit(extrinsic: [0x06]) }
             guard case .outcomeUnknown("author_submitExtrinsic", _)? = error else {
                 Issue.record("expected outcomeUnknown, got \(String(describing: error))")

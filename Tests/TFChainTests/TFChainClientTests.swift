@@ -107,7 +107,7 @@ import TwinDirectory
             guard case .notFinalized(_, let last) = error else { Issue.record("unexpected \(error)"); return }
             #expect(last.contains("inBlock"))
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(30))   // generous: parallel suite on two cores
         await client.close()
         await fake.node?.stop()
     }
@@ -203,7 +203,7 @@ final class ChangeLog: @unchecked Sendable {
 
 @Suite struct TwinEventFollowerTests {
     static func waitFor(_ condition: () -> Bool) async {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !condition(), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
