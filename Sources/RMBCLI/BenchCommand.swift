@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Print performance figures (build with -c release for meaningful numbers).",
-        subcommands: [Crypto.self, StoreBench.self, PeerBench.self]
+        subcommands: [Crypto.self, StoreBench.self, PeerBench.self, RelayBench.self]
     )
 
     struct Crypto: ParsableCommand {
