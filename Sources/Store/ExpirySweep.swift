@@ -19,6 +19,11 @@ struct ExpirySweep {
             if let entry = try? OutboxEntry(decoding: bytes) {
                 try WriterState.deleteOutbox(entry, dbs, txn)
                 report.expiredOutbox.append(entry)
+                if entry.kind == .request, report.expiredRequestBacklogs[entry.uid] == nil,
+                   let raw = try txn.get(dbs.backlog, UIDKey.encode(entry.uid)),
+                   let backlog = try? BacklogEntry(decoding: raw), backlog.uid == entry.uid {
+                    report.expiredRequestBacklogs[entry.uid] = backlog
+                }
             } else {
                 try txn.delete(dbs.outbox, seqKey)
             }

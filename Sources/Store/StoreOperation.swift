@@ -58,6 +58,9 @@ public struct SweepReport: Sendable, Hashable {
     /// Outbox entries that expired before a relay confirmed them (the peer may owe the client
     /// an "undeliverable" reply for these).
     public var expiredOutbox: [OutboxEntry] = []
+    /// The backlog entries of the expired outbox requests (by uid), read before the same sweep
+    /// may remove them, so the client can still be told on its `ret`.
+    public var expiredRequestBacklogs: [String: BacklogEntry] = [:]
     public var inboxRemoved = 0
     public var backlogRemoved = 0
     /// Kept requests whose deadline passed without a reply.

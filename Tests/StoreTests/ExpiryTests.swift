@@ -34,6 +34,20 @@ import Testing
         }
     }
 
+    @Test func expiredRequestsComeWithTheirBacklogSoTheClientCanBeTold() async throws {
+        try await withStore { store, _ in
+            // A request to two twins that no relay took before its deadline; its backlog expires with it.
+            _ = try await store.outbox.enqueue(draft("stuck", to: 41, deadline: at(10)))
+            _ = try await store.outbox.enqueue(draft("stuck", to: 42, deadline: at(10)))
+            try await store.backlog.put(BacklogEntry(uid: "stuck", reference: "ref-1", replyTo: "ret-1", destinations: [41, 42], deadline: at(10)))
+            let report = try await store.sweepExpired(now: at(10), limit: 100)
+            #expect(report.expiredOutbox.map(\.destination).sorted() == [41, 42])
+            #expect(report.expiredRequestBacklogs["stuck"]?.replyTo == "ret-1")
+            #expect(report.expiredRequestBacklogs["stuck"]?.reference == "ref-1")
+            #expect(report.backlogRemoved == 1)
+        }
+    }
+
     @Test func afterTheSweepTheSameEnvelopeIsNewAgain() async throws {
         try await withStore { store, _ in
             let envelope = inboxDraft("u", deadline: at(5))

@@ -27,6 +27,7 @@ public struct PeerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Local twin file (TOML): the twin directory for networks without a blockchain.") var twins: String?
     @Option(name: .long, help: "Directory of the peer's LMDB store (default rmb-peer-store).") var store: String?
     @Option(name: .long, help: "config.toml (see config.toml.example); flags override it.") var config: String?
+    @Option(name: .long, help: "Serve Prometheus metrics on host:port (e.g. 127.0.0.1:9101); off by default.") var metrics: String?
     @Option(name: [.short, .long], help: .hidden) var uploads: String?
     @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
     @Flag(name: .customLong("replace-relays"), help: "On update, write exactly the --relay list (default: keep other relays on the record).") var replaceRelays = false
@@ -127,6 +128,15 @@ public struct PeerCommand: AsyncParsableCommand {
                                                       redisURL: redis ?? file.redis ?? "redis://localhost:6379",
                                                       storePath: store ?? file.storePath ?? "rmb-peer-store")
         if let mib = file.storeMapSizeMiB { configuration.storeMapSize = mib << 20 }
+        if let text = metrics ?? file.metricsListen {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port),
+                  colon > text.startIndex else {
+                throw ValidationError("--metrics: expected host:port, got '\(text)'")
+            }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            configuration.metricsAddress = (host, port)
+        }
         return configuration
     }
 }

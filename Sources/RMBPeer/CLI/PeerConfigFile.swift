@@ -18,6 +18,8 @@ struct PeerConfigFile: Equatable {
     var redis: String?
     var storePath: String?
     var storeMapSizeMiB: Int?
+    /// `[metrics] listen`: host:port of `GET /metrics`.
+    var metricsListen: String?
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -29,6 +31,7 @@ struct PeerConfigFile: Equatable {
         "relays": ["urls", "replace"],
         "redis": ["url"],
         "store": ["path", "map_size_mib"],
+        "metrics": ["listen"],
     ]
 
     static func load(path: String) throws(Failure) -> PeerConfigFile {
@@ -83,6 +86,7 @@ struct PeerConfigFile: Equatable {
         config.relays = try strings("relays", "urls")
         config.redis = try string("redis", "url")
         config.storePath = try string("store", "path")
+        config.metricsListen = try string("metrics", "listen")
         if let value = root["store"]?.table?["map_size_mib"] {
             guard let size = value.int, size > 0 else { throw Failure(description: "\(path): store.map_size_mib must be a positive integer") }
             config.storeMapSizeMiB = size

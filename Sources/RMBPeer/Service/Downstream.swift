@@ -17,6 +17,7 @@ struct Downstream: Sendable {
     let store: Store
     let redis: RedisClient
     let wakePostman: @Sendable () -> Void
+    let metrics: PeerMetrics
     let logger: Logger
     var lanes = 8
 
@@ -38,9 +39,11 @@ struct Downstream: Sendable {
                 switch frame.envelope {
                 case .success(let decoded): envelope = decoded
                 case .failure(let error):
+                    metrics.envelopesRefused.increment()
                     logger.warning("dropping undecodable frame", metadata: ["relay": "\(frame.relay)", "error": "\(error)"])
                     continue
                 }
+                metrics.envelopesReceived.increment()
                 let source = envelope.hasSource ? envelope.source.twin : 0
                 await buffers[Int(source % UInt32(lanes))].append(envelope)
             }
@@ -127,10 +130,12 @@ struct Downstream: Sendable {
                 case .answer(let key, _, let reply): answered.append((key, reply))
                 }
             case .inbox(.answered(let reply)):
+                metrics.duplicatesDropped.increment()
                 // The requester lost our reply (it re-sent the request): the same signed reply again.
                 let key = action.key
                 resends.append(OutboxDraft(uid: key.uid, destination: key.source, kind: reply.kind, payload: reply.envelope, deadline: reply.deadline))
             default:
+                metrics.duplicatesDropped.increment()
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
             }
         }
@@ -139,6 +144,7 @@ struct Downstream: Sendable {
         if !resends.isEmpty {
             do {
                 _ = try await store.commit(resends.map { .enqueue($0) })
+                metrics.repliesResent.increment(by: resends.count)
                 logger.info("re-sending stored replies to repeated requests", metadata: ["count": "\(resends.count)"])
                 wakePostman()
             } catch {
@@ -153,6 +159,7 @@ struct Downstream: Sendable {
         do {
             validated = try await validator.validate(envelope)
         } catch {
+            metrics.envelopesRefused.increment()
             logger.warning("refusing incoming envelope", metadata: ["uid": "\(envelope.uid)", "source": "\(envelope.hasSource ? envelope.source.text : "0")", "error": "\(error)"])
             if error.replyable { await sendError(error.error, to: envelope, expiration: envelope.expiration) }
             return nil
@@ -234,6 +241,7 @@ struct Downstream: Sendable {
             }
         }
         guard !delivered.isEmpty else { return }
+        metrics.delivered.increment(by: delivered.count - alsoDelivered.count)
         do {
             _ = try await store.commit(delivered.map { .markDelivered($0) })
         } catch {

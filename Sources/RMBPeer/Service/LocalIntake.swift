@@ -17,6 +17,7 @@ struct LocalIntake: Sendable {
     let pipeline: OutgoingPipeline
     let store: Store
     let wakePostman: @Sendable () -> Void
+    let metrics: PeerMetrics
     let logger: Logger
     /// Messages taken per round: one store commit (one fsync) covers the whole batch.
     var batchSize = 128
@@ -90,6 +91,8 @@ struct LocalIntake: Sendable {
         }
         let failures = await pipeline.commit(prepared)
         wakePostman()
+        metrics.localAccepted.increment(by: max(0, current.count - failures.count))
+        metrics.localRefused.increment(by: failures.count)
         var commands: [[RedisArgument]] = []
         for failure in failures {
             commands.append(["LPUSH", .string(failure.replyTo), .bytes(failure.response.jsonBytes())])

@@ -16,6 +16,8 @@ public final class PeerService: Sendable {
         public var storePath: String
         public var storeMapSize: Int = 1 << 30
         public var connection = RelayConnection.Configuration()
+        /// Where to serve `GET /metrics` (Prometheus); `nil` = no listening port.
+        public var metricsAddress: (host: String, port: Int)?
 
         public init(identity: Identity, relays: [RelayAddress], redisURL: String, storePath: String) {
             self.identity = identity; self.relays = relays; self.redisURL = redisURL; self.storePath = storePath
@@ -25,6 +27,8 @@ public final class PeerService: Sendable {
     public let peer: PeerIdentity
     public let relays: RelayPool
     public let store: Store
+    public let metrics = PeerMetrics()
+    private let metricsAddress: (host: String, port: Int)?
     private let redis: RedisClient
     private let directory: any TwinDirectory
     private let logger: Logger
@@ -41,6 +45,7 @@ public final class PeerService: Sendable {
         self.peer = peer
         self.directory = directory
         self.logger = logger
+        self.metricsAddress = configuration.metricsAddress
         self.redis = try RedisClient(url: configuration.redisURL, poolSize: 4, logger: logger)
         do { _ = try await redis.send(["PING"]) } catch {
             throw PeerError.redisUnreachable(configuration.redisURL, String(describing: error))
@@ -64,19 +69,29 @@ public final class PeerService: Sendable {
                                                    "relays": "\(relays.connections.map { $0.relay.canonical })"])
         await withDiscardingTaskGroup { group in
             group.addTask { await self.relays.run() }
-            group.addTask { await Postman(store: self.store, relays: self.relays, doorbell: doorbell, logger: self.logger).run() }
+            let undeliverable = UndeliverableReporter(store: self.store, redis: self.redis, logger: self.logger)
+            group.addTask {
+                await Postman(store: self.store, relays: self.relays, doorbell: doorbell, undeliverable: undeliverable,
+                              metrics: self.metrics, logger: self.logger).run()
+            }
             group.addTask {
                 await Downstream(validator: validator, factory: factory, store: self.store, redis: self.redis,
-                                 wakePostman: wake, logger: self.logger).run(self.relays.inbound)
+                                 wakePostman: wake, metrics: self.metrics, logger: self.logger).run(self.relays.inbound)
             }
             for queue in [RedisKeys.local, RedisKeys.reply] {
                 group.addTask {
                     await LocalIntake(queue: queue, redis: self.redis, pipeline: pipeline, store: self.store,
-                                      wakePostman: wake, logger: self.logger).run()
+                                      wakePostman: wake, metrics: self.metrics, logger: self.logger).run()
                 }
             }
-            group.addTask { await Resender(store: self.store, wakePostman: wake, logger: self.logger).run() }
-            group.addTask { await self.sweep() }
+            group.addTask { await Resender(store: self.store, wakePostman: wake, metrics: self.metrics, logger: self.logger).run() }
+            if let address = self.metricsAddress {
+                group.addTask {
+                    await MetricsEndpoint(host: address.host, port: address.port, metrics: self.metrics, relays: self.relays,
+                                          store: self.store, logger: self.logger).run()
+                }
+            }
+            group.addTask { await self.sweep(reporting: undeliverable) }
             group.addTask { await StatusReporter(peer: self.peer, relays: self.relays, store: self.store, logger: self.logger).run() }
         }
         redis.close()
@@ -86,10 +101,20 @@ public final class PeerService: Sendable {
 
     /// Expired inbox keys (with their stored replies), backlogs, outbox entries and awaiting
     /// requests go away in bounded sweeps.
-    private func sweep() async {
+    /// Requests that expired in the outbox are reported to their clients.
+    private func sweep(reporting undeliverable: UndeliverableReporter) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
-            do { _ = try await store.sweepExpired(limit: 1000) } catch { logger.warning("store sweep failed", metadata: ["error": "\(error)"]) }
+            do {
+                let report = try await store.sweepExpired(limit: 1000)
+                if !report.expiredOutbox.isEmpty {
+                    metrics.envelopesExpired.increment(by: report.expiredOutbox.count)
+                    logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(report.expiredOutbox.count)"])
+                    await undeliverable.reportExpired(report.expiredOutbox, backlogs: report.expiredRequestBacklogs)
+                }
+            } catch {
+                logger.warning("store sweep failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

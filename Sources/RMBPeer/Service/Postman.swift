@@ -10,6 +10,8 @@ struct Postman: Sendable {
     let store: Store
     let relays: RelayPool
     let doorbell: Doorbell
+    let undeliverable: UndeliverableReporter
+    let metrics: PeerMetrics
     let logger: Logger
     var batchSize = 256
     var resendPolicy = ResendPolicy()
@@ -42,6 +44,8 @@ struct Postman: Sendable {
         if !expired.isEmpty {
             logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(expired.count)"])
             _ = try await store.outbox.remove(seqs: expired.map(\.seq))
+            metrics.envelopesExpired.increment(by: expired.count)
+            await undeliverable.reportExpired(expired)
         }
         guard !live.isEmpty else { return expired.count }
         do {
@@ -51,10 +55,12 @@ struct Postman: Sendable {
                 .confirmOutbox(seq: entry.seq, resendAt: entry.kind == .request
                     ? resendPolicy.next(after: confirmedAt, deadline: entry.deadline, resends: 0) : nil)
             })
+            metrics.envelopesSent.increment(by: live.count)
             logger.debug("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
         } catch {
             let attempts = live.map(\.attempts).max() ?? 0
             let delay = Int64(min(200 << min(Int(attempts), 5), 5_000))
+            metrics.batchesUnconfirmed.increment()
             logger.warning("batch not confirmed; will retry", metadata: ["count": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"])
             _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })
         }

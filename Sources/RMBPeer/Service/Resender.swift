@@ -7,6 +7,7 @@ import Store
 struct Resender: Sendable {
     let store: Store
     let wakePostman: @Sendable () -> Void
+    let metrics: PeerMetrics
     let logger: Logger
     var policy = ResendPolicy()
     var batchSize = 256
@@ -58,7 +59,10 @@ struct Resender: Sendable {
         let queued = results.reduce(0) { count, result in
             if case .resent(seq: _?) = result { count + 1 } else { count }
         }
-        if queued > 0 { wakePostman() }
+        if queued > 0 {
+            metrics.requestsResent.increment(by: queued)
+            wakePostman()
+        }
         return queued
     }
 }
