@@ -39,6 +39,9 @@ public struct RelayCommand: AsyncParsableCommand {
     var maxFrameSize = 4 << 20
     @Option(name: .long, help: "Largest federation body accepted on POST /, in bytes.")
     var maxBodySize = 4 << 20
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Federation ingress quota: <count> <size> accepted on POST / per destination twin per minute (default 10000 268435456).")
+    var federationLimit: [Int] = []
     @Option(name: .long, help: "Maximum session token lifetime (exp - iat) in seconds; off by default.")
     var maxTokenLifetime: UInt64?
 
@@ -74,6 +77,9 @@ public struct RelayCommand: AsyncParsableCommand {
         guard limit.isEmpty || (limit.count == 2 && limit.allSatisfy { $0 > 0 }) else {
             throw ValidationError("--limit takes two positive numbers: <count> <size>")
         }
+        guard federationLimit.isEmpty || (federationLimit.count == 2 && federationLimit.allSatisfy { $0 > 0 }) else {
+            throw ValidationError("--federation-limit takes two positive numbers: <count> <size>")
+        }
         guard ListenAddress(listen) != nil else { throw ValidationError("--listen: expected host:port, got '\(listen)'") }
         guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
         guard twins == nil || substrate.isEmpty else { throw ValidationError("--twins and --substrate exclude each other: pick one twin directory") }
@@ -100,12 +106,13 @@ public struct RelayCommand: AsyncParsableCommand {
             directory = client.directory
             chain = client
         }
-        let configuration = RelayConfiguration(
+        var configuration = RelayConfiguration(
             domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
             usersPerWorker: userPerWorker,
             rateLimit: limit.count == 2 ? .init(count: limit[0], size: limit[1]) : nil,
             rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
             maxTokenLifetime: maxTokenLifetime)
+        if federationLimit.count == 2 { configuration.federationLimit = .init(count: federationLimit[0], size: federationLimit[1]) }
         let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
         if let chain {

@@ -1,9 +1,17 @@
 /// Per-domain circuit breaker (known-gaps §17): after `threshold` consecutive failures a domain
-/// is skipped for a cool-down that doubles up to `maxCooldown`; one trial request is let through
-/// when it ends (half-open), and a success closes it again. A dead relay therefore costs one fast
-/// skip instead of three timed-out requests per envelope.
+/// is skipped for a cool-down; when it ends one trial request is let through (half-open), and a
+/// success closes the breaker again while a failed trial reopens it with a doubled cool-down (up
+/// to `maxCooldown`). A dead relay therefore costs one fast skip instead of three timed-out
+/// requests per envelope. Failures of requests that were already under way when the breaker
+/// opened do not extend it: only the trial's outcome does, so a burst of concurrent failures
+/// does not push the cool-down to its maximum at once.
 final class CircuitBreaker: Sendable {
-    private struct State { var failures = 0; var openUntil: ContinuousClock.Instant?; var cooldown: Duration }
+    private struct State {
+        var failures = 0
+        var openUntil: ContinuousClock.Instant?
+        var cooldown: Duration
+        var trialInFlight = false
+    }
 
     private let threshold: Int
     private let baseCooldown: Duration
@@ -13,7 +21,7 @@ final class CircuitBreaker: Sendable {
     init(threshold: Int = 3, baseCooldown: Duration = .seconds(5), maxCooldown: Duration = .seconds(60)) {
         self.threshold = max(1, threshold)
         self.baseCooldown = baseCooldown
-        self.maxCooldown = maxCooldown
+        self.maxCooldown = max(baseCooldown, maxCooldown)
     }
 
     /// Whether a request to `domain` should be attempted now.
@@ -23,24 +31,40 @@ final class CircuitBreaker: Sendable {
             if now < until { return false }
             // Half-open: let this one through and keep the breaker shut for others meanwhile.
             state.openUntil = now + state.cooldown
+            state.trialInFlight = true
             table[domain] = state
             return true
         }
     }
 
-    func recordSuccess(_ domain: String) {
-        _ = states.withLock { $0.removeValue(forKey: domain) }
+    /// Returns true when this closes an open breaker (the domain is back).
+    @discardableResult
+    func recordSuccess(_ domain: String) -> Bool {
+        states.withLock { $0.removeValue(forKey: domain)?.openUntil != nil }
     }
 
-    func recordFailure(_ domain: String, now: ContinuousClock.Instant = .now) {
+    /// Returns true when this opens the breaker (first time, or again after a failed trial).
+    @discardableResult
+    func recordFailure(_ domain: String, now: ContinuousClock.Instant = .now) -> Bool {
         states.withLock { table in
             var state = table[domain] ?? State(cooldown: baseCooldown)
-            state.failures += 1
-            if state.failures >= threshold {
-                if state.openUntil != nil { state.cooldown = min(state.cooldown * 2, maxCooldown) }
+            defer { table[domain] = state }
+            if state.openUntil != nil {
+                guard state.trialInFlight else { return false }   // a request from before it opened
+                state.trialInFlight = false
+                state.cooldown = min(state.cooldown * 2, maxCooldown)
                 state.openUntil = now + state.cooldown
+                return true
             }
-            table[domain] = state
+            state.failures += 1
+            guard state.failures >= threshold else { return false }
+            state.openUntil = now + state.cooldown
+            return true
         }
+    }
+
+    /// Whether requests to `domain` are being skipped right now.
+    func isOpen(_ domain: String, now: ContinuousClock.Instant = .now) -> Bool {
+        states.withLock { table in table[domain]?.openUntil.map { now < $0 } ?? false }
     }
 }

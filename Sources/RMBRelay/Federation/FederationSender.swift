@@ -40,7 +40,7 @@ struct FederationSender: Sendable {
                 attempted = true
                 switch await post(raw, to: relay) {
                 case .accepted:
-                    breaker.recordSuccess(domain)
+                    if breaker.recordSuccess(domain) { logger.info("federation relay is back: circuit closed", metadata: ["relay": "\(domain)"]) }
                     metrics.federationSuccess(domain)
                     return .delivered
                 case .rejected(let text):
@@ -50,7 +50,9 @@ struct FederationSender: Sendable {
                 case .failed(let reason):
                     logger.debug("federation attempt failed", metadata: ["relay": "\(domain)", "error": "\(reason)"])
                     ranker.downvote(domain)
-                    breaker.recordFailure(domain)
+                    if breaker.recordFailure(domain) {
+                        logger.info("federation relay failing: circuit open", metadata: ["relay": "\(domain)", "error": "\(reason)"])
+                    }
                 }
             }
             if !attempted { break }

@@ -6,9 +6,10 @@ import ServiceLifecycle
 
 /// Consumes `relay.federation.stream` in group `federation` (relay.md §7.1 with the fixes of
 /// known-gaps §14/§17): one blocking reader per process, a bounded number of envelopes in flight
-/// (a dead domain is skipped by its circuit breaker, so it does not hold up the others), acked
-/// entries are deleted, and entries left pending by any consumer (crashed replica, transient
-/// failure) are reclaimed from the whole group with XAUTOCLAIM.
+/// (a dead domain is skipped by its circuit breaker, and a transient failure waits for its retry
+/// in a `RetrySchedule` instead of a slot, so a dead relay does not hold up the others), acked
+/// entries are deleted, and entries left pending by any consumer (crashed replica) are
+/// reclaimed from the whole group with XAUTOCLAIM.
 struct FederationWorker: Service {
     let core: RelayCore
     let sender: FederationSender
@@ -22,23 +23,32 @@ struct FederationWorker: Service {
         let connection = core.redis.makeDedicatedConnection(label: "federation")
         defer { connection.close() }
         await ensureGroup()
+        let schedule = RetrySchedule()
         var lastReclaim = ContinuousClock.now - .seconds(10)
+        var reclaimCursor = "0-0"
         await withTaskGroup(of: Void.self) { tasks in
             var inFlight = 0
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                var entries: [(String, [UInt8])] = []
+                var entries: [(String, [UInt8], Int)] = []
+                // Retries that are due: claimed again (which also fetches the bytes); an entry
+                // that is gone meanwhile (acked elsewhere) is simply dropped.
+                for item in schedule.takeDue(limit: max(concurrency, 100)) {
+                    if let raw = await claimAgain(item.id) { entries.append((item.id, raw, item.attempt)) } else { schedule.end(item.id) }
+                }
                 if ContinuousClock.now - lastReclaim >= .seconds(2) {
                     lastReclaim = .now
-                    entries += await reclaim()
+                    let (next, reclaimed) = await reclaim(from: reclaimCursor)
+                    reclaimCursor = next
+                    entries += reclaimed.filter { schedule.begin($0.0) }.map { ($0.0, $0.1, 0) }
                 }
-                entries += await readNew(connection)
-                for (id, raw) in entries {
+                entries += await readNew(connection).filter { schedule.begin($0.0) }.map { ($0.0, $0.1, 0) }
+                for (id, raw, attempt) in entries {
                     if inFlight >= concurrency {
                         await tasks.next()
                         inFlight -= 1
                     }
                     inFlight += 1
-                    tasks.addTask { await process(id: id, raw: raw) }
+                    tasks.addTask { await process(id: id, raw: raw, attempt: attempt, schedule: schedule) }
                 }
             }
             await tasks.waitForAll()
@@ -75,11 +85,22 @@ struct FederationWorker: Service {
         }
     }
 
-    private func reclaim() async -> [(String, [UInt8])] {
+    /// One XAUTOCLAIM step over the whole group (entries of any consumer idle long enough, e.g. a
+    /// crashed sibling's), continuing from `cursor`; returns the next cursor ("0-0" = wrapped).
+    private func reclaim(from cursor: String) async -> (String, [(String, [UInt8])]) {
         let idle = Int(core.configuration.federationReclaimIdle.components.seconds * 1000)
-        guard let reply = try? await core.redis.send("XAUTOCLAIM", stream, group, .string(consumer), .integer(idle), "0-0", "COUNT", 100),
-              let parts = reply.array, parts.count >= 2, let list = parts[1].array else { return [] }
-        return Self.entries(list)
+            + Int(core.configuration.federationReclaimIdle.components.attoseconds / 1_000_000_000_000_000)
+        guard let reply = try? await core.redis.send("XAUTOCLAIM", stream, group, .string(consumer), .integer(idle), .string(cursor), "COUNT", 100),
+              let parts = reply.array, parts.count >= 2, let list = parts[1].array else { return ("0-0", []) }
+        return (parts[0].string ?? "0-0", Self.entries(list))
+    }
+
+    /// Claims one of our postponed entries again (resetting its idle time) and returns its bytes;
+    /// nil when it is no longer pending (acked and deleted meanwhile).
+    private func claimAgain(_ id: String) async -> [UInt8]? {
+        guard let reply = try? await core.redis.send("XCLAIM", stream, group, .string(consumer), 0, .string(id)),
+              let list = reply.array else { return nil }
+        return Self.entries(list).first { $0.0 == id }?.1
     }
 
     private static func entries(_ list: [RedisReply]) -> [(String, [UInt8])] {
@@ -94,29 +115,31 @@ struct FederationWorker: Service {
         }
     }
 
-    private func process(id: String, raw: [UInt8], attempt: Int = 0) async {
+    private func process(id: String, raw: [UInt8], attempt: Int, schedule: RetrySchedule) async {
         let envelope: RMBEnvelope
         do { envelope = try RMBEnvelope(wire: raw) } catch {
             core.logger.warning("dropping unparsable federation entry", metadata: ["id": "\(id)", "error": "\(error)"])
             await finish(id)
+            schedule.end(id)
             return
         }
-        let outcome = await forward(envelope, raw: raw)
-        switch outcome {
+        switch await forward(envelope, raw: raw) {
         case .delivered:
             await finish(id)
+            schedule.end(id)
         case .permanent(let text):
             await replyError(envelope, text: text)
             await finish(id)
+            schedule.end(id)
         case .transient(let reason):
-            // Retry from here with back-off (known-gaps §17), touching the entry so XAUTOCLAIM
-            // (meant for entries of dead consumers) does not hand it to someone else meanwhile.
-            let delay = Duration.milliseconds(min(500 << min(attempt, 5), 10_000))
+            // Retry later with back-off (known-gaps §17) without holding a concurrency slot. The
+            // entry stays pending under this consumer; the back-off stays well under the reclaim
+            // idle time and the retry claims it again, so XAUTOCLAIM (meant for entries of dead
+            // consumers) does not hand it to a sibling meanwhile.
+            let idle = core.configuration.federationReclaimIdle
+            let delay = min(Duration.milliseconds(min(500 << min(attempt, 5), 10_000)), idle / 2)
             core.logger.debug("federation will retry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)", "in": "\(delay)"])
-            try? await Task.sleep(for: delay)
-            guard !Task.isCancelled else { return }
-            _ = try? await core.redis.send("XCLAIM", stream, group, .string(consumer), 0, .string(id), "JUSTID")
-            await process(id: id, raw: raw, attempt: attempt + 1)
+            _ = schedule.postpone(id, attempt: attempt + 1, until: .now + delay)
         }
     }
 

@@ -42,6 +42,13 @@ struct HTTPRoutes: Sendable {
                 return text(.misdirectedRequest, "destination twin is not served by this relay")
             }
         }
+        // Known-gaps §5: a quota per destination twin, so a flood from other relays gets a
+        // clear 429 (a 4xx: the sending relay returns an error to the sender and does not
+        // retry) instead of silently pushing the twin's queue past its MAXLEN trim.
+        if let limiter = core.ingressLimiter, !limiter.allow(twin: destination.twin, length: bytes.count, now: unixNow()) {
+            core.logger.debug("federation quota exceeded", metadata: ["twin": "\(destination.twin)"])
+            return text(.tooManyRequests, "federation limit exceeded for twin \(destination.twin)")
+        }
         if envelope.isFailFast, core.registry.session(for: destination) == nil {
             let owner = try? await core.store.presence(destination)
             if owner == nil { return text(.notFound, RelayErrorText.destinationOffline) }

@@ -17,6 +17,8 @@ final class RelayCore: Sendable {
     let router: EnvelopeRouter
     let authenticator: Authenticator
     let rateLimiter: RateLimiter?
+    /// Federation ingress quota per destination twin (`--federation-limit`).
+    let ingressLimiter: RateLimiter?
 
     init(configuration: RelayConfiguration, twins: any TwinDirectory, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
         self.configuration = configuration
@@ -33,6 +35,7 @@ final class RelayCore: Sendable {
                                 delivery: delivery, metrics: metrics, logger: logger)
         authenticator = Authenticator(twins: cache, maxLifetime: configuration.maxTokenLifetime)
         rateLimiter = configuration.rateLimit.map { RateLimiter(limit: $0, capacity: 2 * min(configuration.maxUsers, 500_000)) }
+        ingressLimiter = configuration.federationLimit.map { RateLimiter(limit: $0, capacity: 100_000) }
     }
 
     var presenceTTLSeconds: Int { max(3, Int(configuration.presenceTTL.components.seconds)) }

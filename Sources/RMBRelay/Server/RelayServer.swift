@@ -63,7 +63,8 @@ public final class RelayServer: Service, Sendable {
                 handleWebSocket: { channel, session in await handler.run(channel, id: session) })
         }
         let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod),
-                                      breaker: CircuitBreaker(), metrics: metrics, logger: core.logger)
+                                      breaker: CircuitBreaker(baseCooldown: configuration.breakerCooldown,
+                                                               maxCooldown: configuration.breakerMaxCooldown), metrics: metrics, logger: core.logger)
         let services: [any Service] = [
             FederationWorker(core: core, sender: sender, consumer: "relay-" + core.store.processID,
                              concurrency: configuration.federationConcurrency),

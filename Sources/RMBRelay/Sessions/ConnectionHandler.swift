@@ -23,7 +23,12 @@ struct ConnectionHandler: Sendable {
         core.metrics.connections.record(core.registry.count)
         defer { core.metrics.connections.record(core.registry.count) }
         do {
-            try await core.store.claimPresence([id], ttlSeconds: core.presenceTTLSeconds)
+            // Takes the session over from a sibling process too (its older connection closes).
+            let generation = try await core.store.registerPresence(id, ttlSeconds: core.presenceTTLSeconds)
+            if session.setGeneration(generation) {
+                logger.info("a newer connection of this session registered on another relay process: closing")
+                session.terminate()
+            }
         } catch {
             logger.warning("cannot record presence", metadata: ["error": "\(error)"])
         }
@@ -70,6 +75,11 @@ struct ConnectionHandler: Sendable {
                     continue
                 }
             }
+        } catch NIOWebSocketError.invalidFrameLength {
+            // NIO's protocol error handler has already sent close 1009 (message too big).
+            logger.info("frame over --max-frame-size: closing the connection (1009)", metadata: ["max": "\(core.configuration.maxFrameSize)"])
+        } catch NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge {
+            logger.info("fragmented message over --max-frame-size: closing the connection", metadata: ["max": "\(core.configuration.maxFrameSize)"])
         } catch {
             logger.debug("read failed", metadata: ["error": "\(error)"])
         }

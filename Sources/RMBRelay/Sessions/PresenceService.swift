@@ -21,7 +21,7 @@ struct PresenceService: Service {
             try? await Task.sleep(for: period)
             ticks += 1
             let sessions = core.registry.all
-            do { try await core.store.claimPresence(sessions.map(\.id), ttlSeconds: core.presenceTTLSeconds) } catch {
+            do { try await core.store.refreshPresence(sessions.map(\.id), ttlSeconds: core.presenceTTLSeconds) } catch {
                 core.logger.warning("presence heartbeat failed", metadata: ["error": "\(error)"])
             }
             let now = ContinuousClock.now
@@ -39,7 +39,8 @@ struct PresenceService: Service {
 }
 
 /// Reads this process' wake stream (`relay.wake:<process>`): siblings add a session id after
-/// queueing an envelope for a session that is connected here.
+/// queueing an envelope for a session that is connected here, or a `replaced` notice when a
+/// newer connection of a session held here registered with them (`SessionTakeover`).
 struct WakeListener: Service {
     let core: RelayCore
 
@@ -66,9 +67,19 @@ struct WakeListener: Service {
             for entry in entries {
                 guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array else { continue }
                 last = id
-                guard fields.count == 2, let text = fields[1].string, let address = try? RMBAddress(text: text) else { continue }
-                if let session = core.registry.session(for: SessionID(address: address)) {
-                    Task { await core.delivery.drain(session) }
+                switch WakeNotice(fields: fields) {
+                case .drain(let sessionID):
+                    if let session = core.registry.session(for: sessionID) {
+                        Task { await core.delivery.drain(session) }
+                    }
+                case .replaced(let sessionID, let generation):
+                    if let session = core.registry.session(for: sessionID), session.noteReplaced(by: generation) {
+                        core.logger.info("closing a session replaced by a newer connection on another relay process",
+                                         metadata: ["session": "\(sessionID)"])
+                        session.terminate()
+                    }
+                case nil:
+                    continue
                 }
             }
         }

@@ -30,6 +30,10 @@ final class Session: Sendable {
         var draining = false
         var redrain = false
         var lastStreamID: String?
+        // cross-process replacement (SessionTakeover): this registration's generation, once
+        // known, and the highest generation that replaced this session id elsewhere
+        var generation: UInt64?
+        var replacedBy: UInt64 = 0
     }
     private let state = Locked(State())
 
@@ -107,6 +111,28 @@ final class Session: Sendable {
     /// Closes the socket too (replacement by a newer connection, eviction, shutdown).
     func terminate() {
         closeConnection()
+    }
+
+    // MARK: Cross-process replacement
+
+    /// Records this registration's generation; true when a newer registration elsewhere was
+    /// already announced (the notice can arrive before our own registration's reply).
+    func setGeneration(_ generation: UInt64) -> Bool {
+        state.withLock { state in
+            state.generation = generation
+            return generation < state.replacedBy
+        }
+    }
+
+    /// A registration of this session id with `generation` happened on another process; true
+    /// when that makes this connection the older one (it must close). While our own generation
+    /// is unknown the notice is kept for `setGeneration`.
+    func noteReplaced(by generation: UInt64) -> Bool {
+        state.withLock { state in
+            state.replacedBy = max(state.replacedBy, generation)
+            guard let own = state.generation else { return false }
+            return own < generation
+        }
     }
 
     // MARK: Stream delivery bookkeeping

@@ -25,6 +25,16 @@ public struct RelayConfiguration: Sendable {
     public var federationReclaimIdle: Duration
     /// Per-connection outgoing buffer (frames); overflow goes to the session's stream.
     public var outboundBuffer: Int
+    /// Circuit breaker per federation domain: first cool-down once open, doubled while the domain
+    /// keeps failing up to the maximum (known-gaps §17).
+    public var breakerCooldown: Duration = .seconds(5)
+    public var breakerMaxCooldown: Duration = .seconds(60)
+    /// `--federation-limit <count> <size>`: envelopes and bytes accepted on `POST /` per
+    /// destination twin per 60 s window (known-gaps §5); nil = unlimited, as the reference.
+    public var federationLimit: RateLimit? = Self.defaultFederationLimit
+    /// Generous: ~166 envelopes/s sustained for one twin, far above what a peer consumes, but a
+    /// flood from other relays gets 429s instead of pushing a twin's queue past its MAXLEN trim.
+    public static let defaultFederationLimit = RateLimit(count: 10_000, size: 256 << 20)
 
     public struct RateLimit: Sendable, Equatable {
         public var count: Int

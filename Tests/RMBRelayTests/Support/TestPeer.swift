@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 import RMBProtocol
 
 /// A WebSocket client for tests: frames received go to `next()`, `send` writes binary frames.
@@ -11,15 +12,20 @@ final class TestPeer: @unchecked Sendable {
     private let outbox: AsyncStream<WebSocketOutboundWriter.OutboundFrame>.Continuation
     private let task: Task<Void, Never>
     private let closedFlag: LockedFlag
+    private let closeCodeBox: CloseCodeBox
 
     var isClosed: Bool { closedFlag.value }
+    /// The code of the relay's close frame, once the connection has ended (nil: none sent).
+    var closeCode: WebSocketErrorCode? { closeCodeBox.value }
 
-    private init(inbox: AsyncStream<[UInt8]>, outbox: AsyncStream<WebSocketOutboundWriter.OutboundFrame>.Continuation, task: Task<Void, Never>, closed: LockedFlag) {
+    private init(inbox: AsyncStream<[UInt8]>, outbox: AsyncStream<WebSocketOutboundWriter.OutboundFrame>.Continuation, task: Task<Void, Never>,
+                 closed: LockedFlag, closeCode: CloseCodeBox) {
         self.inbox = inbox
         self.iterator = inbox.makeAsyncIterator()
         self.outbox = outbox
         self.task = task
         self.closedFlag = closed
+        self.closeCodeBox = closeCode
     }
 
     /// Connects and waits for the upgrade; throws if the relay refuses it.
@@ -28,11 +34,12 @@ final class TestPeer: @unchecked Sendable {
         let (outboxStream, outbox) = AsyncStream<WebSocketOutboundWriter.OutboundFrame>.makeStream()
         let (ready, readyContinuation) = AsyncStream<Bool>.makeStream()
         let closed = LockedFlag()
+        let closeCode = CloseCodeBox()
         var logger = Logger(label: "test.peer")
         logger.logLevel = .critical
         let task = Task {
             do {
-                try await WebSocketClient.connect(
+                let frame = try await WebSocketClient.connect(
                     url: url + "?" + token, configuration: .init(maxFrameSize: 1 << 24), logger: logger
                 ) { inbound, outbound, _ in
                     readyContinuation.yield(true)
@@ -53,7 +60,9 @@ final class TestPeer: @unchecked Sendable {
                         group.cancelAll()
                     }
                 }
+                closeCode.set(frame?.closeCode)
             } catch {}
+            closeCode.finish()
             closed.set()
             readyContinuation.yield(false)
             inboxContinuation.finish()
@@ -61,7 +70,7 @@ final class TestPeer: @unchecked Sendable {
         let readyBox = BoolIteratorBox(ready.makeAsyncIterator())
         let ok = try await withTimeout(.seconds(10)) { await readyBox.next() ?? false }
         guard ok else { throw PeerError.refused }
-        return TestPeer(inbox: inbox, outbox: outbox, task: task, closed: closed)
+        return TestPeer(inbox: inbox, outbox: outbox, task: task, closed: closed, closeCode: closeCode)
     }
 
     enum PeerError: Error { case refused, closed }
@@ -98,11 +107,32 @@ final class TestPeer: @unchecked Sendable {
         }
     }
 
+    /// Waits until the client has returned and gives the relay's close code (nil: none).
+    func waitCloseCode(timeout: Duration = .seconds(10)) async throws -> WebSocketErrorCode? {
+        let deadline = ContinuousClock.now + timeout
+        while !closeCodeBox.finished {
+            if ContinuousClock.now > deadline { throw TimeoutError() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return closeCodeBox.value
+    }
+
     func close() async {
         outbox.finish()
         task.cancel()
         _ = await task.value
     }
+}
+
+/// The close code a connection ended with; `finished` once the client returned.
+final class CloseCodeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var code: WebSocketErrorCode?
+    private var done = false
+    var value: WebSocketErrorCode? { lock.withLock { code } }
+    var finished: Bool { lock.withLock { done } }
+    func set(_ code: WebSocketErrorCode?) { lock.withLock { self.code = code } }
+    func finish() { lock.withLock { done = true } }
 }
 
 final class LockedFlag: @unchecked Sendable {
