@@ -69,6 +69,21 @@ struct RelayStore: Sendable {
         }
     }
 
+    /// The sessions among `sessions` whose stream holds at least one entry (pipelined XLEN,
+    /// in chunks so one round trip never carries an unbounded number of commands).
+    func withEntries(_ sessions: [SessionID]) async throws(StoreError) -> Set<SessionID> {
+        var found: Set<SessionID> = []
+        var start = 0
+        while start < sessions.count {
+            let chunk = sessions[start..<min(start + 1000, sessions.count)]
+            start += chunk.count
+            let replies: [RedisReply]
+            do { replies = try await redis.pipeline(chunk.map { ["XLEN", .string($0.streamKey)] }) } catch { throw StoreError(error) }
+            for (session, reply) in zip(chunk, replies) where (reply.integer ?? 1) > 0 { found.insert(session) }
+        }
+        return found
+    }
+
     func delete(_ session: SessionID, ids: [String]) async throws(StoreError) {
         guard !ids.isEmpty else { return }
         do {

@@ -35,14 +35,24 @@ struct ConnectionHandler: Sendable {
         logger.debug("session connected")
         do {
             try await channel.executeThenClose { inbound, outbound in
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await writeLoop(session, outbound: outbound, logger: logger) }
+                // Writer runs are detached tasks started when frames are queued (no task-local
+                // copies, no task at all while the session is idle).
+                session.attachWriter { run in
+                    Task.detached {
+                        await writeLoop(session, run: run, outbound: outbound, logger: logger)
+                        session.writerEnded(run: run)
+                    }
+                }
+                // Discarding: the connect-time drain task is released as soon as it ends,
+                // instead of being kept (with its task stack) until the session closes.
+                await withDiscardingTaskGroup { group in
                     group.addTask { await core.delivery.drain(session) }
                     await readLoop(session, inbound: inbound, logger: logger)
                     let unsent = session.close()
                     await fallBack(unsent, session: session, logger: logger)
                     group.cancelAll()
                 }
+                await session.stopWriter()
             }
         } catch {
             logger.debug("connection closed with error", metadata: ["error": "\(error)"])
@@ -111,9 +121,9 @@ struct ConnectionHandler: Sendable {
         session.enqueue(.direct(bytes))
     }
 
-    private func writeLoop(_ session: Session, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async {
+    private func writeLoop(_ session: Session, run: UInt64, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async {
         let allocator = ByteBufferAllocator()
-        while let batch = await session.nextBatch() {
+        while let batch = session.takeBatch(run: run) {
             var frames: [WebSocketFrame] = []
             frames.reserveCapacity(batch.count)
             var storedIDs: [String] = []

@@ -25,12 +25,22 @@ struct PresenceService: Service {
                 core.logger.warning("presence heartbeat failed", metadata: ["error": "\(error)"])
             }
             let now = ContinuousClock.now
+            var live: [Session] = []
             for session in sessions {
                 if let since = session.backPressuredSince, now - since > .seconds(60) {
                     core.logger.info("evicting a session in back-pressure", metadata: ["session": "\(session.id)"])
                     core.metrics.evictionsBackPressure.increment()
                     session.terminate()
-                } else if ticks % 2 == 0 {
+                } else {
+                    live.append(session)
+                }
+            }
+            // Only sessions whose stream holds entries are drained: one pipelined XLEN per
+            // session instead of a task and an XRANGE each (10,000 idle sessions would
+            // otherwise start 10,000 tasks at once every sweep).
+            if ticks % 2 == 0, !live.isEmpty {
+                let pending = (try? await core.store.withEntries(live.map(\.id))) ?? Set(live.map(\.id))
+                for session in live where pending.contains(session.id) {
                     Task { await core.delivery.drain(session) }
                 }
             }

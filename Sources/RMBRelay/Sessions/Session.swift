@@ -11,10 +11,12 @@ enum Outgoing: Sendable {
     case control(WebSocketOpcode, ByteBuffer)
 }
 
-/// One authenticated connection. Frames for it are queued here and written by the connection's
-/// single writer task, so everything reaches the socket in the order it was queued (a pong is
-/// queued behind every earlier envelope). The queue is bounded for direct deliveries; when it is
-/// full the router falls back to the session's Redis stream.
+/// One authenticated connection. Frames for it are queued here and written by at most one
+/// writer run at a time, so everything reaches the socket in the order it was queued (a pong is
+/// queued behind every earlier envelope). A writer run is started when frames arrive and ends
+/// when the queue is empty, so an idle session holds no writer task (and no task stack) at all.
+/// The queue is bounded for direct deliveries; when it is full the router falls back to the
+/// session's Redis stream.
 final class Session: Sendable {
     let id: SessionID
     let serial: UInt64
@@ -23,7 +25,14 @@ final class Session: Sendable {
 
     private struct State {
         var queue: [Outgoing] = []
-        var waiter: CheckedContinuation<Void, Never>?
+        // writer runs: how to start one (while the socket is usable), whether one is active
+        // and which, its task (for cancellation), and who waits for it to end
+        var startWriter: (@Sendable (UInt64) -> Task<Void, Never>)?
+        var writing = false
+        var writerRun: UInt64 = 0
+        var writerTask: Task<Void, Never>?
+        var writerCancelled = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var closed = false
         var fullSince: ContinuousClock.Instant?
         // stream delivery bookkeeping (owned by StreamDelivery)
@@ -47,44 +56,103 @@ final class Session: Sendable {
     /// Queues a frame; false when the session is closed, or (for `.direct` and `.stored`) full.
     @discardableResult
     func enqueue(_ item: Outgoing) -> Bool {
-        let waiter: CheckedContinuation<Void, Never>?
-        let accepted: Bool
-        (accepted, waiter) = state.withLock { state in
+        let (accepted, start) = state.withLock { state -> (Bool, WriterStart?) in
             if state.closed { return (false, nil) }
             if case .control = item {} else if state.queue.count >= capacity {
                 if state.fullSince == nil { state.fullSince = .now }
                 return (false, nil)
             }
             state.queue.append(item)
-            let waiter = state.waiter
-            state.waiter = nil
-            return (true, waiter)
+            return (true, Self.claimWriter(&state))
         }
-        waiter?.resume()
+        launch(start)
         return accepted
     }
 
-    /// Everything queued so far, waiting until something is; nil once closed and empty.
-    func nextBatch() async -> [Outgoing]? {
-        while true {
-            let result: [Outgoing]?? = state.withLock { state in
-                if !state.queue.isEmpty {
-                    let batch = state.queue
-                    state.queue = []
-                    state.fullSince = nil
-                    return .some(batch)
-                }
-                return state.closed ? .some(nil) : nil
+    // MARK: Writer runs
+
+    private struct WriterStart {
+        let run: UInt64
+        let start: @Sendable (UInt64) -> Task<Void, Never>
+    }
+
+    private func launch(_ claimed: WriterStart?) {
+        guard let claimed else { return }
+        launched(claimed.start(claimed.run), run: claimed.run)
+    }
+
+    /// Marks a writer run as active if none is and there is something to write.
+    private static func claimWriter(_ state: inout State) -> WriterStart? {
+        guard !state.writing, !state.queue.isEmpty, let start = state.startWriter else { return nil }
+        state.writing = true
+        state.writerRun += 1
+        return WriterStart(run: state.writerRun, start: start)
+    }
+
+    private func launched(_ task: Task<Void, Never>, run: UInt64) {
+        let cancel = state.withLock { state -> Bool in
+            guard state.writerRun == run else { return false }
+            state.writerTask = task
+            return state.writerCancelled
+        }
+        if cancel { task.cancel() }
+    }
+
+    /// Installs how a writer run is started (a task writing `takeBatch` results to the socket)
+    /// and starts one if frames are already queued.
+    func attachWriter(_ start: @escaping @Sendable (UInt64) -> Task<Void, Never>) {
+        let claimed = state.withLock { state -> WriterStart? in
+            state.startWriter = start
+            return Self.claimWriter(&state)
+        }
+        launch(claimed)
+    }
+
+    /// Everything queued so far for writer run `run`; nil (and the run is over) when the queue is empty.
+    func takeBatch(run: UInt64) -> [Outgoing]? {
+        let (batch, waiters) = state.withLock { state -> ([Outgoing]?, [CheckedContinuation<Void, Never>]) in
+            if !state.queue.isEmpty {
+                let batch = state.queue
+                state.queue = []
+                state.fullSince = nil
+                return (batch, [])
             }
-            if let result { return result }
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if !state.queue.isEmpty || state.closed { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
+            return (nil, Self.endRun(&state, run))
+        }
+        for waiter in waiters { waiter.resume() }
+        return batch
+    }
+
+    /// A writer run returned (also after a failed write or a close frame).
+    func writerEnded(run: UInt64) {
+        let waiters = state.withLock { Self.endRun(&$0, run) }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private static func endRun(_ state: inout State, _ run: UInt64) -> [CheckedContinuation<Void, Never>] {
+        guard state.writing, state.writerRun == run else { return [] }
+        state.writing = false
+        state.writerTask = nil
+        defer { state.idleWaiters = [] }
+        return state.idleWaiters
+    }
+
+    /// No more writer runs; the one in progress, if any, is cancelled (its frames fall back
+    /// to the stream) and awaited.
+    func stopWriter() async {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            state.startWriter = nil
+            state.writerCancelled = true
+            return state.writerTask
+        }
+        task?.cancel()
+        await withCheckedContinuation { continuation in
+            let idle = state.withLock { state -> Bool in
+                if !state.writing { return true }
+                state.idleWaiters.append(continuation)
+                return false
             }
+            if idle { continuation.resume() }
         }
     }
 
@@ -93,19 +161,15 @@ final class Session: Sendable {
     /// Since when the queue has been refusing frames (back-pressure), if it is.
     var backPressuredSince: ContinuousClock.Instant? { state.withLock { $0.fullSince } }
 
-    /// Stops accepting frames, wakes the writer, and returns what was never written.
+    /// Stops accepting frames and returns what was never written (a writer run in progress
+    /// then finds the queue empty and ends).
     @discardableResult
     func close() -> [Outgoing] {
-        let (left, waiter) = state.withLock { state in
+        state.withLock { state in
             state.closed = true
-            let left = state.queue
-            state.queue = []
-            let waiter = state.waiter
-            state.waiter = nil
-            return (left, waiter)
+            defer { state.queue = [] }
+            return state.queue
         }
-        waiter?.resume()
-        return left
     }
 
     /// Closes the socket too (replacement by a newer connection, eviction, shutdown).
