@@ -31,6 +31,7 @@ struct RelayBench: AsyncParsableCommand {
     @Option(help: "Seconds measured (throughput and rate modes).") var seconds: Int = 5
     @Option(help: "Envelopes queued per offline receiver (streams keep about 10000).") var offline: Int = 5_000
     @Option(help: "Idle sessions (idle mode).") var idle: Int = 10_000
+    @Option(help: "Seconds the idle sessions are held open while the relay's RSS is sampled.") var idleHold: Int = 25
     @Flag(help: "Keep the relay and Redis logs (their directory is printed).") var keepLogs = false
 
     enum Mode: String, CaseIterable { case throughput, rate, offline, idle }
@@ -137,12 +138,18 @@ struct RelayBench: AsyncParsableCommand {
         let start = benchNanos()
         try sessions.open(tokens: tokens, port: relay.port)
         let openSeconds = Double(benchNanos() - start) / 1e9
-        try await Task.sleep(for: .seconds(2))
-        let after = ProcessProbe.residentBytes(pid: relay.child.pid) ?? 0
+        // Hold the sessions a while (the relay's periodic presence and stream sweeps run) and
+        // report the highest RSS seen as well as the one at the end.
+        var after = 0, peak = 0
+        for _ in 0..<max(2, idleHold) {
+            try await Task.sleep(for: .seconds(1))
+            after = ProcessProbe.residentBytes(pid: relay.child.pid) ?? 0
+            peak = max(peak, after)
+        }
         let mib = { (bytes: Int) in Double(bytes) / 1_048_576 }
         print(String(format: "idle        %9d sessions open  (authenticated, %.0f upgrades/s)", sessions.descriptors.count, Double(idle) / max(openSeconds, 1e-9)))
-        print(String(format: "            relay RSS %.1f MiB → %.1f MiB  (%.1f KiB per session)",
-                     mib(before), mib(after), Double(after - before) / 1024 / Double(max(1, idle))))
+        print(String(format: "            relay RSS %.1f MiB → %.1f MiB after %d s, peak %.1f MiB  (%.1f KiB per session)",
+                     mib(before), mib(after), max(2, idleHold), mib(peak), Double(after - before) / 1024 / Double(max(1, idle))))
     }
 
     /// `rmb-relay` in the directory of the running `rmb`.
