@@ -59,9 +59,15 @@ struct RelayTraffic: Sendable {
                                         } else {
                                             try await sendWindowed(pool, ledger: ledger, outbound: outbound)
                                         }
+                                        let deadline = benchNanos() + 10_000_000_000
+                                        while !ledger.isDrained && benchNanos() < deadline { try await Task.sleep(for: .milliseconds(1)) }
                                     }
                                     inner.addTask { try await receive(inbound, ledger: ledger) }
-                                    try await inner.waitForAll()
+                                    // The receiver ends once the sender stopped and nothing is in
+                                    // flight; the sender ends after waiting for that too (bounded),
+                                    // so whichever finishes first ends both.
+                                    _ = try await inner.next()
+                                    inner.cancelAll()
                                 }
                             }
                         }
