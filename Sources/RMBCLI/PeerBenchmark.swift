@@ -1,67 +1,163 @@
 import ArgumentParser
 import Foundation
-import RMBProtocol
 import RedisClient
 
-/// `rmb bench peer`: requests through a running network, measured from a client's point of
-/// view (LPUSH to the peer's `msgbus.system.local`, replies from the `ret` list).
+/// `rmb bench peer`: requests through a running network (client → peer → relay → peer → echo
+/// service → back), measured from a client's point of view: LPUSH to the requesting peer's
+/// `msgbus.system.local`, replies from a `ret` list. `scripts/bench-peer.sh` starts the network
+/// and runs every mode; the bench itself only drives traffic and kills what it is told to.
 struct PeerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer",
-        abstract: "Requests/s and latency through a running rmb-peer network (e.g. the one scripts/demo.sh starts).")
+        abstract: "Requests/s, latency percentiles and relay failover time through a running rmb-peer network.",
+        discussion: """
+            Modes (--modes, run in the order given):
+              closed    closed loop, --window requests in flight: requests/s and latency
+              rate      each of --rates requests/s for --duration s: latency p50/p99/p99.9 (from each request's due time)
+              baseline  closed + rates again, straight through the echo service on --baseline-redis (no RMB)
+              failover  --failover-rate requests/s; SIGKILL --kill-pid (a relay the peer uses) a third into the run:
+                        time to the first reply of a request sent after the kill, pause, requests stranded
+            Everything is started by scripts/bench-peer.sh (release build, one command).
+            """)
+
     @Option(help: "Redis of the requesting peer.") var redis: String = "redis://localhost:6379"
     @Option(help: "Destination twin id.") var destination: UInt32
-    @Option(help: "Command served at the destination.") var command: String = "echo"
-    @Option(help: "Number of requests.") var count: Int = 2000
-    @Option(help: "Requests in flight at most.") var window: Int = 500
+    @Option(help: "Command served at the destination (and by the baseline echo service).") var command: String = "echo"
+    @Option(help: "Comma-separated modes: closed, rate, baseline, failover.") var modes: String = "closed,rate"
+    @Option(help: "Requests in flight (closed loop).") var window: Int = 256
+    @Option(help: "Comma-separated fixed rates, requests/s.") var rates: String = "500,1000,2000"
+    @Option(help: "Seconds measured per run.") var duration: Int = 10
+    @Option(help: "Seconds of warm-up before each run is measured.") var warmup: Int = 2
     @Option(help: "Payload size in bytes.") var size: Int = 300
+    @Option(help: "Request ttl (exp) in seconds.") var ttl: UInt64 = 60
+    @Option(help: "Redis database served by an echo service and no peer (baseline mode).") var baselineRedis: String?
+    @Option(help: "Process to SIGKILL in failover mode (a relay the requesting peer uses).") var killPid: Int32?
+    @Option(help: "Requests/s during the failover run.") var failoverRate: Int = 1000
+    @Option(help: "Request ttl during the failover run (a request stranded in the killed relay is re-sent at half of it, ≥ 10 s).")
+    var failoverTtl: UInt64 = 20
+    @Option(help: "Processes whose CPU use is reported per run, as name=pid,name=pid.") var watch: String = ""
+
+    enum Mode: String, CaseIterable { case closed, rate, baseline, failover }
+
+    func validate() throws {
+        guard window > 0, duration > 0, warmup >= 0, size >= 0, ttl > 0, failoverRate > 0, failoverTtl > 0 else {
+            throw ValidationError("--window, --duration, --ttl and --failover-rate must be positive")
+        }
+        guard !parsedRates.isEmpty, parsedRates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates: comma-separated positive numbers") }
+        for name in modes.split(separator: ",") where Mode(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("unknown mode '\(name)' (closed, rate, baseline, failover)")
+        }
+        if selectedModes.contains(.baseline), baselineRedis == nil { throw ValidationError("baseline mode needs --baseline-redis") }
+        if selectedModes.contains(.failover), killPid == nil { throw ValidationError("failover mode needs --kill-pid") }
+        guard watched != nil else { throw ValidationError("--watch: name=pid,name=pid") }
+    }
+
+    private var selectedModes: [Mode] { modes.split(separator: ",").compactMap { Mode(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+    private var parsedRates: [Int] { rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var watched: [(String, Int32)]? {
+        var result: [(String, Int32)] = []
+        for item in watch.split(separator: ",") {
+            let parts = item.split(separator: "=")
+            guard parts.count == 2, let pid = Int32(parts[1]) else { return nil }
+            result.append((String(parts[0]), pid))
+        }
+        return result
+    }
 
     func run() async throws {
-        guard count > 0, window > 0, size >= 0 else { throw InputError("--count and --window must be positive") }
-        let client = try RedisClient(url: redis, poolSize: 2)
-        let replies = client.makeDedicatedConnection(label: "bench-replies")
-        defer { replies.close(); client.close() }
-        let ret = "bench.reply." + UUID().uuidString.prefix(8)
+        do { try await bench() } catch let error as ExitCode { throw error } catch {
+            printError(String(describing: error))
+            throw ExitCode(1)
+        }
+    }
+
+    private func bench() async throws {
+        let peerRedis = try RedisClient(url: redis, poolSize: 2)
+        defer { peerRedis.close() }
         let payload = [UInt8](repeating: 0x61, count: size)
-        let clock = ContinuousClock()
-        var sentAt: [String: ContinuousClock.Instant] = [:]
-        var latencies: [Duration] = []
-        var sent = 0, received = 0, errors = 0
-        let start = clock.now
-        while received < count {
-            if sent < count, sent - received < window {
-                var batch: [[RedisArgument]] = []
-                while sent < count, sent - received + batch.count < window, batch.count < 100 {
-                    let ref = "b\(sent + batch.count)"
-                    let request = ClientRequest(reference: ref, command: command, expiration: 300, data: payload,
-                                                destinations: [destination], replyTo: ret)
-                    batch.append(["LPUSH", "msgbus.system.local", .bytes(request.jsonBytes())])
-                    sentAt[ref] = clock.now
-                }
-                _ = try await client.pipeline(batch)
-                sent += batch.count
-            }
-            let reply = try await replies.blocking(["BRPOP", .string(ret), 5], blockTimeout: .seconds(5))
-            guard let pair = reply.array, pair.count == 2, let bytes = pair[1].bytes else {
-                print("no reply for 5 s after \(received) replies; stopping")
-                break
-            }
-            received += 1
-            if let response = try? ClientResponse.parse(bytes) {
-                if response.error != nil { errors += 1 }
-                if let ref = response.reference, let at = sentAt.removeValue(forKey: ref) { latencies.append(clock.now - at) }
+        let replyQueue = "bench.reply." + UUID().uuidString.prefix(8).lowercased()
+        let viaPeer = PeerBenchRoute.peer(destination: destination, command: command, payload: payload, ttl: ttl, replyQueue: replyQueue)
+        print("rmb bench peer: twin \(destination) '\(command)' via \(redis), \(size)-byte payloads, ttl \(ttl) s, "
+              + "\(ProcessInfo.processInfo.activeProcessorCount) CPUs; \(warmup) s warm-up + \(duration) s per run")
+        print(PeerBenchReport.header)
+        var closedRMB: Double?
+        var closedRedis: Double?
+        for mode in selectedModes {
+            switch mode {
+            case .closed:
+                closedRMB = try await measure("rmb closed loop (\(window) in flight)", peerRedis, viaPeer, .closed(window: window))
+            case .rate:
+                for rate in parsedRates { _ = try await measure("rmb \(rate)/s", peerRedis, viaPeer, .fixed(perSecond: Double(rate))) }
+            case .baseline:
+                let baseline = try RedisClient(url: baselineRedis ?? redis, poolSize: 2)
+                defer { baseline.close() }
+                let direct = PeerBenchRoute.bareRedis(command: command, payload: payload, ttl: ttl)
+                closedRedis = try await measure("redis closed loop (\(window) in flight)", baseline, direct, .closed(window: window))
+                for rate in parsedRates { _ = try await measure("redis \(rate)/s", baseline, direct, .fixed(perSecond: Double(rate))) }
+            case .failover:
+                try await failover(peerRedis, payload: payload, replyQueue: replyQueue)
             }
         }
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        latencies.sort()
-        func percentile(_ p: Double) -> String {
-            guard !latencies.isEmpty else { return "-" }
-            let d = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-            return String(format: "%.1f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+        if let closedRMB, let closedRedis, closedRedis > 0 {
+            print(String(format: "rmb / bare redis (closed loop): %.0f / %.0f requests/s = %.2f", closedRMB, closedRedis, closedRMB / closedRedis))
         }
-        print("rmb bench peer: \(received)/\(count) replies (\(errors) errors) in \(String(format: "%.2f", seconds)) s")
-        print(String(format: "throughput      %.0f requests/s (round trips)", Double(received) / max(seconds, 1e-9)))
-        print("latency         p50 \(percentile(0.5)), p99 \(percentile(0.99))")
+    }
+
+    /// One run; prints its line (and CPU use of the watched processes); returns requests/s.
+    private func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> Double {
+        let usage = PeerBenchCPU(watched: watched ?? [])
+        let load = PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
+                                 drain: .seconds(10))
+        let outcome = try await load.run()
+        print(PeerBenchReport.line(label, outcome))
+        if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
+        return outcome.throughput
+    }
+
+    private func failover(_ client: RedisClient, payload: [UInt8], replyQueue: String) async throws {
+        guard let pid = killPid else { return }
+        let route = PeerBenchRoute.peer(destination: destination, command: command, payload: payload, ttl: failoverTtl, replyQueue: replyQueue)
+        let killAt = Duration.seconds(duration) / 3
+        var load = PeerBenchLoad(redis: client, route: route, pacing: .fixed(perSecond: Double(failoverRate)), warmup: .seconds(warmup),
+                                 measure: .seconds(duration), drain: .seconds(Int64(failoverTtl)))
+        load.event = (killAt, { kill(pid, SIGKILL) })
+        let outcome = try await load.run()
+        print(PeerBenchReport.line("rmb \(failoverRate)/s, relay killed", outcome))
+        for line in PeerBenchReport.failover(outcome, pid: pid) { print(line) }
+    }
+}
+
+/// CPU seconds of the watched processes (from /proc/<pid>/stat) over one run.
+struct PeerBenchCPU {
+    let watched: [(String, Int32)]
+    let before: [Double?]
+    let started = peerBenchNanos()
+
+    init(watched: [(String, Int32)]) {
+        self.watched = watched
+        before = watched.map { Self.cpuSeconds(pid: $0.1) }
+    }
+
+    func report(requests: Int) -> String? {
+        guard !watched.isEmpty, requests > 0 else { return nil }
+        let wall = Double(peerBenchNanos() - started) / 1e9
+        let parts = zip(watched, before).compactMap { process, start -> String? in
+            guard let start, let end = Self.cpuSeconds(pid: process.1) else { return nil }
+            return String(format: "%@ %.0f", process.0, (end - start) * 1e6 / Double(requests))
+        }
+        let total = zip(watched, before).reduce(0.0) { sum, item in
+            guard let start = item.1, let end = Self.cpuSeconds(pid: item.0.1) else { return sum }
+            return sum + end - start
+        }
+        return "    CPU µs/request: " + parts.joined(separator: ", ") + String(format: " (together %.2f cores)", total / wall)
+    }
+
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after "comm)": state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

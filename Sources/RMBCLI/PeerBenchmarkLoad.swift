@@ -1,0 +1,209 @@
+import Foundation
+import RMBProtocol
+import RedisClient
+import Synchronization
+
+/// Where one bench run sends its requests and reads its replies: through an rmb-peer (client
+/// request on `msgbus.system.local`, reply on a run-private `ret` list) or, for the bare-Redis
+/// baseline, straight to the echo service's queue (service request on `msgbus.<cmd>`, reply on
+/// `msgbus.system.reply`). Both are the same LPUSH/BRPOP round trip; the first has RMB in it.
+struct PeerBenchRoute: Sendable {
+    let requestQueue: String
+    let replyQueue: String
+    let makeRequest: @Sendable (_ reference: String) -> [UInt8]
+    /// `ref` and whether the reply is an error, or nil for bytes that are not a reply.
+    let parseReply: @Sendable ([UInt8]) -> (reference: String?, isError: Bool)?
+
+    /// Requests to `destination`'s `command` through the peer whose Redis the client uses.
+    static func peer(destination: UInt32, command: String, payload: [UInt8], ttl: UInt64, replyQueue: String) -> PeerBenchRoute {
+        PeerBenchRoute(
+            requestQueue: "msgbus.system.local", replyQueue: replyQueue,
+            makeRequest: { reference in
+                ClientRequest(reference: reference, command: command, expiration: ttl, data: payload,
+                              destinations: [destination], replyTo: replyQueue).jsonBytes()
+            },
+            parseReply: { bytes in
+                guard let response = try? ClientResponse.parse(bytes) else { return nil }
+                return (response.reference, response.error != nil)
+            })
+    }
+
+    /// The same request straight into the echo service's queue, as a peer would hand it over.
+    static func bareRedis(command: String, payload: [UInt8], ttl: UInt64) -> PeerBenchRoute {
+        PeerBenchRoute(
+            requestQueue: "msgbus." + command, replyQueue: "msgbus.system.reply",
+            makeRequest: { reference in
+                ServiceRequest(reference: reference, source: "1", command: command, expiration: ttl, data: payload,
+                               tags: nil, schema: nil, now: UInt64(Date().timeIntervalSince1970)).jsonBytes()
+            },
+            parseReply: { bytes in
+                guard let response = try? ServiceResponse.parse(bytes) else { return nil }
+                return (response.reference, response.error != nil)
+            })
+    }
+}
+
+/// How a run paces its requests.
+enum PeerBenchPacing: Sendable {
+    /// Closed loop: `window` requests in flight, a new one for every reply.
+    case closed(window: Int)
+    /// Open loop at a fixed rate; latency counts from each request's due time.
+    case fixed(perSecond: Double)
+}
+
+/// One measured run: warm-up, measured period, then up to `drain` for the last replies.
+struct PeerBenchLoad: Sendable {
+    let redis: RedisClient
+    let route: PeerBenchRoute
+    let pacing: PeerBenchPacing
+    let warmup: Duration
+    let measure: Duration
+    let drain: Duration
+    /// Called once, `at` after the start of the measured period (the failover kill).
+    var event: (at: Duration, action: @Sendable () -> Void)?
+
+    struct Outcome {
+        let snapshot: PeerBenchSnapshot
+        /// Measured period in bench nanoseconds.
+        let measured: Range<UInt64>
+        /// When `event` ran.
+        let eventAt: UInt64?
+        let skippedSends: Int
+
+        var seconds: Double { Double(measured.upperBound - measured.lowerBound) / 1e9 }
+        var throughput: Double { Double(snapshot.replies(arrivedIn: measured)) / seconds }
+        var latency: PeerBenchLatency { PeerBenchLatency(sorted: snapshot.latencies(dueIn: measured)) }
+        var unanswered: Int { snapshot.unanswered(dueIn: 0..<UInt64.max) }
+    }
+
+    /// Shared between the sender, the reader and the event task of one run.
+    final class RunFlags: Sendable {
+        let sendingDone = Atomic<Bool>(false)
+        let eventAt = Atomic<UInt64>(0)
+    }
+
+    func run() async throws -> Outcome {
+        let prefix = "bench-\(UUID().uuidString.prefix(8).lowercased())-"
+        let ledger = PeerBenchLedger(prefix: prefix)
+        let replies = redis.makeDedicatedConnection(label: "bench-replies")
+        defer { replies.close() }
+        _ = try await redis.send(["DEL", .string(route.replyQueue)])
+        let start = peerBenchNanos()
+        let measureStart = start + nanos(warmup)
+        let measureEnd = measureStart + nanos(measure)
+        let flags = RunFlags()
+        let (credits, creditSink) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        var skipped = 0
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                try await read(replies, into: ledger, flags: flags, credits: creditSink)
+                return 0
+            }
+            if let event {
+                group.addTask {
+                    try await Task.sleep(for: .nanoseconds(Int64(measureStart &- peerBenchNanos())) + event.at)
+                    flags.eventAt.store(peerBenchNanos(), ordering: .sequentiallyConsistent)
+                    event.action()
+                    return 0
+                }
+            }
+            group.addTask {
+                defer { flags.sendingDone.store(true, ordering: .sequentiallyConsistent) }
+                switch pacing {
+                case .closed(let window):
+                    try await sendClosed(window: window, until: measureEnd, ledger: ledger, credits: credits)
+                    return 0
+                case .fixed(let rate):
+                    return try await sendFixed(rate: rate, start: start, until: measureEnd, ledger: ledger)
+                }
+            }
+            for try await result in group { skipped += result }
+        }
+        let at = flags.eventAt.load(ordering: .sequentiallyConsistent)
+        return Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: at == 0 ? nil : at, skippedSends: skipped)
+    }
+
+    /// Keeps `window` requests in flight: tops up whenever the reader reports replies.
+    private func sendClosed(window: Int, until end: UInt64, ledger: PeerBenchLedger, credits: AsyncStream<Int>) async throws {
+        try await send(window, ledger: ledger, due: peerBenchNanos())
+        for await _ in credits {
+            let now = peerBenchNanos()
+            if now >= end { return }
+            let missing = window - (ledger.sent - ledger.answered)
+            if missing > 0 { try await send(missing, ledger: ledger, due: now) }
+        }
+    }
+
+    /// Sends what is due every ~½ ms; returns how many due requests were not sent because more
+    /// than 100,000 were waiting for replies (the peer has stalled).
+    private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async throws -> Int {
+        let interval = 1e9 / rate
+        var next = 0
+        var skipped = 0
+        while true {
+            let now = peerBenchNanos()
+            if now >= end { return skipped }
+            let dueCount = Int(Double(now - start) / interval) + 1
+            if dueCount > next {
+                if ledger.sent - ledger.answered > 100_000 {
+                    skipped += dueCount - next
+                } else {
+                    // Each request keeps its own due time, even when several leave together.
+                    var sent = 0
+                    while sent < dueCount - next {
+                        let count = min(256, dueCount - next - sent)
+                        let firstDue = start + UInt64(Double(next + sent) * interval)
+                        try await send(count, ledger: ledger, due: firstDue, spacing: interval)
+                        sent += count
+                    }
+                }
+                next = dueCount
+            }
+            let wake = start + UInt64(Double(next) * interval)
+            let now2 = peerBenchNanos()
+            if wake > now2 { try await Task.sleep(for: .nanoseconds(Int64(min(wake - now2, 500_000)))) }
+        }
+    }
+
+    /// One LPUSH with `count` requests (the first pushed is the first taken by BRPOP/BLMOVE).
+    private func send(_ count: Int, ledger: PeerBenchLedger, due: UInt64, spacing: Double = 0) async throws {
+        var arguments: [RedisArgument] = ["LPUSH", .string(route.requestQueue)]
+        for offset in 0..<count {
+            let index = ledger.register(count: 1, due: due + UInt64(Double(offset) * spacing))
+            arguments.append(.bytes(route.makeRequest(ledger.prefix + String(index))))
+        }
+        _ = try await redis.send(arguments)
+    }
+
+    /// Reads replies (BRPOP, then whatever else waits in one RPOP) until the sender is done and
+    /// every request is answered, or `drain` after the sender stopped.
+    private func read(_ connection: RedisDedicatedConnection, into ledger: PeerBenchLedger, flags: RunFlags,
+                      credits: AsyncStream<Int>.Continuation) async throws {
+        defer { credits.finish() }
+        var drainDeadline: UInt64?
+        while true {
+            if flags.sendingDone.load(ordering: .sequentiallyConsistent) {
+                let deadline = drainDeadline ?? (peerBenchNanos() + nanos(drain))
+                drainDeadline = deadline
+                if ledger.answered >= ledger.sent || peerBenchNanos() >= deadline { return }
+            }
+            let reply = try await connection.blocking(["BRPOP", .string(route.replyQueue), "0.2"], blockTimeout: .seconds(1))
+            guard let pair = reply.array, pair.count == 2, let first = pair[1].bytes else { continue }
+            var items = [first]
+            let more = try await connection.send(["RPOP", .string(route.replyQueue), 1000])
+            items += (more.array ?? []).compactMap(\.bytes)
+            let now = peerBenchNanos()
+            for bytes in items {
+                if let (reference, isError) = route.parseReply(bytes) {
+                    ledger.answer(reference: reference, isError: isError, at: now)
+                }
+            }
+            credits.yield(items.count)
+        }
+    }
+}
+
+func nanos(_ duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+}

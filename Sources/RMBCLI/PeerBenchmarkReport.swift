@@ -1,0 +1,51 @@
+import Foundation
+
+/// The printed figures of `rmb bench peer`: one line per run, and the failover analysis.
+enum PeerBenchReport {
+    static let header = pad("run", 40) + pad("requests/s", 12, right: true) + "   latency ms (p50  p99  p99.9  max)"
+
+    static func line(_ label: String, _ outcome: PeerBenchLoad.Outcome) -> String {
+        let latency = outcome.latency
+        var notes: [String] = []
+        if outcome.unanswered > 0 { notes.append("\(outcome.unanswered) unanswered") }
+        if outcome.snapshot.errors > 0 { notes.append("\(outcome.snapshot.errors) error replies") }
+        if outcome.skippedSends > 0 { notes.append("\(outcome.skippedSends) sends skipped (100k waiting)") }
+        return pad(label, 40) + pad(String(format: "%.0f", outcome.throughput), 12, right: true)
+            + "   \(latency.text(0.5))  \(latency.text(0.99))  \(latency.text(0.999))  \(latency.text(1.0))"
+            + (notes.isEmpty ? "" : "   [" + notes.joined(separator: ", ") + "]")
+    }
+
+    /// Failover time and what the kill cost. K is the kill:
+    /// - first reply: the first reply to a request sent after K (traffic flows again);
+    /// - longest pause: the longest time without any reply from K on;
+    /// - stranded: requests sent before K and answered more than 1 s after it (they were inside
+    ///   the killed relay and came back through the re-send), and those never answered.
+    static func failover(_ outcome: PeerBenchLoad.Outcome, pid: Int32) -> [String] {
+        guard let kill = outcome.eventAt else { return ["    the kill did not happen (run too short?)"] }
+        let snapshot = outcome.snapshot
+        let ms = { (nanos: UInt64) in String(format: "%.0f ms", Double(nanos) / 1e6) }
+        let afterKill = zip(snapshot.due, snapshot.answeredAt).filter { $0.0 >= kill && $0.1 != 0 }
+        let firstReply = afterKill.map(\.1).min()
+        let arrivals = snapshot.answeredAt.filter { $0 >= kill }.sorted()
+        var pause: UInt64 = arrivals.first.map { $0 - kill } ?? 0
+        for (a, b) in zip(arrivals, arrivals.dropFirst()) { pause = max(pause, b - a) }
+        let secondAfter = PeerBenchLatency(sorted: snapshot.latencies(dueIn: kill..<(kill + 1_000_000_000)))
+        let beforeKill = zip(snapshot.due, snapshot.answeredAt).filter { $0.0 < kill }
+        let stranded = beforeKill.filter { $0.1 > kill + 1_000_000_000 }
+        let lost = snapshot.unanswered(dueIn: 0..<UInt64.max)
+        let recovered = stranded.map { $0.1 - kill }.max()
+        return [
+            "    failover: SIGKILL pid \(pid); first reply to a request sent after the kill "
+                + (firstReply.map { "+\(ms($0 - kill))" } ?? "never") + ", longest pause in replies \(ms(pause))",
+            "    requests sent in the second after the kill: latency ms \(secondAfter.line)",
+            "    stranded in the killed relay: \(stranded.count) answered after > 1 s (re-send; last at +"
+                + (recovered.map(ms) ?? "-") + "), \(lost) never answered",
+        ]
+    }
+
+    static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        guard text.count < width else { return text + " " }
+        let fill = String(repeating: " ", count: width - text.count)
+        return right ? fill + text : text + fill
+    }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The peer benchmark in one command (issue 5, Performance):
+#   builds rmb, rmb-relay and rmb-peer in release (through /tmp/rmb-build.lock, so it never
+#   races another build), starts a throwaway network like scripts/demo.sh — a local Redis, two
+#   relays, two peers with fresh sr25519 identities (e2e keys on their twin records, durable LMDB
+#   stores), an echo service behind the second peer, and a second echo service on a Redis
+#   database without any peer for the bare-Redis baseline — then runs `rmb bench peer`:
+#     closed loop, fixed rates, the bare-Redis baseline, and the failover of a relay the
+#     requesting peer uses (SIGKILL mid-stream).
+# Options: --no-build (use the existing release binaries), --keep (keep logs and stores);
+# anything else goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000 --window 128).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=1 keep=0 extra=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --keep) keep=1 ;;
+    *) extra+=("$arg") ;;
+  esac
+done
+if [ "$build" = 1 ]; then
+  echo "building release (waits for /tmp/rmb-build.lock; the first build takes several minutes)…" >&2
+  for product in rmb rmb-relay rmb-peer; do flock /tmp/rmb-build.lock swift build -c release --product "$product" >&2; done
+fi
+bin="$PWD/.build/release"
+dir="$(mktemp -d -t rmb-bench-peer.XXXXXX)"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+redis_port=$(port); relay1=$(port); relay2=$(port)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  if [ "$keep" = 1 ]; then echo "logs and stores kept in $dir" >&2; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+  --dir "$dir" --logfile "$dir/redis.log" >/dev/null
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+twins="$dir/twins.toml"
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+declare -A mnemonic
+for twin in 1 2; do
+  key=$("$bin/rmb" key generate --json)
+  mnemonic[$twin]=$(echo "$key" | field mnemonic)
+  "$bin/rmb" twin add --twins "$twins" --id "$twin" --account "$(echo "$key" | field account_ss58)" \
+    --pk "$(echo "$key" | field e2e_public_key)" \
+    --relay "http://127.0.0.1:$relay1" --relay "http://127.0.0.1:$relay2" >/dev/null
+done
+
+declare -A pid_of
+start() { local name=$1; shift; "$@" >"$dir/$name.log" 2>&1 & pids+=($!); pid_of[$name]=$!; }
+start relay1 "$bin/rmb-relay" --domain "127.0.0.1:$relay1" --listen "127.0.0.1:$relay1" --redis "redis://127.0.0.1:$redis_port/0" --twins "$twins"
+start relay2 "$bin/rmb-relay" --domain "127.0.0.1:$relay2" --listen "127.0.0.1:$relay2" --redis "redis://127.0.0.1:$redis_port/1" --twins "$twins"
+sleep 1
+RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1"
+RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$dir/store2"
+start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
+start echo-baseline "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/5" --command echo
+for _ in $(seq 100); do
+  [ "$(grep -c 'relay connected' "$dir/peer1.log" "$dir/peer2.log" | awk -F: '{s+=$2} END {print s}')" -ge 4 ] && break
+  sleep 0.1
+done
+echo "network: redis :$redis_port, relays :$relay1 (pid ${pid_of[relay1]}) :$relay2 (pid ${pid_of[relay2]}), peers twin 1 → twin 2 (echo), store on $(df --output=source "$dir" | tail -n 1)"
+
+watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay1=${pid_of[relay1]},relay2=${pid_of[relay2]},echo=${pid_of[echo]}"
+"$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
+  --modes closed,rate,baseline --baseline-redis "redis://127.0.0.1:$redis_port/5" --watch "$watch" "${extra[@]}"
+
+# The relay the requesting peer ranks first right now (status.json is rewritten every 2 s).
+sleep 2.5
+in_use=$(python3 - "$dir/store1/status.json" <<'EOF'
+import json, sys
+relays = [r for r in json.load(open(sys.argv[1]))["relays"] if r["state"] == "connected" and r["rank"] >= 0]
+best = min(relays, key=lambda r: r["rank"])
+print(best["relay"].rsplit(":", 1)[1].rstrip("/"), " ".join(f'{r["relay"]}={r["confirmed_batches"]}' for r in relays))
+EOF
+)
+read -r in_use_port batches <<<"$in_use"
+victim=relay1; [ "$in_use_port" = "$relay2" ] && victim=relay2
+echo "failover: killing $victim (:$in_use_port, ranked first by peer 1; confirmed batches so far: $batches)"
+"$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
+  --modes failover --kill-pid "${pid_of[$victim]}" --watch "peer1=${pid_of[peer1]},peer2=${pid_of[peer2]}" "${extra[@]}"
