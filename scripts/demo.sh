@@ -13,7 +13,7 @@ for product in rmb rmb-relay rmb-peer; do swift build -c "$config" --product "$p
 bin="$PWD/.build/$config"
 dir="$(mktemp -d -t rmb-demo.XXXXXX)"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-redis_port=$(port); relay1=$(port); relay2=$(port)
+redis_port=$(port); relay1=$(port); relay2=$(port); metrics1=$(port)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -44,7 +44,8 @@ start() { local name=$1; shift; "$@" >"$dir/$name.log" 2>&1 & pids+=($!); }
 start relay1 "$bin/rmb-relay" --domain "127.0.0.1:$relay1" --listen "127.0.0.1:$relay1" --redis "redis://127.0.0.1:$redis_port/0" --twins "$twins"
 start relay2 "$bin/rmb-relay" --domain "127.0.0.1:$relay2" --listen "127.0.0.1:$relay2" --redis "redis://127.0.0.1:$redis_port/1" --twins "$twins"
 sleep 1
-RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1"
+RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1" \
+  --metrics "127.0.0.1:$metrics1"
 RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$dir/store2"
 start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
 for _ in $(seq 100); do
@@ -68,4 +69,7 @@ echo
 echo "Serving until Ctrl-C. Send your own request (twin 1 asks twin 2's echo service, or rmb.version):"
 echo "  redis-cli -p $redis_port -n 2 LPUSH msgbus.system.local '{\"ver\":1,\"ref\":\"mine\",\"cmd\":\"rmb.version\",\"exp\":60,\"dat\":\"\",\"dst\":[2],\"ret\":\"my.reply\",\"now\":0}'"
 echo "  redis-cli -p $redis_port -n 2 BLPOP my.reply 10"
+echo "Peer 1's relay health, queue depths and counters:"
+echo "  $bin/rmb peer status --store $dir/store1"
+echo "  curl -s http://127.0.0.1:$metrics1/metrics | grep '^rmb_peer'"
 wait
