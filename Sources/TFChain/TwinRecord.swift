@@ -53,9 +53,8 @@ public struct TwinRecord: Sendable, Hashable {
     public static func decode(from decoder: inout ScaleDecoder) throws(ScaleError) -> TwinRecord {
         let id = try decoder.decodeU32()
         let accountBytes = try decoder.readBytes(AccountID.byteCount)
-        guard let account = try? AccountID(bytes: accountBytes) else {
-            throw .valueTooLarge("account id")   // unreachable: 32 bytes are always a valid AccountID
-        }
+        // 32 bytes always make an AccountID; the guard only satisfies the type checker.
+        guard let account = try? AccountID(bytes: accountBytes) else { throw .unsupportedType("account id") }
         let relay = try decoder.decodeOption { (d: inout ScaleDecoder) throws(ScaleError) in
             try d.decodeBytes(maximumLength: maximumRelayFieldLength)
         }
