@@ -64,6 +64,20 @@ public final class RedisConnection {
         interruptHandle.invalidate { redisFree(context) }
     }
 
+    /// Whether the server has closed this connection while it sat idle (Redis restarted, a
+    /// `timeout` or `CLIENT KILL`): with no reply pending, a readable socket means end of file
+    /// (or garbage), and an error or hang-up means the same. Non-blocking (one `poll`), so the
+    /// next command goes to a fresh connection instead of failing on the dead one.
+    public var serverClosedIdleConnection: Bool {
+        guard !isBroken, let context else { return true }
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return false }
+        if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return true }
+        var byte: UInt8 = 0
+        let count = recv(descriptor.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return count >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+    }
+
     // MARK: Commands
 
     /// Sends one command and waits for its reply (`redisCommandArgv`, binary safe).

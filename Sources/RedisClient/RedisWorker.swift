@@ -68,7 +68,13 @@ final class RedisWorker: @unchecked Sendable {
     }
 
     private func connected() throws -> RedisConnection {
-        if let connection, !connection.isBroken { return connection }
+        if let connection, !connection.isBroken {
+            // A Redis restart closes every idle connection: each would otherwise fail its next
+            // call (which may be a write the caller cannot safely repeat).
+            guard connection.serverClosedIdleConnection else { return connection }
+            logger.info("Redis closed an idle connection; reconnecting", metadata: ["redis": "\(configuration.endpoint)"])
+            connection.close()
+        }
         connection = nil
         let fresh = try RedisConnection(
             endpoint: configuration.endpoint,

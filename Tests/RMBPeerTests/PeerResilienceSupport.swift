@@ -1,0 +1,241 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import RMBIdentity
+import RMBProtocol
+import RedisClient
+import RMBTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Helpers of PeerResilienceTests: clients that survive a Redis restart, and a relay client that
+// speaks as another twin of the twin file (to send forged, replayed and garbage envelopes).
+
+/// A reply reader on one `ret` list that keeps reading across Redis restarts (a real client
+/// reconnects; ``BusClient/collect`` gives up on the first error).
+final class SteadyCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var replies: [BusReply] = []
+    private var failures = 0
+    private var task: Task<Void, Never>?
+    private let redis: RedisClient
+
+    init(url: String, list: String) throws {
+        redis = try RedisClient(url: url, poolSize: 1)
+        let redis = self.redis
+        task = Task { [weak self] in
+            let connection = redis.makeDedicatedConnection(label: "steady-collect:\(list)")
+            defer { connection.close() }
+            while !Task.isCancelled {
+                do {
+                    let reply = try await connection.blocking(["BRPOP", .string(list), "1"], blockTimeout: .seconds(1))
+                    guard let items = reply.array, items.count == 2, let bytes = items[1].bytes else { continue }
+                    self?.append(BusReply(bytes) ?? BusReply(Array("{\"unparsable\":true}".utf8))!)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self?.lock.withLock { self?.failures += 1 }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
+    }
+
+    deinit { task?.cancel(); redis.close() }
+
+    private func append(_ reply: BusReply) { lock.withLock { replies.append(reply) } }
+
+    var all: [BusReply] { lock.withLock { replies } }
+    /// Redis errors the reader rode out.
+    var errors: Int { lock.withLock { failures } }
+
+    /// Waits until every ref of `expected` has a reply (or `timeout`), then `linger` for late duplicates.
+    func wait(for expected: Set<String>, timeout: Duration, linger: Duration = .seconds(2)) async throws -> ReplyTally {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if ReplyTally(expected: expected, replies: all).answered == expected.count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: linger)
+        return ReplyTally(expected: expected, replies: all)
+    }
+
+    func stop() { task?.cancel() }
+}
+
+/// An echo service that does not lose a reply when its Redis restarts between the BRPOP and the
+/// LPUSH (it retries the LPUSH until Redis takes it), and counts requests per envelope uid.
+final class SteadyEchoService: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [String: Int] = [:]
+    private var task: Task<Void, Never>?
+    private let redis: RedisClient
+
+    init(url: String, command: String = "echo") throws {
+        redis = try RedisClient(url: url, poolSize: 1)
+        let redis = self.redis
+        task = Task { [weak self] in
+            let connection = redis.makeDedicatedConnection(label: "steady-echo")
+            defer { connection.close() }
+            while !Task.isCancelled {
+                let request: [String: Any]
+                do {
+                    let reply = try await connection.blocking(["BRPOP", .string("msgbus." + command), "1"], blockTimeout: .seconds(1))
+                    guard let items = reply.array, items.count == 2, let bytes = items[1].bytes,
+                          let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+                    else { continue }
+                    request = object
+                } catch is CancellationError {
+                    return
+                } catch {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                let ref = request["ref"] as? String ?? ""
+                self?.record(ref)
+                let response: [String: Any] = ["ver": 1, "ref": ref, "dat": request["dat"] as? String ?? "",
+                                               "dst": request["src"] as? String ?? "", "shm": request["shm"] ?? NSNull(), "now": 0]
+                guard let data = try? JSONSerialization.data(withJSONObject: response) else { continue }
+                while !Task.isCancelled {
+                    if let reply = try? await redis.send(["LPUSH", "msgbus.system.reply", .bytes([UInt8](data))]), reply.errorMessage == nil { break }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
+    }
+
+    deinit { task?.cancel(); redis.close() }
+
+    private func record(_ ref: String) { lock.withLock { seen[ref, default: 0] += 1 } }
+
+    func stop() { task?.cancel() }
+    var received: Int { lock.withLock { seen.values.reduce(0, +) } }
+    var distinct: Int { lock.withLock { seen.count } }
+    var repeated: [String: Int] { lock.withLock { seen.filter { $0.value > 1 } } }
+    func count(of uid: String) -> Int { lock.withLock { seen[uid] ?? 0 } }
+}
+
+/// Reads `<store>/status.json`, written by the peer every 2 s (relay states, store depths).
+func peerStatus(_ peer: LocalNetwork.Peer) -> [String: Any]? {
+    guard let data = try? Data(contentsOf: peer.store.appendingPathComponent("status.json")) else { return nil }
+    return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+}
+
+/// `store` section of status.json written after `since` (waits up to `timeout` for a fresh one).
+func freshStoreStatus(_ peer: LocalNetwork.Peer, timeout: Duration = .seconds(10)) async throws -> [String: Int] {
+    let since = Int(Date().timeIntervalSince1970)
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let status = peerStatus(peer), let time = status["time"] as? Int, time > since,
+           let store = status["store"] as? [String: Any] {
+            return store.compactMapValues { ($0 as? NSNumber)?.intValue }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return [:]
+}
+
+/// Resident set size of a process in MiB (Linux /proc), nil if unknown.
+func residentMiB(_ pid: pid_t) -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if fields.count >= 2, let kib = Double(fields[1]) { return kib / 1024 }
+    }
+    return nil
+}
+
+/// Waits until `condition` holds (polling), or `timeout`; returns whether it held.
+@discardableResult
+func eventually(timeout: Duration, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
+
+// MARK: - A relay client speaking as another twin
+
+/// A WebSocket session to a relay, authenticated as `twin` with `identity` (a copy of the relay
+/// tests' TestPeer, reduced to what these tests need): binary frames out, envelopes received are counted.
+final class RelaySession: @unchecked Sendable {
+    private let outbox: AsyncStream<WebSocketOutboundWriter.OutboundFrame>.Continuation
+    private let task: Task<Void, Never>
+    private let lock = NSLock()
+    private var inbound: [RMBEnvelope] = []
+    private var closed = false
+
+    var isClosed: Bool { lock.withLock { closed } }
+    var received: [RMBEnvelope] { lock.withLock { inbound } }
+
+    private init(outbox: AsyncStream<WebSocketOutboundWriter.OutboundFrame>.Continuation, task: Task<Void, Never>, box: Box) {
+        self.outbox = outbox
+        self.task = task
+        box.session = self
+    }
+
+    final class Box: @unchecked Sendable { weak var session: RelaySession? }
+
+    fileprivate func receive(_ bytes: [UInt8]) {
+        guard let envelope = try? RMBEnvelope(wire: bytes) else { return }
+        lock.withLock { inbound.append(envelope) }
+    }
+
+    fileprivate func markClosed() { lock.withLock { closed = true } }
+
+    /// Connects to `relayURL` (`http://127.0.0.1:port`) and waits for the upgrade.
+    static func connect(_ relayURL: String, twin: UInt32, identity: Identity, sid: String? = nil) async throws -> RelaySession {
+        let token = try RelayToken.make(identity: identity, twin: twin, sid: sid)
+        let url = relayURL.replacingOccurrences(of: "http://", with: "ws://") + "/?" + token
+        let (outboxStream, outbox) = AsyncStream<WebSocketOutboundWriter.OutboundFrame>.makeStream()
+        let (ready, readyContinuation) = AsyncStream<Bool>.makeStream()
+        let box = Box()
+        var logger = Logger(label: "test.relay-session")
+        logger.logLevel = .critical
+        let task = Task {
+            do {
+                _ = try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 24), logger: logger) { inbound, outbound, _ in
+                    readyContinuation.yield(true)
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            do {
+                                for try await message in inbound.messages(maxSize: 1 << 24) {
+                                    if case .binary(let buffer) = message { box.session?.receive(Array(buffer.readableBytesView)) }
+                                }
+                            } catch {}
+                        }
+                        group.addTask {
+                            for await frame in outboxStream { try? await outbound.write(frame) }
+                        }
+                        await group.next()
+                        group.cancelAll()
+                    }
+                }
+            } catch {}
+            box.session?.markClosed()
+            readyContinuation.yield(false)
+        }
+        var iterator = ready.makeAsyncIterator()
+        let deadline = Task { try? await Task.sleep(for: .seconds(10)); readyContinuation.yield(false) }
+        let ok = await iterator.next() ?? false
+        deadline.cancel()
+        guard ok else {
+            task.cancel()
+            throw LocalNetwork.Failure.spawn("relay \(relayURL) refused the session of twin \(twin)")
+        }
+        return RelaySession(outbox: outbox, task: task, box: box)
+    }
+
+    func send(_ bytes: [UInt8]) { outbox.yield(.binary(ByteBuffer(bytes: bytes))) }
+
+    func close() async {
+        outbox.finish()
+        task.cancel()
+        _ = await task.value
+    }
+}
