@@ -80,14 +80,14 @@ import Testing
         #expect(try await intake.send("PING") == .status("PONG"))
     }
 
-    @Test func serverRestartFailsOneCallThenReconnects() async throws {
+    @Test func serverRestartReconnectsBeforeTheNextCall() async throws {
         let server = try RedisServer.start()
         defer { server.stop() }
         let redis = try RedisClient(url: server.url, poolSize: 1)
         defer { redis.close() }
         #expect(try await redis.send("SET", "k", "v").isOK)
         try server.restart()
-        await #expect(throws: RedisError.self) { try await redis.send("GET", "k") }
+        // The idle connection the old server closed is noticed and replaced before the call.
         #expect(try await redis.send("GET", "k") == .null)   // new server, empty data set
         #expect(try await redis.send("SET", "k", "v2").isOK)
 
