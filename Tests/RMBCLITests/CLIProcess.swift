@@ -18,7 +18,17 @@ enum CLIProcess {
         return dir.appendingPathComponent("rmb")
     }
 
-    static func run(_ arguments: [String]) throws -> CLIResult {
+    /// Runs `rmb` to completion. The blocking reads and wait happen on a Dispatch thread, not
+    /// on the cooperative pool (two threads here), so parallel tests are not starved.
+    static func run(_ arguments: [String]) async throws -> CLIResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(arguments) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> CLIResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -7,14 +7,14 @@ import Testing
 struct CLITests {
     static let dev = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
 
-    @Test func keyInspectMatchesTheVectors() throws {
+    @Test func keyInspectMatchesTheVectors() async throws {
         let identities = try #require(try Fixtures.json("vectors/identities.json")["identities"] as? [[String: Any]])
         for vector in identities {
             for type in ["sr25519", "ed25519"] {
                 let expected = try #require(vector[type] as? [String: Any])
                 for input in [["--mnemonic", try #require(vector["secret"] as? String)],
                               ["--seed", try #require(vector["hex_seed_equivalent"] as? String)]] {
-                    let r = try CLIProcess.run(["key", "inspect"] + input + ["--key-type", type, "--json"])
+                    let r = try await CLIProcess.run(["key", "inspect"] + input + ["--key-type", type, "--json"])
                     #expect(r.status == 0, "\(r.stderr)")
                     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: String])
                     #expect(Set(json.keys) == ["key_type", "public_key", "account_ss58", "e2e_public_key"])
@@ -27,37 +27,37 @@ struct CLITests {
         }
     }
 
-    @Test func keyGenerateGivesAFreshValidMnemonic() throws {
+    @Test func keyGenerateGivesAFreshValidMnemonic() async throws {
         for words in ["12", "24"] {
-            let r = try CLIProcess.run(["key", "generate", "--words", words, "--json"])
+            let r = try await CLIProcess.run(["key", "generate", "--words", words, "--json"])
             #expect(r.status == 0)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: String])
             let phrase = try #require(json["mnemonic"])
             #expect(phrase.split(separator: " ").count == Int(words))
-            let inspect = try CLIProcess.run(["key", "inspect", "--mnemonic", phrase, "--json"])
+            let inspect = try await CLIProcess.run(["key", "inspect", "--mnemonic", phrase, "--json"])
             #expect(inspect.stdout.contains(try #require(json["account_ss58"])))
         }
-        #expect(try CLIProcess.run(["key", "generate", "--words", "13"]).status == 2)
+        #expect(try await CLIProcess.run(["key", "generate", "--words", "13"]).status == 2)
     }
 
-    @Test func envelopeDecodeAndVerify() throws {
+    @Test func envelopeDecodeAndVerify() async throws {
         let cases = try #require(try Fixtures.json("vectors/envelopes.json")["cases"] as? [[String: Any]])
         for vector in cases {
             for scheme in ["ed25519", "sr25519"] {
                 let signed = try #require(vector[scheme] as? [String: Any])
                 let hex = try #require(signed["envelope_hex_original_order"] as? String)
-                let decoded = try CLIProcess.run(["envelope", "decode", "--hex", hex, "--json"])
+                let decoded = try await CLIProcess.run(["envelope", "decode", "--hex", hex, "--json"])
                 #expect(decoded.status == 0, "\(decoded.stderr)")
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(decoded.stdout.utf8)) as? [String: Any])
                 #expect(json["challenge_hex"] as? String == vector["challenge_hex"] as? String)
                 #expect(json["digest"] as? String == vector["md5_digest"] as? String)
                 #expect(json["uid"] as? String == (vector["fields"] as? [String: Any])?["uid"] as? String)
                 #expect((json["signature"] as? [String: Any])?["type"] as? String == scheme)
-                let human = try CLIProcess.run(["envelope", "decode", "--hex", hex])
+                let human = try await CLIProcess.run(["envelope", "decode", "--hex", hex])
                 #expect(human.status == 0 && human.stdout.contains("digest (md5)"))
 
                 for account in [try #require(signed["signer_account"] as? String), try #require(signed["signer_ss58"] as? String)] {
-                    let ok = try CLIProcess.run(["envelope", "verify", "--hex", hex, "--account", account])
+                    let ok = try await CLIProcess.run(["envelope", "verify", "--hex", hex, "--account", account])
                     #expect(ok.status == 0 && ok.stdout == "valid\n", "\(ok.stdout)\(ok.stderr)")
                 }
             }
@@ -66,29 +66,29 @@ struct CLITests {
         let first = try #require(cases.first?["ed25519"] as? [String: Any])
         var tampered = Array(try #require(first["envelope_hex_field_order"] as? String))
         tampered[5] = tampered[5] == "1" ? "2" : "1"
-        let bad = try CLIProcess.run(["envelope", "verify", "--hex", String(tampered), "--account", try #require(first["signer_account"] as? String)])
+        let bad = try await CLIProcess.run(["envelope", "verify", "--hex", String(tampered), "--account", try #require(first["signer_account"] as? String)])
         #expect(bad.status == 1 && bad.stdout.hasPrefix("invalid: "))
     }
 
-    @Test func jwtVerify() throws {
+    @Test func jwtVerify() async throws {
         let tokens = try #require(try Fixtures.json("vectors/jwt.json")["tokens"] as? [[String: Any]])
         for vector in tokens {
             let token = try #require(vector["token"] as? String)
             let account = try #require(vector["account"] as? String)
             let claims = try #require(vector["claims_json"] as? String)
-            let ok = try CLIProcess.run(["jwt", "verify", "--token", token, "--account", account, "--ignore-expiry"])
+            let ok = try await CLIProcess.run(["jwt", "verify", "--token", token, "--account", account, "--ignore-expiry"])
             #expect(ok.status == 0 && ok.stdout.contains("valid") && ok.stdout.contains(claims))
-            let expired = try CLIProcess.run(["jwt", "verify", "--token", token, "--account", account])
+            let expired = try await CLIProcess.run(["jwt", "verify", "--token", token, "--account", account])
             #expect(expired.status == 1 && expired.stdout.contains("jwt has expired"))
         }
         let token = try #require(tokens.first?["token"] as? String)
-        let wrong = try CLIProcess.run(["jwt", "verify", "--token", token, "--ignore-expiry",
+        let wrong = try await CLIProcess.run(["jwt", "verify", "--token", token, "--ignore-expiry",
                                         "--account", "5HYBuf4jQaTwNLdRkWrGuN5KcaKRkwPtQnB8LNZMdnijWbTe"])
         #expect(wrong.status == 1)
     }
 
     /// Bad input of every kind: exit code 2 and exactly one line on stderr, no stack trace.
-    @Test func badInputExitsWithTwoAndOneLine() throws {
+    @Test func badInputExitsWithTwoAndOneLine() async throws {
         let cases: [[String]] = [
             ["key", "inspect", "--mnemonic", "bottom drive obey lake curtain smoke basket hold race lonely fit wolk"],
             ["key", "inspect", "--mnemonic", "bottom drive obey lake curtain smoke basket hold race lonely walk fit"],
@@ -106,7 +106,7 @@ struct CLITests {
             ["key", "inspect", "--unknown-flag"],
         ]
         for arguments in cases {
-            let r = try CLIProcess.run(arguments)
+            let r = try await CLIProcess.run(arguments)
             #expect(r.status == 2, "\(arguments): \(r.status) \(r.stderr)")
             let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: true)
             #expect(lines.count == 1, "\(arguments): \(r.stderr)")
@@ -118,16 +118,16 @@ struct CLITests {
 
 /// `rmb peer status` reads what a running peer writes to `<store>/status.json`.
 struct PeerStatusCLITests {
-    @Test func printsRelaysAndStore() throws {
+    @Test func printsRelaysAndStore() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-status-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let status = #"{"account":"5Df","relays":[{"confirmed_batches":7,"last_round_trip_ms":1.5,"rank":0.002,"recent_failures":0,"relay":"http://127.0.0.1:1","state":"connected"}],"store":{"backlog":1,"inbox_keys":2,"inbox_pending":0,"map_size":100,"map_used_bytes":10,"outbox":3},"time":\#(Int(Date().timeIntervalSince1970)),"twin":7}"#
         try Data(status.utf8).write(to: dir.appendingPathComponent("status.json"))
-        let r = try CLIProcess.run(["peer", "status", "--store", dir.path])
+        let r = try await CLIProcess.run(["peer", "status", "--store", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("http://127.0.0.1:1") && r.stdout.contains("connected") && r.stdout.contains("outbox 3"))
-        let missing = try CLIProcess.run(["peer", "status", "--store", dir.appendingPathComponent("none").path])
+        let missing = try await CLIProcess.run(["peer", "status", "--store", dir.appendingPathComponent("none").path])
         #expect(missing.status == 2 && missing.stderr.hasPrefix("error: no status"))
     }
 }

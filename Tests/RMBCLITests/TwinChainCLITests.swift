@@ -16,13 +16,8 @@ import Testing
         return (fake, try await fake.start())
     }
 
-    /// `rmb` blocks this thread: run it off the cooperative pool so the node keeps answering.
     static func rmb(_ arguments: [String]) async throws -> CLIResult {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try CLIProcess.run(arguments) })
-            }
-        }
+        try await CLIProcess.run(arguments)
     }
 
     @Test func showReadsTwinsFromTheChainByIDAndAccount() async throws {
@@ -85,30 +80,30 @@ import Testing
                                          "--timeout", "1", "r1.example.com"])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("not finalized"))
-        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(Date().timeIntervalSince(started) < 60)   // bounded (generous: parallel suite on two cores)
         await node.stop()
     }
 
-    @Test func relaysEditALocalTwinFile() throws {
+    @Test func relaysEditALocalTwinFile() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-cli-relays-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("twins.toml").path
-        let added = try CLIProcess.run(["twin", "add", "--twins", file, "--id", "7", "--account", Self.devSS58, "--relay", "http://127.0.0.1:9001"])
+        let added = try await CLIProcess.run(["twin", "add", "--twins", file, "--id", "7", "--account", Self.devSS58, "--relay", "http://127.0.0.1:9001"])
         #expect(added.status == 0, "\(added.stderr)")
-        let add = try CLIProcess.run(["twin", "relays", "add", "--twins", file, "--id", "7", "http://127.0.0.1:9002"])
+        let add = try await CLIProcess.run(["twin", "relays", "add", "--twins", file, "--id", "7", "http://127.0.0.1:9002"])
         #expect(add.status == 0, "\(add.stderr)")
-        let list = try CLIProcess.run(["twin", "relays", "list", "--twins", file, "--account", Self.devSS58])
+        let list = try await CLIProcess.run(["twin", "relays", "list", "--twins", file, "--account", Self.devSS58])
         #expect(list.stdout == "http://127.0.0.1:9001\nhttp://127.0.0.1:9002\n")
-        let remove = try CLIProcess.run(["twin", "relays", "remove", "--twins", file, "--id", "7", "http://127.0.0.1:9001"])
+        let remove = try await CLIProcess.run(["twin", "relays", "remove", "--twins", file, "--id", "7", "http://127.0.0.1:9001"])
         #expect(remove.status == 0, "\(remove.stderr)")
-        let set = try CLIProcess.run(["twin", "relays", "set", "--twins", file, "--id", "7", "r1.example.com", "r1.example.com"])
+        let set = try await CLIProcess.run(["twin", "relays", "set", "--twins", file, "--id", "7", "r1.example.com", "r1.example.com"])
         #expect(set.status == 0)
-        let final = try CLIProcess.run(["twin", "relays", "list", "--twins", file, "--id", "7"])
+        let final = try await CLIProcess.run(["twin", "relays", "list", "--twins", file, "--id", "7"])
         #expect(final.stdout == "r1.example.com\n")
-        let missing = try CLIProcess.run(["twin", "relays", "list", "--twins", file, "--id", "9"])
+        let missing = try await CLIProcess.run(["twin", "relays", "list", "--twins", file, "--id", "9"])
         #expect(missing.status == 2)
-        let badRelay = try CLIProcess.run(["twin", "relays", "add", "--twins", file, "--id", "7", "ht!tp://x"])
+        let badRelay = try await CLIProcess.run(["twin", "relays", "add", "--twins", file, "--id", "7", "ht!tp://x"])
         #expect(badRelay.status == 2)
     }
 }

@@ -28,10 +28,14 @@ struct PeerChainStartupTests {
         process.standardOutput = FileHandle.nullDevice
         process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "RMB_MNEMONIC" }
         try process.run()
+        // Blocking reads and waits happen off the cooperative pool (two threads on this machine).
         let data = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: errors.fileHandleForReading.readDataToEndOfFile()) }
+            DispatchQueue.global().async {
+                let data = errors.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: data)
+            }
         }
-        process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
     }
 

@@ -19,7 +19,7 @@ struct ChainDirectoryTests {
         let fake = FakeTFChain()
         try fake.storeVectorTwins()           // dev = twin 7, alpha = 41, beta = 55
         let node = try await fake.start()
-        let chain = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
+        let chain = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(15)))
         let relay = try await RelayHarness.start(redis: redis.url, twins: chain.directory)
         let port = relay.port
 
@@ -52,12 +52,13 @@ struct ChainDirectoryTests {
         let follower = Task {
             try? await TwinEventService(follower: TwinEventFollower(client: chain), server: relay.server).run()
         }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while node.requests("chain_subscribeFinalizedHeads").isEmpty || node.requests("state_getStorage").count < readsAfterFirstLookups + 2,
-              ContinuousClock.now < deadline {
+        // Wait until the event's twin is in the cache (the follower read block 201's events).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while relay.server.core.twins.cached(id: TestIdentity.dev.twin) == nil, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(100))
+        let cached = relay.server.core.twins.cached(id: TestIdentity.dev.twin)
+        #expect(cached??.relays.map(\.host) == ["relay.example.com"], "the finalized TwinUpdated should fill the cache")
         let readsAfterEvent = node.requests("state_getStorage").count   // includes the events read
         peer = try await TestPeer.connect("ws://127.0.0.1:\(port)/", token: try TestIdentity.dev.token(sid: "c"))
         await peer.close()

@@ -21,7 +21,7 @@ import TwinDirectory
         let fake = FakeTFChain()
         try fake.storeVectorTwins()
         let node = try await fake.start()
-        return (fake, TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2))))
+        return (fake, TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(15))))
     }
 
     @Test func directoryReadsTwinsFromStorage() async throws {
@@ -215,7 +215,7 @@ final class ChangeLog: @unchecked Sendable {
             state.eventsByBlock[FakeTFChain.blockHash(102)] = events
         }
         let node = try await fake.start()
-        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
+        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(15)))
         let log = ChangeLog()
         let task = Task { await TwinEventFollower(client: client).run { log.append($0) } }
         await Self.waitFor { !log.all.isEmpty }
@@ -233,7 +233,7 @@ final class ChangeLog: @unchecked Sendable {
         let fake = FakeTFChain()
         fake.with { $0.finalizedHeads = [101, 500] }
         let node = try await fake.start()
-        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(2)))
+        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(15)))
         var configuration = TwinEventFollower.Configuration()
         configuration.catchUpLimit = 10
         let log = ChangeLog()
