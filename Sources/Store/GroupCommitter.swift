@@ -11,6 +11,11 @@ import Logging
 /// and end on the same OS thread and blocks it during fsync; a dedicated thread keeps both
 /// rules without starving Swift concurrency's few pool threads.
 ///
+/// Deferrable units (`submit(_:deferrable:)`) do not wake the writer: they ride along with the
+/// next transaction anyone asks for, or go out alone once they waited `deferLimit`. They are for
+/// bookkeeping whose loss in a crash costs a duplicate, never a message, and they keep their
+/// place in the queue, so they are applied before any unit submitted after them.
+///
 /// Failure isolation: when a batch fails (map full, damaged record), its transaction aborts and
 /// every unit is retried alone, units that only delete first (they make room), so one unit's
 /// error never fails another caller's write.
@@ -18,7 +23,10 @@ final class GroupCommitter: @unchecked Sendable {
     /// One caller's atomic list of operations.
     private struct Unit {
         let operations: [StoreOperation]
-        let continuation: CheckedContinuation<[StoreOperationResult], any Error>
+        /// Called once, on the writer thread, with the unit's results or its error.
+        let complete: @Sendable (Result<[StoreOperationResult], any Error>) -> Void
+        /// When a deferrable unit must be committed at the latest; nil for a unit that is waited for.
+        var deadline: ContinuousClock.Instant?
         var freesSpace: Bool { operations.allSatisfy(\.freesSpace) }
     }
 
@@ -40,6 +48,8 @@ final class GroupCommitter: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [Unit] = []
+    /// Units in `queue` that wake the writer (not deferrable).
+    private var urgent = 0
     private var closing = false
     private var finished = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -48,10 +58,14 @@ final class GroupCommitter: @unchecked Sendable {
     /// Longest wait, after a commit, for its callers' next writes (see `runLoop`).
     private let lingerLimit: Duration
 
-    init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, logger: Logger) {
+    /// Longest wait of a deferrable unit for a transaction to join.
+    private let deferLimit: Duration
+
+    init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, deferLimit: Duration = .milliseconds(20), logger: Logger) {
         self.env = env
         self.state = state
         self.lingerLimit = lingerLimit
+        self.deferLimit = deferLimit
         self.logger = logger
     }
 
@@ -65,19 +79,35 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Queues `operations` as one atomic unit and waits until it is committed (durable) or failed.
     /// A caller cancelled while waiting still gets its write committed: once queued it is owed.
-    func submit(_ operations: [StoreOperation]) async throws -> [StoreOperationResult] {
+    /// With `deferrable`, the unit waits up to `deferLimit` for another transaction to share.
+    func submit(_ operations: [StoreOperation], deferrable: Bool = false) async throws -> [StoreOperationResult] {
         if operations.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            guard !closing else {
-                condition.unlock()
-                continuation.resume(throwing: StoreError.closed)
-                return
-            }
-            queue.append(Unit(operations: operations, continuation: continuation))
-            condition.signal()
-            condition.unlock()
+            enqueue(operations, deferrable: deferrable) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Queues `operations` now and returns at once; `complete` runs on the writer thread once
+    /// they are committed or failed. The unit's place in the queue is taken before this returns.
+    func enqueue(_ operations: [StoreOperation], deferrable: Bool,
+                 complete: @escaping @Sendable (Result<[StoreOperationResult], any Error>) -> Void) {
+        if operations.isEmpty { return complete(.success([])) }
+        condition.lock()
+        guard !closing else {
+            condition.unlock()
+            complete(.failure(StoreError.closed))
+            return
+        }
+        let deadline = deferrable ? ContinuousClock.now + deferLimit : nil
+        queue.append(Unit(operations: operations, complete: complete, deadline: deadline))
+        if !deferrable {
+            urgent += 1
+            condition.signal()
+        } else if queue.count == 1 {
+            // The writer may sleep without a deadline: give it this one.
+            condition.signal()
+        }
+        condition.unlock()
     }
 
     var statistics: Counters {
@@ -118,7 +148,16 @@ final class GroupCommitter: @unchecked Sendable {
         var lastCommitEnd = ContinuousClock.now
         while true {
             condition.lock()
-            while queue.isEmpty && !closing { condition.wait() }
+            // Sleep while nothing is queued, or only deferrable units whose deadline is ahead.
+            while !closing {
+                if queue.isEmpty {
+                    condition.wait()
+                } else if urgent == 0, let deadline = queue.first?.deadline, deadline > ContinuousClock.now {
+                    _ = condition.wait(until: Self.date(deadline))
+                } else {
+                    break
+                }
+            }
             // Callers just resumed by the last commit are usually about to write again: give
             // them up to `lingerLimit` after that commit to join this batch, so they share its
             // fsync instead of each waiting for a commit already in flight plus their own.
@@ -127,8 +166,7 @@ final class GroupCommitter: @unchecked Sendable {
             while queue.count < expected && !closing {
                 let remaining = ContinuousClock.now.duration(to: lingerEnd)
                 guard remaining > .zero else { break }
-                let (seconds, attoseconds) = remaining.components
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+                _ = condition.wait(until: Self.date(lingerEnd))
             }
             if queue.isEmpty {
                 finished = true
@@ -141,6 +179,7 @@ final class GroupCommitter: @unchecked Sendable {
             let take = min(queue.count, Self.maxUnitsPerBatch)
             let batch = Array(queue.prefix(take))
             queue.removeFirst(take)
+            urgent -= batch.reduce(0) { $0 + ($1.deadline == nil ? 1 : 0) }
             condition.unlock()
             process(batch)
             expected = batch.count
@@ -148,15 +187,21 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
+    /// The wall-clock date of a monotonic instant, for `NSCondition.wait(until:)`.
+    private static func date(_ instant: ContinuousClock.Instant) -> Date {
+        let (seconds, attoseconds) = ContinuousClock.now.duration(to: instant).components
+        return Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+    }
+
     private func process(_ batch: [Unit]) {
         do {
             let results = try commit(batch)
-            for (unit, result) in zip(batch, results) { unit.continuation.resume(returning: result) }
+            for (unit, result) in zip(batch, results) { unit.complete(.success(result)) }
             return
         } catch {
             record { $0.failedBatches += 1 }
             if batch.count == 1, let unit = batch.first {
-                unit.continuation.resume(throwing: mapped(error))
+                unit.complete(.failure(mapped(error)))
                 return
             }
             logger.debug("store batch of \(batch.count) units failed (\(error)); retrying each unit alone")
@@ -165,9 +210,9 @@ final class GroupCommitter: @unchecked Sendable {
         for unit in batch.filter(\.freesSpace) + batch.filter({ !$0.freesSpace }) {
             do {
                 let results = try commit([unit])
-                unit.continuation.resume(returning: results.first ?? [])
+                unit.complete(.success(results.first ?? []))
             } catch {
-                unit.continuation.resume(throwing: mapped(error))
+                unit.complete(.failure(mapped(error)))
             }
         }
     }

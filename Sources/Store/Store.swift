@@ -86,13 +86,31 @@ public final class Store: Sendable {
 
     /// Applies `operations` atomically (all or none) and returns one result per operation once
     /// they are durable. Concurrent calls share transactions (group commit).
-    public func commit(_ operations: [StoreOperation]) async throws(StoreError) -> [StoreOperationResult] {
+    ///
+    /// With `deferrable`, the write does not start a transaction of its own: it joins the next
+    /// one another caller asks for, or goes out alone after at most 20 ms. Only for bookkeeping
+    /// whose loss in a crash costs a duplicate (a confirmation, a delivery mark), never for what
+    /// was accepted from a client or a relay. It is still applied before any write submitted
+    /// after it.
+    public func commit(_ operations: [StoreOperation], deferrable: Bool = false) async throws(StoreError) -> [StoreOperationResult] {
         do {
-            return try await committer.submit(operations)
+            return try await committer.submit(operations, deferrable: deferrable)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError.storage(String(describing: error))
+        }
+    }
+
+    /// Queues a deferrable write (see ``commit(_:deferrable:)``) and returns at once; `completion`
+    /// runs on the store's writer thread when it is durable or failed (keep it short). The write
+    /// is in the queue when this returns, so it is applied before anything submitted later.
+    public func commitInBackground(_ operations: [StoreOperation],
+                                   completion: @escaping @Sendable (Result<[StoreOperationResult], StoreError>) -> Void) {
+        committer.enqueue(operations, deferrable: true) { result in
+            completion(result.mapError { error in
+                (error as? StoreError) ?? StoreError.storage(String(describing: error))
+            })
         }
     }
 
