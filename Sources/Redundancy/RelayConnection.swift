@@ -34,7 +34,8 @@ public actor RelayConnection {
     private var writer: WebSocketOutboundWriter?
     private var generation: UInt64 = 0
     private var health: RelayHealth
-    private var pending: [String: CheckedContinuation<Void, any Error>] = [:]
+    /// Batches waiting for their pong, with the instant they time out (``expireOverdue()``).
+    private var pending: [String: (continuation: CheckedContinuation<Void, any Error>, deadline: ContinuousClock.Instant)] = [:]
     /// Pongs that arrived while their sender was still finishing its writes.
     private var earlyPongs: Set<String> = []
     private var counter: UInt64 = 0
@@ -59,6 +60,33 @@ public actor RelayConnection {
 
     /// Runs until the task is cancelled.
     public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.watchConfirmations() }
+            await self.connectionLoop()
+            group.cancelAll()
+        }
+    }
+
+    /// Fails batches whose pong is overdue. One loop per connection instead of a timer task per
+    /// batch: a busy peer confirms hundreds of batches a second.
+    private func watchConfirmations() async {
+        let period = min(configuration.confirmationTimeout / 4, .milliseconds(250))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: period)
+            expireOverdue(now: .now)
+        }
+    }
+
+    private func expireOverdue(now: ContinuousClock.Instant) {
+        guard !pending.isEmpty else { return }
+        for (uid, waiter) in pending where waiter.deadline <= now {
+            pending.removeValue(forKey: uid)
+            health.recordFailure("confirmation timeout")
+            waiter.continuation.resume(throwing: RedundancyError.confirmationTimeout(relay))
+        }
+    }
+
+    private func connectionLoop() async {
         var failures = 0
         while !Task.isCancelled {
             let startedAt = ContinuousClock.now
@@ -115,7 +143,7 @@ public actor RelayConnection {
         earlyPongs.removeAll()
         let waiting = pending
         pending.removeAll()
-        for (_, continuation) in waiting { continuation.resume(throwing: RedundancyError.connectionLost(relay)) }
+        for (_, waiter) in waiting { waiter.continuation.resume(throwing: RedundancyError.connectionLost(relay)) }
         if !waiting.isEmpty { health.recordFailure(reason) }
     }
 
@@ -123,7 +151,7 @@ public actor RelayConnection {
         let decoded = Result { () throws(ProtocolError) in try RMBEnvelope(wire: bytes) }
         if case .success(let envelope) = decoded, case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
             if let waiter = pending.removeValue(forKey: envelope.uid) {
-                waiter.resume()
+                waiter.continuation.resume()
             } else {
                 earlyPongs.insert(envelope.uid)
             }
@@ -159,24 +187,14 @@ public actor RelayConnection {
             health.recordFailure("write failed: \(error)")
             throw RedundancyError.writeFailed(relay, String(describing: error))
         }
-        let timeout = configuration.confirmationTimeout
+        let deadline = ContinuousClock.now + configuration.confirmationTimeout
         if earlyPongs.remove(uid) == nil {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            pending[uid] = continuation
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.expire(uid)
+                pending[uid] = (continuation, deadline)
             }
-        }
         }
         let elapsed = ContinuousClock.now - started
         health.recordSuccess(roundTrip: elapsed)
         return elapsed
-    }
-
-    private func expire(_ uid: String) {
-        guard let continuation = pending.removeValue(forKey: uid) else { return }
-        health.recordFailure("confirmation timeout")
-        continuation.resume(throwing: RedundancyError.confirmationTimeout(relay))
     }
 }

@@ -23,32 +23,53 @@ struct Downstream: Sendable {
 
     func run(_ frames: AsyncStream<InboundFrame>) async {
         let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>() }
-        await withDiscardingTaskGroup { group in
-            for buffer in buffers {
-                group.addTask {
-                    while true {
-                        let batch = await buffer.takeBatch(limit: 512)
-                        if batch.isEmpty { return }
-                        await self.process(batch)
+        let marks = LaneBuffer<InboxKey>()
+        await withDiscardingTaskGroup { outer in
+            outer.addTask { await self.recordDeliveries(marks) }
+            await withDiscardingTaskGroup { group in
+                for buffer in buffers {
+                    group.addTask {
+                        while true {
+                            let batch = await buffer.takeBatch(limit: 512)
+                            if batch.isEmpty { return }
+                            await self.process(batch, marks: marks)
+                        }
                     }
                 }
-            }
-            group.addTask { await self.redeliverPending() }
-            for await frame in frames {
-                let envelope: RMBEnvelope
-                switch frame.envelope {
-                case .success(let decoded): envelope = decoded
-                case .failure(let error):
-                    metrics.envelopesRefused.increment()
-                    logger.warning("dropping undecodable frame", metadata: ["relay": "\(frame.relay)", "error": "\(error)"])
-                    continue
+                group.addTask { await self.redeliverPending(marks: marks) }
+                for await frame in frames {
+                    let envelope: RMBEnvelope
+                    switch frame.envelope {
+                    case .success(let decoded): envelope = decoded
+                    case .failure(let error):
+                        metrics.envelopesRefused.increment()
+                        logger.warning("dropping undecodable frame", metadata: ["relay": "\(frame.relay)", "error": "\(error)"])
+                        continue
+                    }
+                    metrics.envelopesReceived.increment()
+                    let source = envelope.hasSource ? envelope.source.twin : 0
+                    await buffers[Int(source % UInt32(lanes))].append(envelope)
                 }
-                metrics.envelopesReceived.increment()
-                let source = envelope.hasSource ? envelope.source.twin : 0
-                await buffers[Int(source % UInt32(lanes))].append(envelope)
+                for buffer in buffers { await buffer.finish() }
+                group.cancelAll()
             }
-            for buffer in buffers { await buffer.finish() }
-            group.cancelAll()
+            // The lanes are done: record their last deliveries, then stop.
+            await marks.finish()
+        }
+    }
+
+    /// Marks pushed envelopes delivered, many per commit, off the lanes' path: a lane goes on
+    /// with its next batch while the mark is written. Losing a mark in a crash costs nothing
+    /// but a second push attempt, which the delivery marker in Redis turns into a no-op.
+    private func recordDeliveries(_ marks: LaneBuffer<InboxKey>) async {
+        while true {
+            let keys = await marks.takeBatch(limit: 4096)
+            if keys.isEmpty { return }
+            do {
+                _ = try await store.commit(keys.map { .markDelivered($0) }, deferrable: true)
+            } catch {
+                logger.error("could not mark deliveries", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -89,7 +110,7 @@ struct Downstream: Sendable {
 
     /// One lane's batch, in order: validate each envelope, record all of them in the inbox in
     /// one commit, push the new ones to Redis in one pipeline, mark them delivered in one commit.
-    func process(_ batch: [RMBEnvelope]) async {
+    func process(_ batch: [RMBEnvelope], marks: LaneBuffer<InboxKey>) async {
         var actions: [Action] = []
         for envelope in batch {
             if let action = await action(for: envelope) { actions.append(action) }
@@ -139,7 +160,7 @@ struct Downstream: Sendable {
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
             }
         }
-        await push(deliveries, alsoDelivered: answered.map(\.0))
+        await push(deliveries, alsoDelivered: answered.map(\.0), marks: marks)
         for (key, reply) in answered { await send(reply, answering: key) }
         if !resends.isEmpty {
             do {
@@ -216,9 +237,9 @@ struct Downstream: Sendable {
         return 1
         """
 
-    /// Idempotent LPUSH + LTRIM for each delivery, in order, in one pipeline; then one commit marks them
-    /// (and `alsoDelivered`) delivered. A failed push stays pending and is retried.
-    private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = []) async {
+    /// Idempotent LPUSH + LTRIM for each delivery, in order, in one pipeline; then they (and
+    /// `alsoDelivered`) go to `marks`, to be marked delivered. A failed push stays pending and is retried.
+    private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = [], marks: LaneBuffer<InboxKey>) async {
         var delivered = alsoDelivered
         if !deliveries.isEmpty {
             let now = StoreTime.now
@@ -242,16 +263,12 @@ struct Downstream: Sendable {
         }
         guard !delivered.isEmpty else { return }
         metrics.delivered.increment(by: delivered.count - alsoDelivered.count)
-        do {
-            _ = try await store.commit(delivered.map { .markDelivered($0) })
-        } catch {
-            logger.error("could not mark deliveries", metadata: ["error": "\(error)"])
-        }
+        await marks.append(contentsOf: delivered)
     }
 
     /// Retries deliveries that were stored but not pushed (Redis down, or a crash in between).
     /// Entries younger than `settle` are left alone: a lane is still pushing them.
-    private func redeliverPending(settle: UInt64 = 5_000) async {
+    private func redeliverPending(settle: UInt64 = 5_000, marks: LaneBuffer<InboxKey>) async {
         let startedAt = StoreTime.now
         while !Task.isCancelled {
             do {
@@ -269,7 +286,7 @@ struct Downstream: Sendable {
                     }
                 }
                 if !deliveries.isEmpty { logger.info("re-delivering stored envelopes", metadata: ["count": "\(deliveries.count)"]) }
-                await push(deliveries, alsoDelivered: empty)
+                await push(deliveries, alsoDelivered: empty, marks: marks)
             } catch {
                 logger.error("inbox scan failed", metadata: ["error": "\(error)"])
             }

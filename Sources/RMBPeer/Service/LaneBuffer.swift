@@ -14,6 +14,16 @@ actor LaneBuffer<Element: Sendable> {
         }
     }
 
+    func append(contentsOf elements: [Element]) {
+        guard !elements.isEmpty else { return }
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: elements)
+        } else {
+            items += elements
+        }
+    }
+
     func finish() {
         finished = true
         waiter?.resume(returning: [])

@@ -4,8 +4,10 @@ import RMBProtocol
 import RedisClient
 import Store
 
-/// Takes local JSON messages from Redis without a loss window: `BLMOVE` moves each message into
-/// a processing list, and it is removed from there only after the store holds what it became.
+/// Takes local JSON messages from Redis without a loss window: `LMOVE` (a script taking a whole
+/// batch in one command, or `BLMOVE` waiting for the next message when none waits) moves each
+/// message into a processing list, and it is removed from there only after the store holds what
+/// it became.
 ///
 /// Requests get a uid stamped into their processing copy (`LSET`, key `rmb_uid`, ignored by
 /// parsers) before they are stored, so a restart after a crash re-uses the same uid: the
@@ -29,22 +31,47 @@ struct LocalIntake: Sendable {
         let connection = redis.makeDedicatedConnection(label: "intake:\(queue)")
         defer { connection.close() }
         await recover()
+        // The last round's clean-up (LREM of what is stored, error replies) travels with the
+        // next take, so a busy queue costs one round trip per batch.
+        var cleanup: [[RedisArgument]] = []
         while !Task.isCancelled {
             do {
-                let reply = try await connection.blocking(["BLMOVE", .string(queue), .string(processing), "RIGHT", "LEFT", 1],
-                                                          blockTimeout: .seconds(1))
-                guard let first = reply.bytes else { continue }
-                // Take what else is waiting, without blocking, in one round trip.
-                let more = try await connection.pipeline(Array(repeating: ["LMOVE", .string(queue), .string(processing), "RIGHT", "LEFT"],
-                                                               count: batchSize - 1))
-                try await handle([first] + more.compactMap(\.bytes), fresh: true)
+                let replies = try await connection.pipeline(cleanup + [takeCommand])
+                cleanup = []
+                var items = (replies.last?.array ?? []).compactMap(\.bytes)
+                if items.isEmpty {
+                    let reply = try await connection.blocking(["BLMOVE", .string(queue), .string(processing), "RIGHT", "LEFT", 1],
+                                                              blockTimeout: .seconds(1))
+                    guard let first = reply.bytes else { continue }
+                    items = [first]
+                }
+                cleanup = try await handle(items, fresh: true, via: connection)
             } catch is CancellationError {
-                return
+                break
             } catch {
+                // Only the LREMs are repeated: they are idempotent, an error reply is not.
+                cleanup = cleanup.filter { $0.first == "LREM" }
                 logger.warning("local intake error; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        if !cleanup.isEmpty { _ = try? await redis.pipeline(cleanup) }
+    }
+
+    /// Moves up to `batchSize` waiting messages into the processing list in one command (the
+    /// oldest first; an empty reply when none waits).
+    static let takeScript = """
+        local taken = {}
+        for i = 1, tonumber(ARGV[1]) do
+          local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+          if not item then break end
+          taken[i] = item
+        end
+        return taken
+        """
+
+    private var takeCommand: [RedisArgument] {
+        ["EVAL", .string(Self.takeScript), 2, .string(queue), .string(processing), .integer(batchSize)]
     }
 
     /// Finishes what a previous run left in the processing list (oldest first).
@@ -54,15 +81,17 @@ struct LocalIntake: Sendable {
             let items = (reply.array ?? []).compactMap(\.bytes)
             guard !items.isEmpty else { return }
             logger.info("recovering messages left by a previous run", metadata: ["queue": "\(queue)", "count": "\(items.count)"])
-            try await handle(items.reversed(), fresh: false)
+            let cleanup = try await handle(items.reversed(), fresh: false, via: nil)
+            _ = try await redis.pipeline(cleanup)
         } catch {
             logger.error("could not recover the processing list", metadata: ["queue": "\(queue)", "error": "\(error)"])
         }
     }
 
-    /// `items` in arrival order; with `fresh`, they are the only entries of the processing list
-    /// (item i at index count−1−i).
-    private func handle(_ items: [[UInt8]], fresh: Bool) async throws {
+    /// `items` in arrival order; with `fresh`, they were just moved to the head of the processing
+    /// list (item i at index count−1−i). Returns the clean-up to send once they are stored: error
+    /// replies and the LREMs.
+    private func handle(_ items: [[UInt8]], fresh: Bool, via connection: RedisDedicatedConnection?) async throws -> [[RedisArgument]] {
         var current = items
         var prepared = OutgoingPipeline.Prepared()
         if isRequestQueue {
@@ -74,14 +103,16 @@ struct LocalIntake: Sendable {
                     uids.append((try? store.backlog.get(uid: uid)) != nil ? nil : uid)
                     continue
                 }
-                let uid = UUID().uuidString.lowercased()
+                let uid = TimeOrderedUID.make()
                 if fresh, let marked = UIDMarker.write(uid, into: bytes) {
                     stamps.append(["LSET", .string(processing), .integer(items.count - 1 - i), .bytes(marked)])
                     current[i] = marked
                 }
                 uids.append(uid)
             }
-            if !stamps.isEmpty { _ = try await redis.pipeline(stamps) }
+            if !stamps.isEmpty {
+                if let connection { _ = try await connection.pipeline(stamps) } else { _ = try await redis.pipeline(stamps) }
+            }
             for (bytes, uid) in zip(current, uids) {
                 guard let uid else { continue }
                 await pipeline.prepare(request: bytes, uid: uid, into: &prepared)
@@ -99,15 +130,35 @@ struct LocalIntake: Sendable {
             commands.append(["LTRIM", .string(failure.replyTo), 0, .integer(RedisKeys.listLimit)])
         }
         for bytes in current { commands.append(["LREM", .string(processing), 1, .bytes(bytes)]) }
-        _ = try await redis.pipeline(commands)
+        return commands
     }
 }
 
 /// The `rmb_uid` key the peer adds to its own processing copy of a request.
 enum UIDMarker {
     static let key = "rmb_uid"
+    private static let keyBytes = Array(key.utf8)
+    private static let escapeBytes = Array("\\u".utf8)
+
+    private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, bytes.count >= needle.count else { return false }
+        var index = 0
+        let last = bytes.count - needle.count
+        while index <= last {
+            if bytes[index] == first {
+                var matched = 1
+                while matched < needle.count, bytes[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+            }
+            index += 1
+        }
+        return false
+    }
 
     static func read(_ bytes: [UInt8]) -> String? {
+        // Every fresh request passes here: without the key's name, and without an escape that
+        // could spell it, there is nothing to parse.
+        guard contains(bytes, keyBytes) || contains(bytes, escapeBytes) else { return nil }
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
         return object[key] as? String
     }

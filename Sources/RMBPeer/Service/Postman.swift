@@ -1,11 +1,17 @@
 import Logging
 import Redundancy
 import Store
+import Synchronization
 
 /// Moves outbox entries to the relays: each batch goes to the best relay that confirms it
 /// (envelope ping → pong), and is retried through the next relay with back-off until it is
 /// confirmed or its deadline passes. Entries leave the outbox only when confirmed or expired;
 /// a confirmed request is kept until its reply arrives, for a re-send (``Resender``).
+///
+/// A confirmation is recorded with a deferrable commit that the postman does not wait for: it
+/// rides along with the next transaction (usually the reply's), so a batch costs no fsync of
+/// its own. Until it is stored, the batch's entries are kept out of later rounds in memory; a
+/// crash before that re-sends them after the restart, and receivers drop the copies.
 struct Postman: Sendable {
     let store: Store
     let relays: RelayPool
@@ -16,29 +22,55 @@ struct Postman: Sendable {
     var batchSize = 256
     var resendPolicy = ResendPolicy()
 
+    /// Outbox entries confirmed by a relay whose confirmation is not stored yet.
+    final class Confirming: Sendable {
+        private let seqs = Mutex(Set<UInt64>())
+        var count: Int { seqs.withLock { $0.count } }
+        func contains(_ seq: UInt64) -> Bool { seqs.withLock { $0.contains(seq) } }
+        func insert(_ batch: [UInt64]) { seqs.withLock { $0.formUnion(batch) } }
+        func remove(_ batch: [UInt64]) { seqs.withLock { $0.subtract(batch) } }
+    }
+
+    private enum Round {
+        case sent
+        /// Everything due is waiting for its confirmation to be stored.
+        case confirming
+        case idle
+    }
+
     func run() async {
+        let confirming = Confirming()
         while !Task.isCancelled {
-            let sent: Int
+            let round: Round
             do {
-                sent = try await sendDue()
+                round = try await sendDue(confirming: confirming)
             } catch {
                 logger.error("outbox unavailable", metadata: ["error": "\(error)"])
-                sent = 0
+                round = .idle
             }
-            if sent > 0 { continue }
-            // Nothing due: sleep until the next retry is due or new work arrives.
-            let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
-            let delayMillis = next.map { $0.millis > StoreTime.now.millis ? min($0.millis - StoreTime.now.millis, 500) : 0 } ?? 500
-            if delayMillis == 0 { continue }
-            await doorbell.wait(upTo: .milliseconds(delayMillis))
+            switch round {
+            case .sent:
+                continue
+            case .confirming:
+                // The stored confirmation (or new work) rings.
+                await doorbell.wait(upTo: .milliseconds(100))
+            case .idle:
+                // Nothing due: sleep until the next retry is due or new work arrives.
+                let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
+                let delayMillis = next.map { $0.millis > StoreTime.now.millis ? min($0.millis - StoreTime.now.millis, 500) : 0 } ?? 500
+                if delayMillis == 0 { continue }
+                await doorbell.wait(upTo: .milliseconds(delayMillis))
+            }
         }
     }
 
-    /// Sends one batch of due entries; returns how many were handled.
-    private func sendDue() async throws -> Int {
+    /// Sends one batch of due entries.
+    private func sendDue(confirming: Confirming) async throws -> Round {
         let now = StoreTime.now
-        let due = try store.outbox.due(now: now, limit: batchSize)
-        guard !due.isEmpty else { return 0 }
+        let waiting = confirming.count
+        let found = try store.outbox.due(now: now, limit: batchSize + waiting)
+        let due = Array((waiting == 0 ? found : found.filter { !confirming.contains($0.seq) }).prefix(batchSize))
+        guard !due.isEmpty else { return found.isEmpty ? .idle : .confirming }
         let expired = due.filter { $0.deadline <= now }
         let live = due.filter { $0.deadline > now }
         if !expired.isEmpty {
@@ -47,14 +79,11 @@ struct Postman: Sendable {
             metrics.envelopesExpired.increment(by: expired.count)
             await undeliverable.reportExpired(expired)
         }
-        guard !live.isEmpty else { return expired.count }
+        guard !live.isEmpty else { return .sent }
         do {
             let relay = try await relays.send(live.map(\.payload))
-            let confirmedAt = StoreTime.now
-            _ = try await store.commit(live.map { entry in
-                .confirmOutbox(seq: entry.seq, resendAt: entry.kind == .request
-                    ? resendPolicy.next(after: confirmedAt, deadline: entry.deadline, resends: 0) : nil)
-            })
+            confirming.insert(live.map(\.seq))
+            recordConfirmation(live, confirming: confirming)
             metrics.envelopesSent.increment(by: live.count)
             logger.debug("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
         } catch {
@@ -64,6 +93,25 @@ struct Postman: Sendable {
             logger.warning("batch not confirmed; will retry", metadata: ["count": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"])
             _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })
         }
-        return live.count
+        return .sent
+    }
+
+    /// Queues the confirmation of a batch (a request is kept for a re-send) before anything else
+    /// can be stored about it (its reply); once stored, its entries may be looked at again (they
+    /// are gone from the outbox, or due again if this failed).
+    private func recordConfirmation(_ live: [OutboxEntry], confirming: Confirming) {
+        let confirmedAt = StoreTime.now
+        let seqs = live.map(\.seq)
+        let operations: [StoreOperation] = live.map { entry in
+            .confirmOutbox(seq: entry.seq, resendAt: entry.kind == .request
+                ? resendPolicy.next(after: confirmedAt, deadline: entry.deadline, resends: 0) : nil)
+        }
+        store.commitInBackground(operations) { [logger, doorbell] result in
+            if case .failure(let error) = result {
+                logger.error("could not record a confirmed batch; it will be sent again", metadata: ["count": "\(seqs.count)", "error": "\(error)"])
+            }
+            confirming.remove(seqs)
+            doorbell.ring()
+        }
     }
 }
