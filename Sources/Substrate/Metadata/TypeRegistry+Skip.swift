@@ -87,7 +87,9 @@ extension TypeRegistry {
         let words = bits / wordBits + (bits % wordBits == 0 ? 0 : 1)
         let available = decoder.remaining / wordSize
         guard words <= UInt64(available) else {
-            throw .unexpectedEnd(offset: decoder.offset, needed: (Int(clamping: words) - available) * wordSize)
+            // Clamped so a forged bit count cannot overflow the message's arithmetic.
+            let wanted = Int(clamping: min(words, UInt64(Int.max / wordSize)))
+            throw .unexpectedEnd(offset: decoder.offset, needed: (wanted - available) * wordSize)
         }
         try decoder.skip(Int(words) * wordSize)
     }
