@@ -30,11 +30,20 @@ struct LocalIntake: Sendable {
     func run() async {
         let connection = redis.makeDedicatedConnection(label: "intake:\(queue)")
         defer { connection.close() }
-        await recover()
+        // After a start, and after any failed round (Redis gone mid-batch), whatever sits in the
+        // processing list is finished first, so no message waits there for the next restart.
+        var needsRecovery = true
         // The last round's clean-up (LREM of what is stored, error replies) travels with the
         // next take, so a busy queue costs one round trip per batch.
         var cleanup: [[RedisArgument]] = []
         while !Task.isCancelled {
+            if needsRecovery {
+                guard await recover() else {
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                needsRecovery = false
+            }
             do {
                 let replies = try await connection.pipeline(cleanup + [takeCommand])
                 cleanup = []
@@ -52,6 +61,7 @@ struct LocalIntake: Sendable {
                 // Only the LREMs are repeated: they are idempotent, an error reply is not.
                 cleanup = cleanup.filter { $0.first == "LREM" }
                 logger.warning("local intake error; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                needsRecovery = true
                 try? await Task.sleep(for: .seconds(1))
             }
         }
@@ -75,16 +85,19 @@ struct LocalIntake: Sendable {
     }
 
     /// Finishes what a previous run left in the processing list (oldest first).
-    private func recover() async {
+    /// Returns `false` when Redis could not be read or written (try again later).
+    private func recover() async -> Bool {
         do {
             let reply = try await redis.send(["LRANGE", .string(processing), 0, -1])
             let items = (reply.array ?? []).compactMap(\.bytes)
-            guard !items.isEmpty else { return }
-            logger.info("recovering messages left by a previous run", metadata: ["queue": "\(queue)", "count": "\(items.count)"])
+            guard !items.isEmpty else { return true }
+            logger.info("recovering messages left in the processing list", metadata: ["queue": "\(queue)", "count": "\(items.count)"])
             let cleanup = try await handle(items.reversed(), fresh: false, via: nil)
             _ = try await redis.pipeline(cleanup)
+            return true
         } catch {
             logger.error("could not recover the processing list", metadata: ["queue": "\(queue)", "error": "\(error)"])
+            return false
         }
     }
 
