@@ -69,7 +69,7 @@ public struct PeerCommand: AsyncParsableCommand {
         var configuration = try makeConfiguration(file)
         let directory: any TwinDirectory
         var chain: TFChainClient?
-        if let twinsPath = twins ?? file.twinsFile {
+        if let twinsPath = localTwinFile(file) {
             directory = CachedTwinDirectory(backend: try LocalTwinDirectory(path: twinsPath))
         } else {
             let urls = !substrate.isEmpty ? substrate : file.substrate ?? Self.defaultSubstrate
@@ -92,6 +92,15 @@ public struct PeerCommand: AsyncParsableCommand {
         await task.value
         signals.cancel()
         await chain?.close()
+    }
+
+    /// The twin directory: a flag beats the config file, and `--substrate` beats a file's
+    /// `twins_file` (and `--twins` a file's `substrate`); with nothing given, tfchain.
+    private func localTwinFile(_ file: PeerConfigFile) -> String? {
+        if let twins { return twins }
+        if !substrate.isEmpty { return nil }
+        if let fileSubstrate = file.substrate, !fileSubstrate.isEmpty, file.twinsFile == nil { return nil }
+        return file.twinsFile
     }
 
     private func makeConfiguration(_ file: PeerConfigFile) throws -> PeerService.Configuration {
@@ -121,8 +130,11 @@ public struct PeerCommand: AsyncParsableCommand {
         for text in relay.isEmpty ? (file.relays ?? []) : relay {
             do { relays.append(try RelayAddress(parsing: text)) } catch { throw ValidationError("invalid --relay '\(text)': \(error)") }
         }
-        if (twins ?? file.twinsFile) != nil, !substrate.isEmpty {
+        if twins != nil, !substrate.isEmpty {
             throw ValidationError("--twins and --substrate exclude each other: pick one twin directory")
+        }
+        if file.twinsFile != nil, !(file.substrate ?? []).isEmpty {
+            throw ValidationError("config: directory.twins_file and directory.substrate exclude each other")
         }
         var configuration = PeerService.Configuration(identity: identity, relays: relays,
                                                       redisURL: redis ?? file.redis ?? "redis://localhost:6379",
