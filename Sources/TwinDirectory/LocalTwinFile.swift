@@ -134,7 +134,7 @@ public enum LocalTwinFile {
             let table = TOMLTable()
             table["id"] = Int(twin.id)
             table["account"] = twin.account.ss58
-            if let key = twin.e2ePublicKey { table["pk"] = HexBytes.encode(key) }
+            if let key = twin.e2ePublicKey { table["pk"] = Hex.encode(key) }
             table["relays"] = TOMLArray(twin.relays.map(\.canonical))
             array.append(table)
         }
@@ -213,7 +213,7 @@ public enum LocalTwinFile {
     private static func validate(_ twin: Twin, index: Int, path: String) throws(LocalTwinFileError) {
         guard twin.id != 0 else { throw .invalidTwin(path: path, index: index, field: "id", message: "must be from 1 to 4294967295, got 0") }
         if let key = twin.e2ePublicKey {
-            do { try TwinValueParsing.checkE2EPublicKey(key, shown: HexBytes.encode(key)) } catch {
+            do { try TwinValueParsing.checkE2EPublicKey(key, shown: Hex.encode(key)) } catch {
                 throw .invalidTwin(path: path, index: index, field: "pk", message: error.description)
             }
         }

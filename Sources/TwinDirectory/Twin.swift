@@ -31,7 +31,7 @@ extension Twin: Codable {
         account = try container.decode(AccountID.self, forKey: .account)
         relays = try container.decodeIfPresent([RelayAddress].self, forKey: .relays) ?? []
         if let text = try container.decodeIfPresent(String.self, forKey: .pk) {
-            guard let bytes = HexBytes.decode(text) else {
+            guard let bytes = Hex.decode(text) else {
                 throw DecodingError.dataCorruptedError(forKey: .pk, in: container, debugDescription: "pk is not hex")
             }
             e2ePublicKey = bytes
@@ -45,6 +45,6 @@ extension Twin: Codable {
         try container.encode(id, forKey: .id)
         try container.encode(account, forKey: .account)
         try container.encode(relays, forKey: .relays)
-        try container.encode(e2ePublicKey.map(HexBytes.encode), forKey: .pk)
+        try container.encode(e2ePublicKey.map(Hex.encode), forKey: .pk)
     }
 }

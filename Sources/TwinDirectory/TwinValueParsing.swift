@@ -1,3 +1,4 @@
+import RMBIdentity
 /// Parsing of twin fields typed by people (CLI flags, file values) that have no type of their own.
 public enum TwinValueParsing {
     /// A twin id in decimal: 1...4294967295 (0 is never a real twin).
@@ -11,7 +12,7 @@ public enum TwinValueParsing {
     /// An e2e public key in hex (optional `0x`): must be a 33-byte compressed secp256k1 point
     /// encoding (`02`/`03` prefix). The curve check itself is left to the e2e code.
     public static func e2ePublicKey(_ text: String) throws(TwinValueError) -> [UInt8] {
-        guard let bytes = HexBytes.decode(text) else { throw .invalidPublicKey(text, "not hex") }
+        guard let bytes = Hex.decode(text) else { throw .invalidPublicKey(text, "not hex") }
         try checkE2EPublicKey(bytes, shown: text)
         return bytes
     }
