@@ -12,9 +12,8 @@ echo "building ($config; the first build takes several minutes)…" >&2
 for product in rmb rmb-relay rmb-peer; do swift build -c "$config" --product "$product" >&2; done
 bin="$PWD/.build/$config"
 dir="$(mktemp -d -t rmb-demo.XXXXXX)"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source scripts/lib/local-network.sh
 redis_port=$(port); relay1=$(port); relay2=$(port); metrics1=$(port)
-pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -24,34 +23,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --dir "$dir" --logfile "$dir/redis.log" >/dev/null
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-
-twins="$dir/twins.toml"
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-declare -A mnemonic
-for twin in 1 2; do
-  key=$("$bin/rmb" key generate --json)
-  mnemonic[$twin]=$(echo "$key" | field mnemonic)
-  "$bin/rmb" twin add --twins "$twins" --id "$twin" --account "$(echo "$key" | field account_ss58)" \
-    --pk "$(echo "$key" | field e2e_public_key)" \
-    --relay "http://127.0.0.1:$relay1" --relay "http://127.0.0.1:$relay2" >/dev/null
-done
+start_redis "$redis_port"
+make_twins "$relay1" "$relay2"
 echo "twin file: $twins"; cat "$twins" | grep -v '^#'
 
-start() { local name=$1; shift; "$@" >"$dir/$name.log" 2>&1 & pids+=($!); }
-start relay1 "$bin/rmb-relay" --domain "127.0.0.1:$relay1" --listen "127.0.0.1:$relay1" --redis "redis://127.0.0.1:$redis_port/0" --twins "$twins"
-start relay2 "$bin/rmb-relay" --domain "127.0.0.1:$relay2" --listen "127.0.0.1:$relay2" --redis "redis://127.0.0.1:$redis_port/1" --twins "$twins"
-sleep 1
+start_relays "$redis_port" "$relay1" "$relay2"
 RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1" \
   --metrics "127.0.0.1:$metrics1"
 RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" -d --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$dir/store2"
 start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
-for _ in $(seq 100); do
-  [ "$(grep -c 'relay connected' "$dir/peer1.log" "$dir/peer2.log" | awk -F: '{s+=$2} END {print s}')" -ge 4 ] && break
-  sleep 0.1
-done
+wait_connected 4
 echo
 echo "network up: redis :$redis_port, relays :$relay1 :$relay2, peers twin 1 (db 2) and twin 2 (db 3, echo service)"
 

@@ -1,0 +1,54 @@
+# Shared by scripts/demo.sh and scripts/bench-peer.sh (sourced, not run): the pieces of a local
+# RMB network on loopback. The caller sets `bin` (directory of rmb, rmb-relay, rmb-peer) and
+# `dir` (logs, stores, twin file), and runs `cleanup` on exit (it kills `pids`).
+
+# A free TCP port on 127.0.0.1.
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+pids=()
+declare -A pid_of
+# start NAME COMMAND…: runs it in the background, output in $dir/NAME.log.
+start() { local name=$1; shift; "$@" >"$dir/$name.log" 2>&1 & pids+=($!); pid_of[$name]=$!; }
+
+# start_redis PORT: a throwaway redis-server without persistence; returns once it answers.
+start_redis() {
+  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --dir "$dir" --logfile "$dir/redis.log" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# make_twins RELAY_PORT…: twins 1 and 2 with fresh sr25519 identities in $dir/twins.toml, each
+# listing every relay; sets `twins` and `mnemonic[1]`, `mnemonic[2]`.
+declare -A mnemonic
+make_twins() {
+  twins="$dir/twins.toml"
+  local relays=() relay twin key
+  for relay in "$@"; do relays+=(--relay "http://127.0.0.1:$relay"); done
+  field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+  for twin in 1 2; do
+    key=$("$bin/rmb" key generate --json)
+    mnemonic[$twin]=$(echo "$key" | field mnemonic)
+    "$bin/rmb" twin add --twins "$twins" --id "$twin" --account "$(echo "$key" | field account_ss58)" \
+      --pk "$(echo "$key" | field e2e_public_key)" "${relays[@]}" >/dev/null
+  done
+}
+
+# start_relays REDIS_PORT RELAY_PORT…: relay N (from 1) on its port, Redis database N-1.
+start_relays() {
+  local redis_port=$1; shift
+  local index=1 relay
+  for relay in "$@"; do
+    start "relay$index" "$bin/rmb-relay" --domain "127.0.0.1:$relay" --listen "127.0.0.1:$relay" \
+      --redis "redis://127.0.0.1:$redis_port/$((index - 1))" --twins "$twins"
+    index=$((index + 1))
+  done
+  sleep 1
+}
+
+# wait_connected N: until peers 1 and 2 logged N relay connections in all (at most 10 s).
+wait_connected() {
+  for _ in $(seq 100); do
+    [ "$(grep -c 'relay connected' "$dir/peer1.log" "$dir/peer2.log" | awk -F: '{s+=$2} END {print s}')" -ge "$1" ] && break
+    sleep 0.1
+  done
+}
