@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Builds Tests/Fixtures/tfchain/events-twin-updated.hex: the SCALE value of System.Events
-for a realistic block, encoded by an independent implementation (py-scale-codec, `pip install
+"""Builds Tests/Fixtures/tfchain/events-twin-updated.hex and events-update-failed.hex: the SCALE
+values of System.Events for two realistic blocks, encoded by an independent implementation (py-scale-codec, `pip install
 scalecodec`) from the types of the bundled tfchain metadata snapshot, so the Swift event
 decoder is checked against bytes it did not produce itself.
 
 Records: Timestamp call's ExtrinsicSuccess (ApplyExtrinsic 0), TfgridModule.TwinUpdated with
 twin 7 of vectors/twins.json (ApplyExtrinsic 1), TransactionPayment + ExtrinsicSuccess for
-that extrinsic, and a Balances.Deposit during Finalization with one topic.
+that extrinsic, and a Balances.Deposit during Finalization with one topic. The second block:
+extrinsic 1 (an update_twin) failed with the module error TfgridModule.TwinNotExists, which the
+Swift chain client must report by name.
 """
 import json
 import pathlib
@@ -53,17 +55,34 @@ records = [
      "topics": ["0x" + "ab" * 32]},
 ]
 
-events_type = None
-for pallet in metadata.value[1]["V14"]["pallets"]:
-    if pallet["name"] == "System":
-        events_type = next(e for e in pallet["storage"]["entries"] if e["name"] == "Events")["type"]["Plain"]
+pallets = metadata.value[1]["V14"]["pallets"]
+system = next(p for p in pallets if p["name"] == "System")
+events_type = next(e for e in system["storage"]["entries"] if e["name"] == "Events")["type"]["Plain"]
 
-obj = rc.create_scale_object(f"scale_info::{events_type}")
-data = obj.encode(records)
-out = fixtures / "tfchain" / "events-twin-updated.hex"
-out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(data.to_hex()[2:] + "\n")
 
-# Round trip through the same library as a sanity check of the input above.
-check = rc.create_scale_object(f"scale_info::{events_type}", data=ScaleBytes(data.data))
-print(json.dumps(check.decode(), default=str)[:2000])
+def write(name, block):
+    obj = rc.create_scale_object(f"scale_info::{events_type}")
+    data = obj.encode(block)
+    out = fixtures / "tfchain" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(data.to_hex()[2:] + "\n")
+    # Round trip through the same library as a sanity check of the input above.
+    check = rc.create_scale_object(f"scale_info::{events_type}", data=ScaleBytes(data.data))
+    print(name, json.dumps(check.decode(), default=str)[:1500])
+
+
+write("events-twin-updated.hex", records)
+
+# The index of TwinNotExists in TfgridModule's Error enum, from the registry.
+tfgrid = next(p for p in pallets if p["name"] == "TfgridModule")
+registry_types = metadata.value[1]["V14"]["types"]["types"]
+error_variants = next(t for t in registry_types if t["id"] == tfgrid["error"]["ty"])["type"]["def"]["variant"]["variants"]
+twin_not_exists = next(v["index"] for v in error_variants if v["name"] == "TwinNotExists")
+write("events-update-failed.hex", [
+    records[0],
+    {"phase": {"ApplyExtrinsic": 1},
+     "event": {"System": {"ExtrinsicFailed": {
+         "dispatch_error": {"Module": {"index": tfgrid["index"], "error": "0x" + bytes([twin_not_exists, 0, 0, 0]).hex()}},
+         "dispatch_info": dispatch_info(1234567890, 4321, "Normal", "Yes")}}},
+     "topics": []},
+])
