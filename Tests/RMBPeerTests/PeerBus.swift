@@ -126,6 +126,8 @@ final class BusClient: Sendable {
 
 /// A test service on a peer's local Redis: `BRPOP msgbus.<command>`, answers each request with
 /// its own payload on `msgbus.system.reply`, and counts requests per `ref` (the envelope uid).
+/// A reply is never lost when Redis restarts between the BRPOP and the LPUSH: the LPUSH is
+/// retried until Redis takes it.
 final class EchoService: @unchecked Sendable {
     private let lock = NSLock()
     private var seen: [String: Int] = [:]
@@ -139,21 +141,27 @@ final class EchoService: @unchecked Sendable {
             let connection = redis.makeDedicatedConnection(label: "echo")
             defer { connection.close() }
             while !Task.isCancelled {
+                let request: [String: Any]
                 do {
                     let reply = try await connection.blocking(["BRPOP", .string("msgbus." + command), "1"], blockTimeout: .seconds(1))
                     guard let items = reply.array, items.count == 2, let bytes = items[1].bytes,
-                          let request = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+                          let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
                     else { continue }
-                    let ref = request["ref"] as? String ?? ""
-                    self?.record(ref)
-                    let response: [String: Any] = ["ver": 1, "ref": ref, "dat": request["dat"] as? String ?? "",
-                                                   "dst": request["src"] as? String ?? "", "shm": request["shm"] ?? NSNull(), "now": 0]
-                    let data = try JSONSerialization.data(withJSONObject: response)
-                    _ = try await redis.send(["LPUSH", "msgbus.system.reply", .bytes([UInt8](data))])
+                    request = object
                 } catch is CancellationError {
                     return
                 } catch {
-                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                let ref = request["ref"] as? String ?? ""
+                self?.record(ref)
+                let response: [String: Any] = ["ver": 1, "ref": ref, "dat": request["dat"] as? String ?? "",
+                                               "dst": request["src"] as? String ?? "", "shm": request["shm"] ?? NSNull(), "now": 0]
+                guard let data = try? JSONSerialization.data(withJSONObject: response) else { continue }
+                while !Task.isCancelled {
+                    if let reply = try? await redis.send(["LPUSH", "msgbus.system.reply", .bytes([UInt8](data))]), reply.errorMessage == nil { break }
+                    try? await Task.sleep(for: .milliseconds(50))
                 }
             }
         }
@@ -163,14 +171,13 @@ final class EchoService: @unchecked Sendable {
 
     private func record(_ ref: String) { lock.withLock { seen[ref, default: 0] += 1 } }
 
-    /// Requests (envelope uids) received more than once, with their counts.
-    var repeated: [String: Int] { lock.withLock { seen.filter { $0.value > 1 } } }
-
     func stop() { task?.cancel() }
-    /// Requests received (including duplicates).
     var received: Int { lock.withLock { seen.values.reduce(0, +) } }
     var distinct: Int { lock.withLock { seen.count } }
+    /// Requests (envelope uids) received more than once, with their counts.
+    var repeated: [String: Int] { lock.withLock { seen.filter { $0.value > 1 } } }
     var duplicates: Int { lock.withLock { seen.values.reduce(0) { $0 + max(0, $1 - 1) } } }
+    func count(of uid: String) -> Int { lock.withLock { seen[uid] ?? 0 } }
 }
 
 /// Reply statistics per `ref`.

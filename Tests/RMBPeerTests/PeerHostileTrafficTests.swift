@@ -140,7 +140,7 @@ struct PeerHostileTrafficTests {
         let requester = network.peers[0], responder = network.peers[1]
         let client = try BusClient(url: requester.redisURL)
         let responderClient = try BusClient(url: responder.redisURL)
-        let echo = try SteadyEchoService(url: responder.redisURL)
+        let echo = try EchoService(url: responder.redisURL)
         defer { echo.stop() }
         let forger = Forger(identity: try Identity(parsing: try LocalNetwork.identities()[2].mnemonic, keyType: .sr25519))
         let mallory = try await RelaySession.connect(network.relays[0].url, twin: 3, identity: forger.identity, sid: "mallory")

@@ -66,58 +66,6 @@ final class SteadyCollector: @unchecked Sendable {
     func stop() { task?.cancel() }
 }
 
-/// An echo service that does not lose a reply when its Redis restarts between the BRPOP and the
-/// LPUSH (it retries the LPUSH until Redis takes it), and counts requests per envelope uid.
-final class SteadyEchoService: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seen: [String: Int] = [:]
-    private var task: Task<Void, Never>?
-    private let redis: RedisClient
-
-    init(url: String, command: String = "echo") throws {
-        redis = try RedisClient(url: url, poolSize: 1)
-        let redis = self.redis
-        task = Task { [weak self] in
-            let connection = redis.makeDedicatedConnection(label: "steady-echo")
-            defer { connection.close() }
-            while !Task.isCancelled {
-                let request: [String: Any]
-                do {
-                    let reply = try await connection.blocking(["BRPOP", .string("msgbus." + command), "1"], blockTimeout: .seconds(1))
-                    guard let items = reply.array, items.count == 2, let bytes = items[1].bytes,
-                          let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-                    else { continue }
-                    request = object
-                } catch is CancellationError {
-                    return
-                } catch {
-                    try? await Task.sleep(for: .milliseconds(50))
-                    continue
-                }
-                let ref = request["ref"] as? String ?? ""
-                self?.record(ref)
-                let response: [String: Any] = ["ver": 1, "ref": ref, "dat": request["dat"] as? String ?? "",
-                                               "dst": request["src"] as? String ?? "", "shm": request["shm"] ?? NSNull(), "now": 0]
-                guard let data = try? JSONSerialization.data(withJSONObject: response) else { continue }
-                while !Task.isCancelled {
-                    if let reply = try? await redis.send(["LPUSH", "msgbus.system.reply", .bytes([UInt8](data))]), reply.errorMessage == nil { break }
-                    try? await Task.sleep(for: .milliseconds(50))
-                }
-            }
-        }
-    }
-
-    deinit { task?.cancel(); redis.close() }
-
-    private func record(_ ref: String) { lock.withLock { seen[ref, default: 0] += 1 } }
-
-    func stop() { task?.cancel() }
-    var received: Int { lock.withLock { seen.values.reduce(0, +) } }
-    var distinct: Int { lock.withLock { seen.count } }
-    var repeated: [String: Int] { lock.withLock { seen.filter { $0.value > 1 } } }
-    func count(of uid: String) -> Int { lock.withLock { seen[uid] ?? 0 } }
-}
-
 /// Reads `<store>/status.json`, written by the peer every 2 s (relay states, store depths).
 func peerStatus(_ peer: LocalNetwork.Peer) -> [String: Any]? {
     guard let data = try? Data(contentsOf: peer.store.appendingPathComponent("status.json")) else { return nil }

@@ -78,7 +78,7 @@ struct PeerRedisRestartTests {
         let network = setup.network
         let client = try BusClient(url: setup.requesterURL)
         let collector = try SteadyCollector(url: setup.requesterURL, list: "ret-restart")
-        let echo = try SteadyEchoService(url: setup.responderURL)
+        let echo = try EchoService(url: setup.responderURL)
         defer { collector.stop(); echo.stop() }
         let label = persistent ? "persistent" : "volatile"
 
