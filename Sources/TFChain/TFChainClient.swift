@@ -43,6 +43,13 @@ public actor TFChainClient: ChainStorageReading {
         return (version, runtime)
     }
 
+    /// The runtime facts last loaded, without asking the node for its version (for per-block
+    /// work such as event decoding, which calls ``runtime()`` only when decoding fails).
+    public func cachedRuntime() async throws(TFChainError) -> TFChainRuntime {
+        if let cachedRuntime { return cachedRuntime.runtime }
+        return try await runtime().runtime
+    }
+
     public func close() async {
         await rpc.close()
     }

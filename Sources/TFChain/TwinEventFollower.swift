@@ -100,15 +100,20 @@ public struct TwinEventFollower: Sendable {
     /// reload) flush the cache instead of silently keeping stale entries.
     private func processBlock(_ number: UInt64, apply: @Sendable (TwinChange) async -> Void) async throws {
         let hash = try await client.rpc.blockHash(number: number)
-        let (_, runtime) = try await client.runtime()
+        let runtime = try await client.cachedRuntime()
         guard let raw = try await client.rpc.storage(key: runtime.systemEventsKey, at: hash) else { return }
         let events: [DecodedEvent]
         do {
             events = try runtime.events.decode(raw)
         } catch {
-            logger.error("cannot decode the events of block \(number), flushing the twin cache", metadata: ["error": "\(error)"])
-            await apply(.flushAll)
-            return
+            // Perhaps a runtime upgrade: check the version (reloading metadata if it changed), retry once.
+            let reloaded = try await client.runtime().runtime
+            guard let decoded = try? reloaded.events.decode(raw) else {
+                logger.error("cannot decode the events of block \(number), flushing the twin cache", metadata: ["error": "\(error)"])
+                await apply(.flushAll)
+                return
+            }
+            events = decoded
         }
         for event in events where event.palletName == TFChainRuntime.pallet {
             switch event.eventName {
