@@ -98,7 +98,7 @@ struct ShowTwin: AsyncParsableCommand {
             print("twin \(twin.id)")
             print("  account  \(twin.account.ss58)")
             print("  hex      \(twin.account.hex)")
-            print("  pk       \(twin.e2ePublicKey.map(hexString) ?? "none (messages to this twin are not encrypted)")")
+            print("  pk       \(twin.e2ePublicKey.map(Hex.encode) ?? "none (messages to this twin are not encrypted)")")
             print("  relays   \(twin.relays.isEmpty ? "none" : twin.relays.map(\.canonical).joined(separator: ", "))")
         }
     }
@@ -137,7 +137,7 @@ struct TwinJSON: Encodable {
         id = twin.id
         accountHex = twin.account.hex
         accountSS58 = twin.account.ss58
-        pk = twin.e2ePublicKey.map(hexString)
+        pk = twin.e2ePublicKey.map(Hex.encode)
         relays = twin.relays.map(\.canonical)
     }
 
@@ -169,9 +169,6 @@ private struct UnknownTwin: Error, CustomStringConvertible {
     var description: String { "\(path): no twin with id \(id)" }
 }
 
-func hexString(_ bytes: [UInt8]) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
-}
 
 /// Runs `body`; any error becomes one `error: …` line on stderr and exit code 2.
 @discardableResult

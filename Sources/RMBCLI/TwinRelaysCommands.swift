@@ -174,8 +174,7 @@ struct EditOptions: ParsableArguments {
         let receipt = try await client.updateTwin(
             signer: IdentityExtrinsicSigner(identity), relayField: field, publicKey: record.publicKey,
             finalizationTimeout: .seconds(timeout))
-        let block = receipt.blockHash.map { String(format: "%02x", $0) }.joined()
-        return "twin \(id) relays: \(describe(receipt.record.twin.relays)) (finalized in block 0x\(block))"
+        return "twin \(id) relays: \(describe(receipt.record.twin.relays)) (finalized in block 0x\(Hex.encode(receipt.blockHash)))"
     }
 
     private func describe(_ relays: [RelayAddress]) -> String {
