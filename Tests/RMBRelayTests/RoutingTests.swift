@@ -1,5 +1,6 @@
 import RedisClient
 import Foundation
+import NIOWebSocket
 import RMBIdentity
 import RMBProtocol
 import RMBTestSupport
@@ -151,9 +152,12 @@ struct RoutingTests {
         let text = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
         text.sendText("hello")
         try await text.waitClosed()
+        // The close frame is written before the socket closes.
+        #expect(try await text.waitCloseCode() == .unacceptableData)
         let garbage = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
         garbage.send(bytes: [0xff, 0xff, 0xff, 0x01])
         try await garbage.waitClosed()
+        #expect(try await garbage.waitCloseCode() == .unacceptableData)
         // Registration is gone (no stale entry as in the reference).
         try await Task.sleep(for: .milliseconds(100))
         #expect(relay.server.core.registry.count == 0)
@@ -163,6 +167,22 @@ struct RoutingTests {
         try dev.send(own)
         #expect(try await dev.next().uid == own.uid)
         await text.close(); await garbage.close(); await dev.close(); await relay.stop()
+    }
+
+    /// A close frame is queued behind what was sent to the connection earlier: an envelope the
+    /// peer sent to itself right before a text frame still arrives, then the 1003 close.
+    @Test func closeFrameFollowsEarlierFrames() async throws {
+        let (redis, relay, _) = try await setUp()
+        defer { redis.stop() }
+        let dev = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
+        let own = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.dev.twin))
+        try dev.send(own)
+        dev.sendText("not an envelope")
+        #expect(try await dev.next().uid == own.uid)
+        #expect(try await dev.waitCloseCode() == .unacceptableData)
+        try await dev.waitClosed()
+        #expect(try await eventually { relay.server.core.registry.count == 0 })
+        await dev.close(); await relay.stop()
     }
 
     @Test func rateLimitDropsWithAnErrorReply() async throws {

@@ -13,10 +13,11 @@ import NIOWebSocket
 /// answered with a bare 400 (as Hummingbird's stock channel does) but handed to the HTTP router,
 /// which answers it with the exact status and text of §1 (see `UpgradeRejectionMiddleware`).
 struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
-    typealias WebSocketHandler = @Sendable (NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, SessionID) async -> Void
+    /// Makes the connection object of an upgraded channel (on its event loop).
+    typealias SessionFactory = @Sendable (any Channel, SessionID) -> SessionConnection
 
     enum UpgradeResult: Sendable {
-        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, SessionID)
+        case websocket(SessionConnection)
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case rejected(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, AuthRejection)
     }
@@ -30,7 +31,7 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
     let maxFrameSize: Int
     /// Decides the upgrade: a session id, or the refusal to answer with.
     let authorize: @Sendable (HTTPRequestHead) async -> Result<SessionID, AuthRejection>
-    let handleWebSocket: WebSocketHandler
+    let makeSession: SessionFactory
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -38,6 +39,7 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             let refused = NIOLockedValueBox<AuthRejection?>(nil)
             let authorize = self.authorize
             let maxFrameSize = self.maxFrameSize
+            let makeSession = self.makeSession
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: maxFrameSize,
                 enableAutomaticErrorHandling: true,
@@ -55,6 +57,8 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                     }
                     return promise.futureResult
                 },
+                // No NIOAsyncChannel here: the session's handler takes frames on the event
+                // loop, so an idle connection holds no task and no async stream machinery.
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let session = accepted.withLockedValue({ $0 }) else {
@@ -64,10 +68,9 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
                                 maxAccumulatedFrameSize: maxFrameSize))
-                        let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
-                            wrappingChannelSynchronously: channel,
-                            configuration: .init(isOutboundHalfClosureEnabled: false))
-                        return UpgradeResult.websocket(asyncChannel, session)
+                        let connection = makeSession(channel, session)
+                        try channel.pipeline.syncOperations.addHandler(SessionChannelHandler(connection: connection))
+                        return UpgradeResult.websocket(connection)
                     }
                 }
             )
@@ -104,8 +107,10 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             switch try await value.upgradeResult.get() {
             case .notUpgraded(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
-            case .websocket(let channel, let session):
-                await handleWebSocket(channel, session)
+            case .websocket(let connection):
+                // Registers the session and returns: the connection then lives on the event
+                // loop, and nothing in the server closes the channel when this task ends.
+                await connection.open()
             case .rejected(let http, let rejection):
                 logger.debug("upgrade refused", metadata: ["status": "\(rejection.status.code)", "reason": "\(rejection.text)"])
                 await writeRejection(rejection, on: http)

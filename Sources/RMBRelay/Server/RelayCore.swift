@@ -12,6 +12,8 @@ final class RelayCore: Sendable {
     let store: RelayStore
     let twins: TwinCache
     let registry: SessionRegistry
+    /// Open WebSocket connections, registered or not (for shutdown).
+    let connections = LiveConnections()
     let metrics: RelayMetrics
     let delivery: StreamDelivery
     let router: EnvelopeRouter

@@ -48,7 +48,6 @@ public final class RelayServer: Service, Sendable {
 
     public func run() async throws {
         let core = self.core
-        let handler = ConnectionHandler(core: core)
         let routes = HTTPRoutes(core: core)
         let maxFrameSize = configuration.maxFrameSize
         let serverBuilder = HTTPServerBuilder { responder in
@@ -60,7 +59,7 @@ public final class RelayServer: Service, Sendable {
                     if core.registry.isFull { return .failure(AuthRejection(status: .serviceUnavailable, text: "max number of users")) }
                     return await core.authenticator.authenticate(rawQuery: rawQuery(ofTarget: head.uri))
                 },
-                handleWebSocket: { channel, session in await handler.run(channel, id: session) })
+                makeSession: { channel, session in SessionConnection(core: core, channel: channel, id: session) })
         }
         let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod),
                                       breaker: CircuitBreaker(baseCooldown: configuration.breakerCooldown,
@@ -84,21 +83,30 @@ public final class RelayServer: Service, Sendable {
             },
             logger: core.logger)
         // Graceful shutdown (SIGTERM/SIGINT in the executable's service group): close every
-        // session so the server's wait for open connections ends; frames still queued for a
-        // socket go to the session's stream (nothing accepted is lost), then Redis is closed.
-        try await withGracefulShutdownHandler {
-            try await app.run()
-        } onGracefulShutdown: {
-            core.logger.info("shutting down: closing sessions", metadata: ["sessions": "\(core.registry.count)"])
-            for session in core.registry.all { session.terminate() }
+        // session; frames still queued for a socket go to the session's stream (nothing
+        // accepted is lost), and only then is Redis closed. Cancellation ends the same way.
+        do {
+            try await withGracefulShutdownHandler {
+                try await app.run()
+            } onGracefulShutdown: {
+                core.logger.info("shutting down: closing sessions", metadata: ["sessions": "\(core.registry.count)"])
+                core.connections.closeAll()
+            }
+        } catch {
+            await shutdown()
+            throw error
         }
         await shutdown()
     }
 
+    /// WebSocket connections have no task the server would wait for: close them all here and
+    /// wait for their cleanup (stream fallback of unsent frames, presence release) before
+    /// Redis goes away.
     private func shutdown() async {
-        // Sessions still open: close them so their unsent direct frames go to Redis.
-        for session in core.registry.all { session.terminate() }
-        try? await Task.sleep(for: .milliseconds(100))
+        core.connections.closeAll()
+        if !(await core.connections.waitUntilEmpty(limit: .seconds(30))) {
+            core.logger.error("shutdown: connections still cleaning up after 30 s", metadata: ["connections": "\(core.connections.count)"])
+        }
         try? await http.shutdown()
         core.redis.close()
     }

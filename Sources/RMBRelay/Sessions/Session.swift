@@ -11,29 +11,30 @@ enum Outgoing: Sendable {
     case control(WebSocketOpcode, ByteBuffer)
 }
 
-/// One authenticated connection. Frames for it are queued here and written by at most one
-/// writer run at a time, so everything reaches the socket in the order it was queued (a pong is
-/// queued behind every earlier envelope). A writer run is started when frames arrive and ends
-/// when the queue is empty, so an idle session holds no writer task (and no task stack) at all.
-/// The queue is bounded for direct deliveries; when it is full the router falls back to the
-/// session's Redis stream.
+/// The outgoing side of one authenticated connection. Frames for it are queued here and
+/// written by at most one writer run at a time (`SessionWriter`, on the channel's event loop),
+/// so everything reaches the socket in the order it was queued (a pong is queued behind every
+/// earlier envelope). A writer run starts when frames arrive and ends when the queue is empty,
+/// so an idle session holds no task and no pending event-loop work. The queue is bounded for
+/// direct deliveries; when it is full the router falls back to the session's Redis stream.
 final class Session: Sendable {
     let id: SessionID
     let serial: UInt64
+    /// The connection's channel: written by `SessionWriter`, closed by `terminate()`.
+    let channel: any Channel
     private let capacity: Int
-    private let closeConnection: @Sendable () -> Void
 
     private struct State {
         var queue: [Outgoing] = []
-        // writer runs: how to start one (while the socket is usable), whether one is active
-        // and which, its task (for cancellation), and who waits for it to end
-        var startWriter: (@Sendable (UInt64) -> Task<Void, Never>)?
+        /// No more frames are accepted: the connection is gone, or a close frame was taken for writing.
+        var closed = false
+        /// Starts writer runs; cleared once closed (it refers back to this session).
+        var writer: SessionWriter?
         var writing = false
         var writerRun: UInt64 = 0
-        var writerTask: Task<Void, Never>?
-        var writerCancelled = false
+        /// Frames of a batch whose write failed; they precede the queue in `close()`'s result.
+        var unsent: [Outgoing] = []
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var closed = false
         var fullSince: ContinuousClock.Instant?
         // stream delivery bookkeeping (owned by StreamDelivery)
         var draining = false
@@ -46,11 +47,11 @@ final class Session: Sendable {
     }
     private let state = Locked(State())
 
-    init(id: SessionID, serial: UInt64, capacity: Int, closeConnection: @escaping @Sendable () -> Void) {
+    init(id: SessionID, serial: UInt64, capacity: Int, channel: any Channel) {
         self.id = id
         self.serial = serial
         self.capacity = capacity
-        self.closeConnection = closeConnection
+        self.channel = channel
     }
 
     /// Queues a frame; false when the session is closed, or (for `.direct` and `.stored`) full.
@@ -65,7 +66,7 @@ final class Session: Sendable {
             state.queue.append(item)
             return (true, Self.claimWriter(&state))
         }
-        launch(start)
+        if let start { start.writer.start(run: start.run) }
         return accepted
     }
 
@@ -73,87 +74,67 @@ final class Session: Sendable {
 
     private struct WriterStart {
         let run: UInt64
-        let start: @Sendable (UInt64) -> Task<Void, Never>
-    }
-
-    private func launch(_ claimed: WriterStart?) {
-        guard let claimed else { return }
-        launched(claimed.start(claimed.run), run: claimed.run)
+        let writer: SessionWriter
     }
 
     /// Marks a writer run as active if none is and there is something to write.
     private static func claimWriter(_ state: inout State) -> WriterStart? {
-        guard !state.writing, !state.queue.isEmpty, let start = state.startWriter else { return nil }
+        guard !state.writing, !state.queue.isEmpty, let writer = state.writer else { return nil }
         state.writing = true
         state.writerRun += 1
-        return WriterStart(run: state.writerRun, start: start)
+        return WriterStart(run: state.writerRun, writer: writer)
     }
 
-    private func launched(_ task: Task<Void, Never>, run: UInt64) {
-        let cancel = state.withLock { state -> Bool in
-            guard state.writerRun == run else { return false }
-            state.writerTask = task
-            return state.writerCancelled
-        }
-        if cancel { task.cancel() }
-    }
-
-    /// Installs how a writer run is started (a task writing `takeBatch` results to the socket)
-    /// and starts one if frames are already queued.
-    func attachWriter(_ start: @escaping @Sendable (UInt64) -> Task<Void, Never>) {
+    /// Installs the writer and starts a run if frames are already queued.
+    func attachWriter(_ writer: SessionWriter) {
         let claimed = state.withLock { state -> WriterStart? in
-            state.startWriter = start
+            guard !state.closed else { return nil }
+            state.writer = writer
             return Self.claimWriter(&state)
         }
-        launch(claimed)
+        if let claimed { claimed.writer.start(run: claimed.run) }
     }
 
-    /// Everything queued so far for writer run `run`; nil (and the run is over) when the queue is empty.
+    /// The next frames for writer run `run`, up to and including a close frame (after which
+    /// the session accepts nothing more: nothing may follow a close frame on the wire); nil,
+    /// and the run is over, when the queue is empty or the session is closed.
     func takeBatch(run: UInt64) -> [Outgoing]? {
         let (batch, waiters) = state.withLock { state -> ([Outgoing]?, [CheckedContinuation<Void, Never>]) in
-            if !state.queue.isEmpty {
-                let batch = state.queue
-                state.queue = []
-                state.fullSince = nil
-                return (batch, [])
+            guard state.writing, state.writerRun == run else { return (nil, []) }
+            if state.closed || state.queue.isEmpty { return (nil, Self.endRun(&state)) }
+            state.fullSince = nil
+            let closeIndex = state.queue.firstIndex {
+                if case .control(.connectionClose, _) = $0 { return true } else { return false }
             }
-            return (nil, Self.endRun(&state, run))
+            guard let closeIndex else {
+                defer { state.queue = [] }
+                return (state.queue, [])
+            }
+            let batch = Array(state.queue[...closeIndex])
+            state.queue.removeFirst(closeIndex + 1)
+            state.closed = true
+            state.writer = nil
+            return (batch, [])
         }
         for waiter in waiters { waiter.resume() }
         return batch
     }
 
-    /// A writer run returned (also after a failed write or a close frame).
-    func writerEnded(run: UInt64) {
-        let waiters = state.withLock { Self.endRun(&$0, run) }
+    /// A writer run stopped (after a close frame or a failed write); `unsent` are the frames
+    /// of its last batch that may not have been written.
+    func writerEnded(run: UInt64, unsent: [Outgoing] = []) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard state.writing, state.writerRun == run else { return [] }
+            state.unsent += unsent
+            return Self.endRun(&state)
+        }
         for waiter in waiters { waiter.resume() }
     }
 
-    private static func endRun(_ state: inout State, _ run: UInt64) -> [CheckedContinuation<Void, Never>] {
-        guard state.writing, state.writerRun == run else { return [] }
+    private static func endRun(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
         state.writing = false
-        state.writerTask = nil
         defer { state.idleWaiters = [] }
         return state.idleWaiters
-    }
-
-    /// No more writer runs; the one in progress, if any, is cancelled (its frames fall back
-    /// to the stream) and awaited.
-    func stopWriter() async {
-        let task = state.withLock { state -> Task<Void, Never>? in
-            state.startWriter = nil
-            state.writerCancelled = true
-            return state.writerTask
-        }
-        task?.cancel()
-        await withCheckedContinuation { continuation in
-            let idle = state.withLock { state -> Bool in
-                if !state.writing { return true }
-                state.idleWaiters.append(continuation)
-                return false
-            }
-            if idle { continuation.resume() }
-        }
     }
 
     var queuedCount: Int { state.withLock { $0.queue.count } }
@@ -161,20 +142,30 @@ final class Session: Sendable {
     /// Since when the queue has been refusing frames (back-pressure), if it is.
     var backPressuredSince: ContinuousClock.Instant? { state.withLock { $0.fullSince } }
 
-    /// Stops accepting frames and returns what was never written (a writer run in progress
-    /// then finds the queue empty and ends).
-    @discardableResult
-    func close() -> [Outgoing] {
-        state.withLock { state in
-            state.closed = true
-            defer { state.queue = [] }
-            return state.queue
+    /// Stops accepting frames, waits for a writer run in progress to end (its write completes
+    /// or fails quickly once the socket is closed) and returns what was never written, oldest
+    /// first, for the stream fallback.
+    func close() async -> [Outgoing] {
+        await withCheckedContinuation { continuation in
+            let idle = state.withLock { state -> Bool in
+                state.closed = true
+                state.writer = nil
+                if !state.writing { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+        return state.withLock { state in
+            defer { state.unsent = []; state.queue = [] }
+            return state.unsent + state.queue
         }
     }
 
-    /// Closes the socket too (replacement by a newer connection, eviction, shutdown).
+    /// Closes the socket (replacement by a newer connection, eviction, shutdown); the
+    /// connection's cleanup then runs as for any disconnect.
     func terminate() {
-        closeConnection()
+        channel.close(promise: nil)
     }
 
     // MARK: Cross-process replacement
