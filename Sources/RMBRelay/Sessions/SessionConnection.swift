@@ -24,7 +24,11 @@ final class SessionConnection: Sendable {
     }
 
     /// Built when something is logged (a logger with metadata per idle connection costs memory).
-    var logger: Logger { core.logger.with("session", "\(session.id)") }
+    var logger: Logger {
+        var logger = core.logger
+        logger[metadataKey: "session"] = "\(session.id)"
+        return logger
+    }
 
     /// Registers the session and delivers its stream; frames read meanwhile wait in the queue.
     /// Runs in the server's connection task, which ends when this returns.
@@ -164,13 +168,5 @@ final class SessionConnection: Sendable {
         core.metrics.evictionsClosed.increment()
         logger.debug("session disconnected")
         core.connections.remove(self)
-    }
-}
-
-extension Logger {
-    func with(_ key: String, _ value: String) -> Logger {
-        var copy = self
-        copy[metadataKey: key] = .string(value)
-        return copy
     }
 }
