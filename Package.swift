@@ -110,7 +110,9 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
-        .executableTarget(name: "rmb-peer", dependencies: ["RMBPeer"]),
+        .executableTarget(name: "rmb-peer", dependencies: [
+            "RMBPeer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
 
         // MARK: Tools
         .target(
@@ -144,7 +146,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "rmb-relay", dependencies: ["RMBRelay"]),
+        .executableTarget(name: "rmb-relay", dependencies: [
+            "RMBRelay", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
 
         // MARK: Tests
         .target(name: "RMBTestSupport", path: "Tests/RMBTestSupport"),
