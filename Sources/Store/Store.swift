@@ -51,7 +51,9 @@ public final class Store: Sendable {
     ) throws -> Store {
         let env: LMDBEnvironment
         do {
-            env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxDatabases: Databases.count, maxReaders: maxReaders)
+            // `noMetaSync`: one flush per commit; the writer flushes the last meta page when idle (GroupCommitter).
+            env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxDatabases: Databases.count, maxReaders: maxReaders,
+                                           flags: [.noMetaSync])
         } catch {
             throw StoreError.cannotOpen(path: path, reason: String(describing: error))
         }

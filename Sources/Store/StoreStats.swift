@@ -27,6 +27,9 @@ public struct StoreStats: Sendable, Hashable {
     public var operations: Int
     /// Batches that aborted and were retried unit by unit (map full, damaged record).
     public var failedBatches: Int
+    /// Commits made durable by an explicit flush of their meta page when the writer went idle
+    /// (the others were made durable by the next commit's flush).
+    public var idleFlushes: Int
 }
 
 extension Store {
@@ -63,7 +66,8 @@ extension Store {
                 mapUsedBytes: (info.lastPageNumber + 1) * pageSize,
                 commits: writer.commits,
                 operations: writer.operations,
-                failedBatches: writer.failedBatches
+                failedBatches: writer.failedBatches,
+                idleFlushes: writer.idleFlushes
             )
         }
     }

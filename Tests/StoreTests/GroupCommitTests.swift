@@ -64,9 +64,11 @@ import Testing
 
     @Test func acknowledgedWritesAreFsynced() async throws {
         try await withStore { store, _ in
-            let relaxed = LMDBEnvironment.Flags.noSync.rawValue | LMDBEnvironment.Flags.noMetaSync.rawValue
-                | LMDBEnvironment.Flags.mapAsync.rawValue
+            // Data pages are flushed by every commit; only the meta page's flush is deferred
+            // (to the next commit or the writer's next idle moment, see the test below).
+            let relaxed = LMDBEnvironment.Flags.noSync.rawValue | LMDBEnvironment.Flags.mapAsync.rawValue
             #expect(store.env.flags & relaxed == 0)
+            #expect(store.env.flags & LMDBEnvironment.Flags.noMetaSync.rawValue != 0)
         }
     }
 
@@ -124,5 +126,37 @@ import Testing
             #expect(report.expiredOutbox.map(\.seq) == [other])
             #expect(try store.outbox.count() == 0)
         }
+    }
+
+    /// Commits flush their data pages; the meta page of the last one is flushed as soon as the
+    /// writer is idle (MDB_NOMETASYNC + idle flush), so an acknowledged write does not wait
+    /// for a second flush, yet does not stay unflushed until some later commit.
+    @Test func lastCommitIsFlushedOnceTheWriterIsIdle() async throws {
+        try await withStore { store, _ in
+            let before = try store.stats()
+            _ = try await store.outbox.enqueue(draft("alone"))
+            let deadline = ContinuousClock.now + .seconds(2)
+            var flushes = 0
+            while ContinuousClock.now < deadline {
+                flushes = try store.stats().idleFlushes - before.idleFlushes
+                if flushes >= 1 { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(flushes == 1, "one idle flush after one commit, got \(flushes)")
+            // Nothing else to write: no more flushes.
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try store.stats().idleFlushes - before.idleFlushes == 1)
+        }
+    }
+
+    @Test func closeFlushesTheLastCommit() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path, mapSize: 16 << 20)
+        // A deferrable write waits up to 20 ms for company; close commits and flushes it.
+        store.commitInBackground([.enqueue(draft("late"))]) { _ in }
+        await store.close()
+        let reopened = try Store.open(path: directory.path, mapSize: 16 << 20)
+        #expect(try reopened.outbox.count() == 1)
+        await reopened.close()
     }
 }
