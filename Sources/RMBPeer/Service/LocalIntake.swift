@@ -101,6 +101,11 @@ struct LocalIntake: Sendable {
         }
     }
 
+    private func stamp(_ commands: [[RedisArgument]], via connection: RedisDedicatedConnection?) async throws {
+        guard !commands.isEmpty else { return }
+        if let connection { _ = try await connection.pipeline(commands) } else { _ = try await redis.pipeline(commands) }
+    }
+
     /// `items` in arrival order; with `fresh`, they were just moved to the head of the processing
     /// list (item i at index count−1−i). Returns the clean-up to send once they are stored: error
     /// replies and the LREMs.
@@ -123,13 +128,14 @@ struct LocalIntake: Sendable {
                 }
                 uids.append(uid)
             }
-            if !stamps.isEmpty {
-                if let connection { _ = try await connection.pipeline(stamps) } else { _ = try await redis.pipeline(stamps) }
-            }
+            // The stamps travel while the envelopes are signed and encrypted; they must be in
+            // Redis before the commit (a crash after it re-reads the same uids).
+            async let stamped: Void = stamp(stamps, via: connection)
             for (bytes, uid) in zip(current, uids) {
                 guard let uid else { continue }
                 await pipeline.prepare(request: bytes, uid: uid, into: &prepared)
             }
+            try await stamped
         } else {
             for bytes in items { await pipeline.prepare(response: bytes, into: &prepared) }
         }
