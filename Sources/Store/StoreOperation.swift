@@ -24,6 +24,11 @@ public enum StoreOperation: Sendable, Hashable {
     case attachReply(StoredReply, to: InboxKey)
     /// Records a received envelope → `.inbox(.new / .duplicate)`.
     case recordInbox(InboxDraft)
+    /// Records a request this peer answers itself (its `rmb.*` plugin) together with the answer:
+    /// when the request is new, `reply` is queued in the outbox and kept with the record, in the
+    /// same transaction, so a crash can never leave the request recorded but unanswered →
+    /// the outcome `recordInbox` gives (`.inbox(.new)`, or for a repeat `.duplicate` / `.answered`).
+    case answerInbox(InboxDraft, reply: OutboxDraft)
     /// Drops the payload of a delivered envelope, keeping its key until the deadline → `.updated(found)`.
     case markDelivered(InboxKey)
     /// Stores (or replaces) a backlog entry → `.stored`.
@@ -37,7 +42,7 @@ public enum StoreOperation: Sendable, Hashable {
     var freesSpace: Bool {
         switch self {
         case .removeOutbox, .removeBacklog, .sweepExpired, .markDelivered, .removeAwaiting: true
-        case .enqueue, .markAttempt, .recordInbox, .putBacklog, .confirmOutbox, .resendAwaiting, .attachReply: false
+        case .enqueue, .markAttempt, .recordInbox, .answerInbox, .putBacklog, .confirmOutbox, .resendAwaiting, .attachReply: false
         }
     }
 }

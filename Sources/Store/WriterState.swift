@@ -65,6 +65,13 @@ final class WriterState {
             return .removed(found: try removeOutbox(seq, txn))
         case let .recordInbox(draft):
             return .inbox(try recordInbox(draft, txn, now: now))
+        case let .answerInbox(draft, reply):
+            let outcome = try recordInbox(draft, txn, now: now)
+            if case .new = outcome {
+                _ = try enqueue(reply, txn, now: now)
+                _ = try attachReply(StoredReply(kind: reply.kind, envelope: reply.payload, deadline: reply.deadline), to: draft.key, txn)
+            }
+            return .inbox(outcome)
         case let .markDelivered(key):
             return .updated(found: try markDelivered(key, txn))
         case let .putBacklog(entry):

@@ -208,4 +208,27 @@ import Testing
         #expect(throws: StoreError.self) { try InboxRecord(decoding: Array(bytes.dropLast())) }
         #expect(throws: StoreError.self) { try AwaitingRequest(decoding: [1, 0, 0]) }
     }
+
+    /// A request the peer answers itself (`rmb.version`) is recorded with its answer in one
+    /// transaction: recorded-but-unanswered cannot survive a crash, and a repeat queues nothing new.
+    @Test func aSelfAnsweredRequestIsRecordedWithItsAnswer() async throws {
+        try await withStore { store, _ in
+            let deadline = later(120)
+            let key = InboxKey(source: 7, uid: "v", kind: .request)
+            let record = InboxDraft(key: key, deadline: deadline, payload: [])
+            var answer = request("v", to: 7, deadline: deadline)
+            answer.kind = .response
+            let first = try await store.commit([.answerInbox(record, reply: answer)])
+            guard case .inbox(.new)? = first.first else { Issue.record("first copy: \(first)"); return }
+            #expect(try store.outbox.count() == 1)
+            #expect(try store.outbox.due(now: later(1), limit: 10).map(\.payload) == [answer.payload])
+
+            // A repeat queues no second answer; the kept one is handed back for a re-send.
+            let repeated = try await store.commit([.answerInbox(record, reply: answer)])
+            #expect(try store.outbox.count() == 1)
+            guard case .inbox(.answered(let kept))? = repeated.first else { Issue.record("repeat: \(repeated)"); return }
+            #expect(kept.envelope == answer.payload && kept.kind == .response)
+            #expect(try store.verifyConsistency().isConsistent)
+        }
+    }
 }

@@ -128,8 +128,14 @@ struct Downstream: Sendable {
                 if key.kind != .request, key.source != 0 {
                     operations.append(.removeAwaiting(AwaitingKey(uid: key.uid, destination: key.source)))
                 }
-            case .answer(let key, let deadline, _):
-                operations.append(.recordInbox(InboxDraft(key: key, deadline: deadline, payload: [])))
+            case .answer(let key, let deadline, let reply):
+                // The answer is stored with the request's record (one transaction).
+                let record = InboxDraft(key: key, deadline: deadline, payload: [])
+                if let draft = await outboxDraft(reply) {
+                    operations.append(.answerInbox(record, reply: draft))
+                } else {
+                    operations.append(.recordInbox(record))
+                }
             }
         }
         let results: [StoreOperationResult]
@@ -140,7 +146,7 @@ struct Downstream: Sendable {
             return
         }
         var deliveries: [(InboxKey, Delivery)] = []
-        var answered: [(InboxKey, OutgoingMessage)] = []
+        var answered: [InboxKey] = []
         var resends: [OutboxDraft] = []
         for (action, index) in zip(actions, recordIndex) {
             let outcome = results[index]
@@ -148,7 +154,7 @@ struct Downstream: Sendable {
             case .inbox(.new):
                 switch action {
                 case .deliver(let key, _, let delivery): deliveries.append((key, delivery))
-                case .answer(let key, _, let reply): answered.append((key, reply))
+                case .answer(let key, _, _): answered.append(key)
                 }
             case .inbox(.answered(let reply)):
                 metrics.duplicatesDropped.increment()
@@ -160,8 +166,8 @@ struct Downstream: Sendable {
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
             }
         }
-        await push(deliveries, alsoDelivered: answered.map(\.0), marks: marks)
-        for (key, reply) in answered { await send(reply, answering: key) }
+        await push(deliveries, alsoDelivered: answered, marks: marks)
+        if !answered.isEmpty { wakePostman() }
         if !resends.isEmpty {
             do {
                 _ = try await store.commit(resends.map { .enqueue($0) })
@@ -294,18 +300,23 @@ struct Downstream: Sendable {
         }
     }
 
-    /// Queues `message`; with `request` (the inbox key of the request it answers) the reply is
-    /// also kept with that request, for a re-send when the request arrives again.
-    private func send(_ message: OutgoingMessage, answering request: InboxKey? = nil) async {
+    /// `message` signed (and encrypted) as an outbox entry; nil (logged) when it cannot be made.
+    private func outboxDraft(_ message: OutgoingMessage) async -> OutboxDraft? {
         do {
             let envelope = try await factory.make(message)
-            let draft = OutboxDraft(uid: envelope.uid, destination: message.destination.twin, kind: EnvelopeKind(envelope),
-                                    payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
-            var operations: [StoreOperation] = [.enqueue(draft)]
-            if let request {
-                operations.append(.attachReply(StoredReply(kind: draft.kind, envelope: draft.payload, deadline: draft.deadline), to: request))
-            }
-            _ = try await store.commit(operations)
+            return OutboxDraft(uid: envelope.uid, destination: message.destination.twin, kind: EnvelopeKind(envelope),
+                               payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
+        } catch {
+            logger.warning("could not make a reply", metadata: ["uid": "\(message.uid)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Queues `message` in the outbox.
+    private func send(_ message: OutgoingMessage) async {
+        guard let draft = await outboxDraft(message) else { return }
+        do {
+            _ = try await store.commit([.enqueue(draft)])
             wakePostman()
         } catch {
             logger.warning("could not queue a reply", metadata: ["uid": "\(message.uid)", "error": "\(error)"])
