@@ -7,15 +7,17 @@
 #   database without any peer for the bare-Redis baseline — then runs `rmb bench peer`:
 #     closed loop, fixed rates, the bare-Redis baseline, and the failover of a relay the
 #     requesting peer uses (SIGKILL mid-stream).
-# Options: --no-build (use the existing release binaries), --keep (keep logs and stores);
-# anything else goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000 --window 128).
+# Options: --no-build (use the existing release binaries), --keep (keep logs and stores),
+# --store-dir=DIR (put the peers' LMDB stores there, e.g. /dev/shm to see the peer without the
+# disk's fsync latency); anything else goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=1 keep=0 extra=()
+build=1 keep=0 extra=() store_dir=""
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --keep) keep=1 ;;
+    --store-dir=*) store_dir="${arg#--store-dir=}" ;;
     *) extra+=("$arg") ;;
   esac
 done
@@ -27,8 +29,11 @@ bin="$PWD/.build/release"
 dir="$(mktemp -d -t rmb-bench-peer.XXXXXX)"
 source scripts/lib/local-network.sh
 redis_port=$(port); relay1=$(port); relay2=$(port)
+stores="$dir"
+[ -n "$store_dir" ] && stores="$(mktemp -d "$store_dir/rmb-bench-stores.XXXXXX")"
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ "$stores" != "$dir" ] && [ "$keep" = 0 ]; then rm -rf "$stores"; fi
   wait 2>/dev/null || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   if [ "$keep" = 1 ]; then echo "logs and stores kept in $dir" >&2; else rm -rf "$dir"; fi
@@ -39,12 +44,12 @@ trap 'exit 130' INT TERM
 start_redis "$redis_port"
 make_twins "$relay1" "$relay2"
 start_relays "$redis_port" "$relay1" "$relay2"
-RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1"
-RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$dir/store2"
+RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$stores/store1"
+RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$stores/store2"
 start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
 start echo-baseline "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/5" --command echo
 wait_connected 4
-echo "network: redis :$redis_port, relays :$relay1 (pid ${pid_of[relay1]}) :$relay2 (pid ${pid_of[relay2]}), peers twin 1 → twin 2 (echo), store on $(df --output=source "$dir" | tail -n 1)"
+echo "network: redis :$redis_port, relays :$relay1 (pid ${pid_of[relay1]}) :$relay2 (pid ${pid_of[relay2]}), peers twin 1 → twin 2 (echo), stores on $(df --output=source "$stores" | tail -n 1)"
 
 watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay1=${pid_of[relay1]},relay2=${pid_of[relay2]},echo=${pid_of[echo]}"
 "$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
@@ -52,7 +57,7 @@ watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay1=${pid_of[relay1]},re
 
 # The relay the requesting peer ranks first right now (status.json is rewritten every 2 s).
 sleep 2.5
-in_use=$(python3 - "$dir/store1/status.json" <<'EOF'
+in_use=$(python3 - "$stores/store1/status.json" <<'EOF'
 import json, sys
 relays = [r for r in json.load(open(sys.argv[1]))["relays"] if r["state"] == "connected" and r["rank"] >= 0]
 best = min(relays, key=lambda r: r["rank"])
