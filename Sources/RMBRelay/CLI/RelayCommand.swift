@@ -44,6 +44,10 @@ public struct RelayCommand: AsyncParsableCommand {
     var federationLimit: [Int] = []
     @Option(name: .long, help: "Maximum session token lifetime (exp - iat) in seconds; off by default.")
     var maxTokenLifetime: UInt64?
+    // `.unconditional` takes "-5" as the value, so a negative number gets the validation message.
+    @Option(name: .long, parsing: .unconditional,
+            help: "Seconds a federation entry stays pending before a sibling process reclaims it (> 0); consumers of dead processes idle 10 times as long (at least 5 min) with nothing pending are removed.")
+    var federationReclaimIdle = 15
 
     /// The reference's default tfchain endpoint (relay.md §12).
     static let defaultSubstrate = ["wss://tfchain.grid.tf:443"]
@@ -84,6 +88,9 @@ public struct RelayCommand: AsyncParsableCommand {
         guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
         guard twins == nil || substrate.isEmpty else { throw ValidationError("--twins and --substrate exclude each other: pick one twin directory") }
         guard catchupThreshold >= 0 else { throw ValidationError("--catchup-threshold must be >= 0") }
+        guard federationReclaimIdle > 0 else {
+            throw ValidationError("--federation-reclaim-idle must be > 0 seconds, got \(federationReclaimIdle)")
+        }
     }
 
     public func run() async throws {
@@ -106,13 +113,7 @@ public struct RelayCommand: AsyncParsableCommand {
             directory = client.directory
             chain = client
         }
-        var configuration = RelayConfiguration(
-            domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
-            usersPerWorker: userPerWorker,
-            rateLimit: limit.count == 2 ? .init(count: limit[0], size: limit[1]) : nil,
-            rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
-            maxTokenLifetime: maxTokenLifetime)
-        if federationLimit.count == 2 { configuration.federationLimit = .init(count: federationLimit[0], size: federationLimit[1]) }
+        let configuration = makeConfiguration(address)
         let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
         if let chain {
@@ -125,6 +126,21 @@ public struct RelayCommand: AsyncParsableCommand {
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await chain?.close()
+    }
+}
+
+extension RelayCommand {
+    /// The server configuration from the (validated) flags; separate from `run` so tests can
+    /// check that every flag arrives.
+    func makeConfiguration(_ address: ListenAddress) -> RelayConfiguration {
+        var configuration = RelayConfiguration(
+            domains: domains, redisURL: redis, host: address.host, port: address.port, workers: workers,
+            usersPerWorker: userPerWorker,
+            rateLimit: limit.count == 2 ? .init(count: limit[0], size: limit[1]) : nil,
+            rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
+            maxTokenLifetime: maxTokenLifetime, federationReclaimIdle: .seconds(federationReclaimIdle))
+        if federationLimit.count == 2 { configuration.federationLimit = .init(count: federationLimit[0], size: federationLimit[1]) }
+        return configuration
     }
 }
 

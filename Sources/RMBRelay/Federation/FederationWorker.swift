@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// (a dead domain is skipped by its circuit breaker, and a transient failure waits for its retry
 /// in a `RetrySchedule` instead of a slot, so a dead relay does not hold up the others), acked
 /// entries are deleted, and entries left pending by any consumer (crashed replica) are
-/// reclaimed from the whole group with XAUTOCLAIM.
+/// reclaimed from the whole group with XAUTOCLAIM. Consumers of dead processes (every restart
+/// adds one) are deleted once they hold nothing and have been idle for a long time.
 struct FederationWorker: Service {
     let core: RelayCore
     let sender: FederationSender
@@ -26,6 +27,8 @@ struct FederationWorker: Service {
         let schedule = RetrySchedule()
         var lastReclaim = ContinuousClock.now - .seconds(10)
         var reclaimCursor = "0-0"
+        let cleanupPeriod = core.configuration.federationConsumerCleanupPeriod
+        var lastCleanup = ContinuousClock.now - cleanupPeriod
         await withTaskGroup(of: Void.self) { tasks in
             var inFlight = 0
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -40,6 +43,10 @@ struct FederationWorker: Service {
                     let (next, reclaimed) = await reclaim(from: reclaimCursor)
                     reclaimCursor = next
                     entries += reclaimed.filter { schedule.begin($0.0) }.map { ($0.0, $0.1, 0) }
+                }
+                if ContinuousClock.now - lastCleanup >= cleanupPeriod {
+                    lastCleanup = .now
+                    await removeDeadConsumers()
                 }
                 entries += await readNew(connection).filter { schedule.begin($0.0) }.map { ($0.0, $0.1, 0) }
                 for (id, raw, attempt) in entries {
@@ -88,12 +95,35 @@ struct FederationWorker: Service {
     /// One XAUTOCLAIM step over the whole group (entries of any consumer idle long enough, e.g. a
     /// crashed sibling's), continuing from `cursor`; returns the next cursor ("0-0" = wrapped).
     private func reclaim(from cursor: String) async -> (String, [(String, [UInt8])]) {
-        let idle = Int(core.configuration.federationReclaimIdle.components.seconds * 1000)
-            + Int(core.configuration.federationReclaimIdle.components.attoseconds / 1_000_000_000_000_000)
+        let idle = core.configuration.federationReclaimIdle.wholeMilliseconds
         guard let reply = try? await core.redis.send("XAUTOCLAIM", stream, group, .string(consumer), .integer(idle), .string(cursor), "COUNT", 100),
               let parts = reply.array, parts.count >= 2, let list = parts[1].array else { return ("0-0", []) }
         return (parts[0].string ?? "0-0", Self.entries(list))
     }
+
+    /// Deletes the group's consumers of dead processes: any consumer but ours with nothing pending
+    /// and an `idle` time above `federationConsumerExpiry`. Entries a dead consumer holds are
+    /// moved by XAUTOCLAIM first; the pending check is repeated atomically with the delete,
+    /// because DELCONSUMER drops the consumer's pending entries from the group for good. Before
+    /// Redis 7.2 `idle` counts from the last read that returned entries, so a quiet live sibling
+    /// may be removed too: harmless, it holds nothing and its next delivery recreates it.
+    private func removeDeadConsumers() async {
+        guard let reply = try? await core.redis.send("XINFO", "CONSUMERS", stream, group), let list = reply.array else { return }
+        let limit = core.configuration.federationConsumerExpiry.wholeMilliseconds
+        for info in list.compactMap(ConsumerInfo.init) where info.name != consumer && info.pending == 0 && info.idle > limit {
+            let result = try? await core.redis.send("EVAL", .string(Self.deleteIfEmpty), 1, stream, group, .string(info.name))
+            if result?.integer == 0 {
+                core.logger.info("removed dead federation consumer", metadata: ["consumer": "\(info.name)", "idle_ms": "\(info.idle)"])
+            } else if let message = result?.errorMessage {
+                core.logger.warning("cannot remove federation consumer", metadata: ["consumer": "\(info.name)", "error": "\(message)"])
+            }
+        }
+    }
+
+    /// KEYS[1] stream, ARGV[1] group, ARGV[2] consumer: DELCONSUMER's reply (0) if the consumer
+    /// holds nothing, -1 (kept) otherwise.
+    private static let deleteIfEmpty = "if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then "
+        + "return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) else return -1 end"
 
     /// Claims one of our postponed entries again (resetting its idle time) and returns its bytes;
     /// nil when it is no longer pending (acked and deleted meanwhile).
@@ -167,5 +197,41 @@ struct FederationWorker: Service {
             ["XACK", stream, group, .string(id)],
             ["XDEL", stream, .string(id)],
         ])
+    }
+}
+
+
+/// One consumer of an `XINFO CONSUMERS` reply: a flat key/value array in RESP2 (`name`,
+/// `pending`, `idle`, and more in newer Redis). nil for any other shape, so an unexpected reply
+/// skips the consumer instead of deleting it.
+struct ConsumerInfo: Equatable {
+    var name: String
+    var pending: Int64
+    var idle: Int64
+
+    init(name: String, pending: Int64, idle: Int64) { self.name = name; self.pending = pending; self.idle = idle }
+
+    init?(_ reply: RedisReply) {
+        guard let fields = reply.array, fields.count % 2 == 0 else { return nil }
+        var name: String?, pending: Int64?, idle: Int64?
+        for index in stride(from: 0, to: fields.count, by: 2) {
+            switch fields[index].string {
+            case "name": name = fields[index + 1].string
+            case "pending": pending = fields[index + 1].integer
+            case "idle": idle = fields[index + 1].integer
+            default: break
+            }
+        }
+        guard let name, let pending, let idle else { return nil }
+        self.init(name: name, pending: pending, idle: idle)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (saturating), as Redis commands take them.
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        guard seconds < Int64.max / 1000 else { return Int64.max }
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -21,8 +21,15 @@ public struct RelayConfiguration: Sendable {
     public var maxTokenLifetime: UInt64?
     /// How long a session's presence key lives without a heartbeat.
     public var presenceTTL: Duration
-    /// Entries pending in the federation group this long are reclaimed (XAUTOCLAIM).
+    /// Entries pending in the federation group this long are reclaimed (XAUTOCLAIM);
+    /// `--federation-reclaim-idle`.
     public var federationReclaimIdle: Duration
+    /// A foreign consumer of the federation group with nothing pending and idle this long belongs
+    /// to a dead process and is deleted (each restart adds a consumer name); nil = 10 × the
+    /// reclaim idle time, at least 5 min (`federationConsumerExpiry`). Settable for tests.
+    public var federationConsumerIdleLimit: Duration? = nil
+    /// How often the federation worker looks for such consumers.
+    public var federationConsumerCleanupPeriod: Duration = .seconds(60)
     /// Per-connection outgoing buffer (frames); overflow goes to the session's stream.
     public var outboundBuffer: Int
     /// Circuit breaker per federation domain: first cool-down once open, doubled while the domain
@@ -52,6 +59,12 @@ public struct RelayConfiguration: Sendable {
         self.rankerPeriod = rankerPeriod; self.maxFrameSize = maxFrameSize; self.maxBodySize = maxBodySize
         self.maxTokenLifetime = maxTokenLifetime; self.presenceTTL = presenceTTL
         self.federationReclaimIdle = federationReclaimIdle; self.outboundBuffer = max(16, outboundBuffer)
+    }
+
+    /// Generous, so a live but busy sibling is never taken for dead: 10 × the reclaim idle time,
+    /// at least 5 minutes.
+    var federationConsumerExpiry: Duration {
+        federationConsumerIdleLimit ?? max(federationReclaimIdle * 10, .seconds(300))
     }
 
     /// `max_users = workers × user_per_worker` (§3).
