@@ -6,9 +6,11 @@ import Logging
 /// their keys until the deadline, for de-duplication, with the replies sent to them), the backlog
 /// (where replies go) and the awaiting requests (confirmed, kept for a re-send until answered).
 ///
-/// Durability: a write is reported done only after its transaction was committed with fsync
-/// (the environment never relaxes syncing), so it survives kill -9 and power loss. Writes from
-/// all callers are grouped into shared transactions by one writer thread (`GroupCommitter`).
+/// Durability: a write is reported done only after its transaction was committed with its data
+/// pages flushed (`fdatasync`), so it survives kill -9; the meta page that makes it current is
+/// flushed right after (as soon as the writer is idle) or by the next commit, so it survives
+/// power loss one flush later (`MDB_NOMETASYNC`; LMDB's integrity never depends on it). Writes
+/// from all callers are grouped into shared transactions by one writer thread (`GroupCommitter`).
 /// Reads run on the caller's thread in their own snapshot and never block the writer.
 ///
 /// Open one `Store` per path per process (LMDB's rule); share it freely, it is `Sendable`.
