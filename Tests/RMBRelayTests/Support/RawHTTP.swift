@@ -14,10 +14,14 @@ enum RawHTTP {
         try await onThread { try blockingSend(port: port, request: request, body: body, timeout: timeout) }
     }
 
-    static func blockingSend(port: Int, request: String, body: [UInt8] = [], timeout: Int = 5) throws -> Reply {
+    /// A blocking TCP socket connected to 127.0.0.1:`port`, reads timing out after `timeout` s
+    /// (and a `receiveBuffer`-byte kernel buffer when given). The caller closes it.
+    static func connectLoopback(port: Int, timeout: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TimeoutError() }
-        defer { close(fd) }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -27,7 +31,16 @@ enum RawHTTP {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw TimeoutError() }
+        guard connected == 0 else {
+            close(fd)
+            throw TimeoutError()
+        }
+        return fd
+    }
+
+    static func blockingSend(port: Int, request: String, body: [UInt8] = [], timeout: Int = 5) throws -> Reply {
+        let fd = try connectLoopback(port: port, timeout: timeout)
+        defer { close(fd) }
         let bytes = Array(request.utf8) + body
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var received: [UInt8] = []
