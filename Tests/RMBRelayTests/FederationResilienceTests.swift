@@ -12,15 +12,6 @@ extension RelayTests {
 @Suite(.timeLimit(.minutes(2)))
 struct FederationResilienceTests {
     /// A ping's pong confirms that the relay accepted every earlier envelope of the connection.
-    private func confirm(_ peer: TestPeer, twin: UInt32) async throws {
-        var ping = RMBEnvelope()
-        ping.uid = "confirm-\(UUID().uuidString)"
-        ping.source = RMBAddress(twin: twin)
-        ping.message = .ping(RMBPing())
-        try peer.send(ping)
-        while try await peer.next(timeout: .seconds(10)).uid != ping.uid {}
-    }
-
     private func pendingCount(_ client: RedisClient) async throws -> Int64 {
         let reply = try await client.send("XPENDING", "relay.federation.stream", "federation")
         return reply.array?.first?.integer ?? 0
@@ -48,7 +39,7 @@ struct FederationResilienceTests {
             forAlpha.insert(envelope.uid)
             try dev.send(envelope)
         }
-        try await confirm(dev, twin: TestIdentity.dev.twin)
+        try await dev.confirm(twin: TestIdentity.dev.twin)
         let client = try RedisClient(url: redisA.url)
         // every one of them was read by the worker and is pending (not lost, not acked)
         #expect(try await eventually(.seconds(10)) { try await pendingCount(client) == 40 })
@@ -101,7 +92,7 @@ struct FederationResilienceTests {
         short.expiration = 2
         try short.sign(with: TestIdentity.dev.identity)
         try dev.send(short)
-        try await confirm(dev, twin: TestIdentity.dev.twin)
+        try await dev.confirm(twin: TestIdentity.dev.twin)
 
         try await Task.sleep(for: .seconds(3))
         // open breaker: the failing relay sees about one trial per cool-down, not 3 passes
@@ -150,7 +141,7 @@ struct FederationResilienceTests {
             uids.insert(envelope.uid)
             try dev.send(envelope)
         }
-        try await confirm(dev, twin: TestIdentity.dev.twin)
+        try await dev.confirm(twin: TestIdentity.dev.twin)
         let client = try RedisClient(url: redis.url)
         // the destination relay is down: the first process read them all and holds them pending
         #expect(try await eventually(.seconds(10)) { try await pendingCount(client) == 10 })

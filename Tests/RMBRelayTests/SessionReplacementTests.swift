@@ -8,16 +8,6 @@ import Testing
 extension RelayTests {
 @Suite(.timeLimit(.minutes(2)))
 struct SessionReplacementTests {
-    /// A pong proves the connection is registered (presence claimed before frames are read).
-    private func confirm(_ peer: TestPeer, twin: UInt32, sid: String? = nil) async throws {
-        var ping = RMBEnvelope()
-        ping.uid = "confirm-\(UUID().uuidString)"
-        ping.source = RMBAddress(twin: twin, connection: sid)
-        ping.message = .ping(RMBPing())
-        try peer.send(ping)
-        while try await peer.next(timeout: .seconds(10)).uid != ping.uid {}
-    }
-
     private func startPair() async throws -> (RedisServer, TwinsFile, RelayProcess, RelayProcess, [String]) {
         let redis = try await startRedis()
         let file = try TwinsFile([(TestIdentity.dev, ["relay.example"]), (TestIdentity.alpha, ["relay.example"])])
@@ -43,9 +33,9 @@ struct SessionReplacementTests {
         }
         let dev = try await TestPeer.connect(urls[0], token: TestIdentity.dev.token())
         let first = try await TestPeer.connect(urls[0], token: TestIdentity.alpha.token())
-        try await confirm(first, twin: TestIdentity.alpha.twin)
+        try await first.confirm(twin: TestIdentity.alpha.twin)
         let second = try await TestPeer.connect(urls[1], token: TestIdentity.alpha.token())
-        try await confirm(second, twin: TestIdentity.alpha.twin)
+        try await second.confirm(twin: TestIdentity.alpha.twin)
         try await first.waitClosed()
         // the newer one stays and gets what dev sends through the first process
         try await Task.sleep(for: .milliseconds(500))
@@ -55,7 +45,7 @@ struct SessionReplacementTests {
         #expect(try await second.next().uid == request.uid)
         // and back again: a third connection on the first process replaces the second
         let third = try await TestPeer.connect(urls[0], token: TestIdentity.alpha.token())
-        try await confirm(third, twin: TestIdentity.alpha.twin)
+        try await third.confirm(twin: TestIdentity.alpha.twin)
         try await second.waitClosed()
         try await Task.sleep(for: .milliseconds(500))
         #expect(!third.isClosed)
@@ -64,7 +54,7 @@ struct SessionReplacementTests {
         #expect(try await third.next().uid == again.uid)
         // other sessions of the same twin (another sid) are not touched
         let withSid = try await TestPeer.connect(urls[1], token: TestIdentity.alpha.token(sid: "s1"))
-        try await confirm(withSid, twin: TestIdentity.alpha.twin, sid: "s1")
+        try await withSid.confirm(twin: TestIdentity.alpha.twin, sid: "s1")
         try await Task.sleep(for: .milliseconds(500))
         #expect(!third.isClosed && !withSid.isClosed)
         await dev.close(); await first.close(); await second.close(); await third.close(); await withSid.close()

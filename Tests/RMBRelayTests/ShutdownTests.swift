@@ -29,12 +29,7 @@ struct ShutdownTests {
             try dev.send(envelope)
         }
         // the pong confirms every envelope sent before it was routed
-        var ping = RMBEnvelope()
-        ping.uid = "confirm"
-        ping.source = RMBAddress(twin: TestIdentity.dev.twin)
-        ping.message = .ping(RMBPing())
-        try dev.send(ping)
-        while try await dev.next(timeout: .seconds(20)).uid != ping.uid {}
+        try await dev.confirm(twin: TestIdentity.dev.twin, timeout: .seconds(20))
         let alphaSession = relay.server.core.registry.session(for: SessionID(twin: TestIdentity.alpha.twin, sid: nil))
         #expect((alphaSession?.queuedCount ?? 0) > 0)
 

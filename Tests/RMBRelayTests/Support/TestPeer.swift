@@ -98,6 +98,18 @@ final class TestPeer: @unchecked Sendable {
         try RMBEnvelope(wire: try await nextBytes(timeout: timeout))
     }
 
+    /// Sends an envelope ping as `twin` (`sid`) and waits for its pong: the relay handles a
+    /// connection's frames in order, so the pong proves it accepted everything sent before (and
+    /// that this connection is registered). Other frames received meanwhile are skipped.
+    func confirm(twin: UInt32, sid: String? = nil, timeout: Duration = .seconds(10)) async throws {
+        var ping = RMBEnvelope()
+        ping.uid = "confirm-\(UUID().uuidString)"
+        ping.source = RMBAddress(twin: twin, connection: sid)
+        ping.message = .ping(RMBPing())
+        try send(ping)
+        while try await next(timeout: timeout).uid != ping.uid {}
+    }
+
     /// Waits until the relay closes this connection.
     func waitClosed(timeout: Duration = .seconds(5)) async throws {
         let deadline = ContinuousClock.now + timeout
