@@ -6,69 +6,112 @@ public struct JSONMessageError: Error, Equatable, Sendable, CustomStringConverti
     public init(_ description: String) { self.description = description }
 }
 
-/// Shared parse entry point: JSONDecoder errors become one readable line.
-public protocol RedisJSONMessage: Decodable, Sendable {
+/// A message of the Redis JSON API: parsed by ``JSONReader`` (strictly, with errors that name
+/// the key), written by ``JSONWriter`` in the reference's key order.
+public protocol RedisJSONMessage: Sendable {
+    /// Reads the message from the keys of its JSON object; extra keys are ignored.
+    init(fields: JSONFields) throws(JSONMessageError)
     /// Compact JSON with the reference's key order.
     func jsonBytes() -> [UInt8]
 }
 
 extension RedisJSONMessage {
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONMessageError) -> Self {
-        do {
-            return try JSONDecoder().decode(Self.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw JSONMessageError(Self.describe(error))
-        } catch let error as JSONMessageError {
-            throw error
-        } catch {
-            throw JSONMessageError("invalid JSON: \(error)")
+        guard case .object(let members) = try JSONReader.parse(bytes) else {
+            throw JSONMessageError("invalid JSON: expected an object of the documented shape")
         }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, _): return "missing required key '\(key.stringValue)'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            guard !context.codingPath.isEmpty else {
-                let cause = context.underlyingError.map { ": \($0)" } ?? ""
-                return "invalid JSON: expected an object of the documented shape (\(context.debugDescription)\(cause))"
-            }
-            return "key '\(path(context.codingPath))': \(context.debugDescription)"
-        @unknown default: return "invalid JSON"
-        }
+        return try Self(fields: JSONFields(members))
     }
 }
 
-private enum Key: String, CodingKey {
-    case ver, ref, cmd, exp, dat, tag, dst, ret, shm, now, src, err
-}
+/// The keys of one JSON object with typed, key-naming accessors: a missing required key, `null`
+/// where a value is required, or a value of the wrong type each say which key and why.
+public struct JSONFields: Sendable {
+    private let members: [String: JSONValue]
 
-extension KeyedDecodingContainer where K == Key {
-    fileprivate func payload(_ key: Key) throws -> [UInt8] {
-        let text = try decode(String.self, forKey: key)
-        guard let bytes = Base64Payload.decode(text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "invalid base64")
+    init(_ members: [String: JSONValue]) { self.members = members }
+
+    private func required(_ key: String) throws(JSONMessageError) -> JSONValue {
+        guard let value = members[key] else { throw JSONMessageError("missing required key '\(key)'") }
+        return value
+    }
+
+    private func mismatch(_ key: String, expected: String, found value: JSONValue) -> JSONMessageError {
+        JSONMessageError("invalid JSON at key '\(key)': expected \(expected), found \(value.kind)")
+    }
+
+    func string(_ key: String) throws(JSONMessageError) -> String {
+        let value = try required(key)
+        guard case .string(let text) = value else { throw mismatch(key, expected: "a string", found: value) }
+        return text
+    }
+
+    /// Missing and `null` both mean absent.
+    func optionalString(_ key: String) throws(JSONMessageError) -> String? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        case let value?: throw mismatch(key, expected: "a string or null", found: value)
         }
+    }
+
+    func integer<T: FixedWidthInteger & UnsignedInteger>(_ key: String, as type: T.Type = T.self) throws(JSONMessageError) -> T {
+        try Self.integer(try required(key), key: key)
+    }
+
+    func integers<T: FixedWidthInteger & UnsignedInteger>(_ key: String, as type: T.Type = T.self) throws(JSONMessageError) -> [T] {
+        let value = try required(key)
+        guard case .array(let elements) = value else { throw mismatch(key, expected: "an array of integers", found: value) }
+        var result: [T] = []
+        result.reserveCapacity(elements.count)
+        for element in elements { result.append(try Self.integer(element, key: key)) }
+        return result
+    }
+
+    /// A `dat` field: standard base64, padded or not.
+    func payload(_ key: String) throws(JSONMessageError) -> [UInt8] {
+        guard let bytes = Base64Payload.decode(try string(key)) else { throw JSONMessageError("key '\(key)': invalid base64") }
         return bytes
+    }
+
+    /// An `err` object (`{"code": …, "message": …}`) or absent/`null`.
+    func optionalError(_ key: String) throws(JSONMessageError) -> JSONError? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .object(let inner)?:
+            let fields = JSONFields(inner)
+            do {
+                return JSONError(code: try fields.integer("code"), message: try fields.string("message"))
+            } catch {
+                throw JSONMessageError("key '\(key)': \(error.description)")
+            }
+        case let value?: throw mismatch(key, expected: "an object or null", found: value)
+        }
+    }
+
+    private static func integer<T: FixedWidthInteger & UnsignedInteger>(_ value: JSONValue, key: String) throws(JSONMessageError) -> T {
+        guard case .number(let text) = value else {
+            throw JSONMessageError("invalid JSON at key '\(key)': expected an integer, found \(value.kind)")
+        }
+        guard let integer = T(text) else {
+            throw JSONMessageError("invalid JSON at key '\(key)': \(text) is not an integer in 0...\(T.max)")
+        }
+        return integer
     }
 }
 
 extension ClientRequest: RedisJSONMessage {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        version = try c.decode(UInt32.self, forKey: .ver)
-        reference = try c.decodeIfPresent(String.self, forKey: .ref)
-        command = try c.decode(String.self, forKey: .cmd)
-        expiration = try c.decode(UInt64.self, forKey: .exp)
-        data = try c.payload(.dat)
-        tags = try c.decodeIfPresent(String.self, forKey: .tag)
-        destinations = try c.decode([UInt32].self, forKey: .dst)
-        replyTo = try c.decode(String.self, forKey: .ret)
-        schema = try c.decodeIfPresent(String.self, forKey: .shm)
-        now = try c.decode(UInt64.self, forKey: .now)
+    public init(fields c: JSONFields) throws(JSONMessageError) {
+        version = try c.integer("ver")
+        reference = try c.optionalString("ref")
+        command = try c.string("cmd")
+        expiration = try c.integer("exp")
+        data = try c.payload("dat")
+        tags = try c.optionalString("tag")
+        destinations = try c.integers("dst")
+        replyTo = try c.string("ret")
+        schema = try c.optionalString("shm")
+        now = try c.integer("now")
     }
 
     public func jsonBytes() -> [UInt8] {
@@ -81,15 +124,14 @@ extension ClientRequest: RedisJSONMessage {
 }
 
 extension ClientResponse: RedisJSONMessage {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        version = try c.decode(UInt32.self, forKey: .ver)
-        reference = try c.decodeIfPresent(String.self, forKey: .ref)
-        data = try c.payload(.dat)
-        source = try c.decode(String.self, forKey: .src)
-        schema = try c.decodeIfPresent(String.self, forKey: .shm)
-        now = try c.decode(UInt64.self, forKey: .now)
-        error = try c.decodeIfPresent(JSONError.self, forKey: .err)
+    public init(fields c: JSONFields) throws(JSONMessageError) {
+        version = try c.integer("ver")
+        reference = try c.optionalString("ref")
+        data = try c.payload("dat")
+        source = try c.string("src")
+        schema = try c.optionalString("shm")
+        now = try c.integer("now")
+        error = try c.optionalError("err")
     }
 
     public func jsonBytes() -> [UInt8] {
@@ -101,18 +143,17 @@ extension ClientResponse: RedisJSONMessage {
 }
 
 extension ServiceRequest: RedisJSONMessage {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        version = try c.decode(UInt32.self, forKey: .ver)
-        reference = try c.decode(String.self, forKey: .ref)
-        source = try c.decode(String.self, forKey: .src)
-        command = try c.decode(String.self, forKey: .cmd)
-        expiration = try c.decode(UInt64.self, forKey: .exp)
-        data = try c.payload(.dat)
-        tags = try c.decodeIfPresent(String.self, forKey: .tag)
-        replyTo = try c.decode(String.self, forKey: .ret)
-        schema = try c.decodeIfPresent(String.self, forKey: .shm)
-        now = try c.decode(UInt64.self, forKey: .now)
+    public init(fields c: JSONFields) throws(JSONMessageError) {
+        version = try c.integer("ver")
+        reference = try c.string("ref")
+        source = try c.string("src")
+        command = try c.string("cmd")
+        expiration = try c.integer("exp")
+        data = try c.payload("dat")
+        tags = try c.optionalString("tag")
+        replyTo = try c.string("ret")
+        schema = try c.optionalString("shm")
+        now = try c.integer("now")
     }
 
     public func jsonBytes() -> [UInt8] {
@@ -125,17 +166,16 @@ extension ServiceRequest: RedisJSONMessage {
 }
 
 extension ServiceResponse: RedisJSONMessage {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        version = try c.decode(UInt32.self, forKey: .ver)
-        reference = try c.decodeIfPresent(String.self, forKey: .ref)
-        error = try c.decodeIfPresent(JSONError.self, forKey: .err)
+    public init(fields c: JSONFields) throws(JSONMessageError) {
+        version = try c.integer("ver")
+        reference = try c.optionalString("ref")
+        error = try c.optionalError("err")
         // `dat` is required, but ignored (so not validated) when `err` is set.
-        data = error == nil ? try c.payload(.dat) : []
-        if error != nil { _ = try c.decode(String.self, forKey: .dat) }
-        destination = try c.decode(String.self, forKey: .dst)
-        schema = try c.decodeIfPresent(String.self, forKey: .shm)
-        now = try c.decode(UInt64.self, forKey: .now)
+        data = error == nil ? try c.payload("dat") : []
+        if error != nil { _ = try c.string("dat") }
+        destination = try c.string("dst")
+        schema = try c.optionalString("shm")
+        now = try c.integer("now")
     }
 
     public func jsonBytes() -> [UInt8] {
