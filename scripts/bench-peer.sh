@@ -9,15 +9,17 @@
 #     requesting peer uses (SIGKILL mid-stream).
 # Options: --no-build (use the existing release binaries), --keep (keep logs and stores),
 # --store-dir=DIR (put the peers' LMDB stores there, e.g. /dev/shm to see the peer without the
-# disk's fsync latency); anything else goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000).
+# disk's fsync latency), --echo-batch=N (how many requests both echo services take at once: 256 by
+# default, 1 for a one-request-per-BRPOP app like the reference's examples); anything else goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=1 keep=0 extra=() store_dir=""
+build=1 keep=0 extra=() store_dir="" echo_batch=256
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --keep) keep=1 ;;
     --store-dir=*) store_dir="${arg#--store-dir=}" ;;
+    --echo-batch=*) echo_batch="${arg#--echo-batch=}" ;;
     *) extra+=("$arg") ;;
   esac
 done
@@ -46,12 +48,13 @@ make_twins "$relay1" "$relay2"
 start_relays "$redis_port" "$relay1" "$relay2"
 RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$stores/store1"
 RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$stores/store2"
-start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
-start echo-baseline "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/5" --command echo
+start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo --batch "$echo_batch"
+start echo-baseline "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/5" --command echo --batch "$echo_batch"
 wait_connected 4
-echo "network: redis :$redis_port, relays :$relay1 (pid ${pid_of[relay1]}) :$relay2 (pid ${pid_of[relay2]}), peers twin 1 → twin 2 (echo), stores on $(df --output=source "$stores" | tail -n 1)"
+echo "network: redis :$redis_port, relays :$relay1 (pid ${pid_of[relay1]}) :$relay2 (pid ${pid_of[relay2]}), peers twin 1 → twin 2 (echo), stores on $(df --output=source "$stores" | tail -n 1), echo services take up to $echo_batch requests at once"
 
-watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay1=${pid_of[relay1]},relay2=${pid_of[relay2]},echo=${pid_of[echo]}"
+redis_pid=$(redis-cli -p "$redis_port" info server | tr -d '\r' | sed -n 's/^process_id://p')
+watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay1=${pid_of[relay1]},relay2=${pid_of[relay2]},echo=${pid_of[echo]},redis=$redis_pid"
 "$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
   --modes closed,rate,baseline --baseline-redis "redis://127.0.0.1:$redis_port/5" --watch "$watch" "${extra[@]}"
 
