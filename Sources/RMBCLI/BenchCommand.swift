@@ -49,6 +49,7 @@ struct CryptoBenchmark {
         try measure("ed25519 verify") { guard SignatureVerifier.verify(edSignature, message: digest, account: ed.account) else { throw InputError("verify failed") } }
         try measure("sr25519 sign") { _ = try sr.sign(digest) }
         try measure("sr25519 verify") { guard SignatureVerifier.verify(srSignature, message: digest, account: sr.account) else { throw InputError("verify failed") } }
+        try measure("sr25519 verify (libsodium path)") { guard Sr25519.verifyWithLibsodium(signature: srSignature.signature, message: digest, publicKey: sr.account.bytes) else { throw InputError("verify failed") } }
         try measure("ECDH shared key (secp256k1+sha256)") { _ = try E2ECipher(ownKey: sr.e2eKey, peerPublicKey: peer.e2ePublicKey) }
         try measure("AES-256-GCM encrypt 1 KiB") { _ = try cipher.encrypt(kib) }
         try measure("AES-256-GCM decrypt 1 KiB") { _ = try cipher.decrypt(sealed) }

@@ -1,6 +1,7 @@
 /// sr25519: schnorrkel Schnorr signatures over ristretto255 with Merlin transcripts, as used by
 /// Substrate (`sp_core::sr25519`) for account keys and by RMB for envelope and JWT signatures.
-/// Group and scalar arithmetic come from libsodium through ``Sodium``.
+/// Signing (secret data) uses libsodium's constant-time group and scalar arithmetic through
+/// ``Sodium``; verification (public data) uses the variable-time code in `Curve25519/`.
 public enum Sr25519: Sendable {
     /// Substrate's signing context.
     public static let substrateContext: [UInt8] = Array("substrate".utf8)
@@ -10,7 +11,41 @@ public enum Sr25519: Sendable {
     /// Verifies a 64-byte schnorrkel signature. Never throws or traps: malformed lengths, a missing
     /// marker bit, a non-canonical `s`, invalid point encodings and the identity public key all
     /// yield `false`.
+    ///
+    /// Checks `R == s·B − k·A` with one variable-time double-scalar multiplication in Swift
+    /// (``VartimeDoubleScalar``): all inputs are public, and libsodium's constant-time
+    /// `scalarmult` calls made this twice as slow as ed25519 verification.
     public static func verify(
+        signature: [UInt8], message: [UInt8], publicKey: [UInt8], context: [UInt8] = substrateContext
+    ) -> Bool {
+        guard #available(macOS 15.0, *) else {
+            return verifyWithLibsodium(signature: signature, message: message, publicKey: publicKey, context: context)
+        }
+        guard signature.count == signatureLength, publicKey.count == publicKeyLength,
+              signature[63] & 0x80 != 0 else { return false }
+        let commitment = Array(signature[0..<32])
+        var s = Array(signature[32..<64])
+        s[31] &= 0x7f
+        guard Sodium.scalarIsCanonical(s),
+              let sWords = FieldElement.Words(s),
+              let commitmentWords = FieldElement.Words(commitment),
+              let keyWords = FieldElement.Words(publicKey),
+              // All-zero bytes are the identity, which is not accepted as a key.
+              keyWords != FieldElement.Words(0, 0, 0, 0),
+              let a = EdwardsPoint(ristretto: keyWords) else { return false }
+
+        var transcript = signingTranscript(context: context, message: message, publicKey: publicKey)
+        transcript.appendMessage(label: "sign:R", commitment)
+        // k = 0 is rejected as the libsodium path did (its k·A refuses an identity result).
+        guard let k = try? Sodium.scalarReduce(transcript.challengeBytes(label: "sign:c", count: 64)),
+              let kWords = FieldElement.Words(k), kWords != FieldElement.Words(0, 0, 0, 0) else { return false }
+        let expected = VartimeDoubleScalar.multiply(kWords, VartimeDoubleScalar.OddMultiples(-a), plusBase: sWords)
+        return expected.ristrettoWords == commitmentWords
+    }
+
+    /// The previous verification through libsodium's constant-time ristretto255 calls
+    /// (`k·A`, `s·B`, subtraction): kept as the reference for differential tests and the benchmark.
+    package static func verifyWithLibsodium(
         signature: [UInt8], message: [UInt8], publicKey: [UInt8], context: [UInt8] = substrateContext
     ) -> Bool {
         guard signature.count == signatureLength, publicKey.count == publicKeyLength,
