@@ -32,14 +32,14 @@ public enum Sr25519: Sendable {
               let keyWords = FieldElement.Words(publicKey),
               // All-zero bytes are the identity, which is not accepted as a key.
               keyWords != FieldElement.Words(0, 0, 0, 0),
-              let a = EdwardsPoint(ristretto: keyWords) else { return false }
+              let negatedKey = VerificationKeyCache.shared.negatedOddMultiples(of: keyWords) else { return false }
 
         var transcript = signingTranscript(context: context, message: message, publicKey: publicKey)
         transcript.appendMessage(label: "sign:R", commitment)
         // k = 0 is rejected as the libsodium path did (its k·A refuses an identity result).
         guard let k = try? Sodium.scalarReduce(transcript.challengeBytes(label: "sign:c", count: 64)),
               let kWords = FieldElement.Words(k), kWords != FieldElement.Words(0, 0, 0, 0) else { return false }
-        let expected = VartimeDoubleScalar.multiply(kWords, VartimeDoubleScalar.OddMultiples(-a), plusBase: sWords)
+        let expected = VartimeDoubleScalar.multiply(kWords, negatedKey, plusBase: sWords)
         return expected.ristrettoWords == commitmentWords
     }
 

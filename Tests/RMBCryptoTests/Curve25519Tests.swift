@@ -359,6 +359,63 @@ import Testing
         #expect(!Sr25519.verify(signature: highSignature, message: message, publicKey: highKey))
     }
 
+    // MARK: Key cache
+
+    @Test func keyCacheIsBoundedAndReturnsTheRightTables() throws {
+        guard #available(macOS 15.0, *) else { return }
+        var rng = SplitMix64(seed: 12)
+        let cache = VerificationKeyCache(capacity: 4)
+        var keys: [[UInt8]] = []
+        for _ in 0..<10 { keys.append(try Sodium.ristrettoBaseMultiply(rng.scalar())) }
+        for round in 0..<3 {
+            for key in keys {
+                let words = try #require(FieldElement.Words(key))
+                let table = try #require(cache.negatedOddMultiples(of: words))
+                #expect(cache.count <= 4)
+                // Entry i is −(2i + 1)·A.
+                for (i, entry) in table.entries.enumerated() where i == 0 || i == 7 || i == round {
+                    let expected = try Sodium.ristrettoSubtract([UInt8](repeating: 0, count: 32), Sodium.ristrettoMultiply(scalar(UInt64(2 * i + 1)), point: key))
+                    #expect((EdwardsPoint.identity + entry).extended.ristrettoBytes == expected)
+                }
+            }
+        }
+        #expect(cache.count == 4)
+        // Invalid encodings are refused and not stored.
+        let fresh = VerificationKeyCache(capacity: 4)
+        var invalid = keys[0]
+        invalid[0] |= 1
+        #expect(fresh.negatedOddMultiples(of: try #require(FieldElement.Words(invalid))) == nil)
+        #expect(fresh.count == 0)
+    }
+
+    @Test func concurrentVerificationsAgree() async throws {
+        guard #available(macOS 15.0, *) else { return }
+        var rng = SplitMix64(seed: 13)
+        var signed: [(signature: [UInt8], message: [UInt8], key: [UInt8])] = []
+        for _ in 0..<6 {
+            let pair = try Sr25519KeyPair(miniSecret: rng.bytes(32))
+            for _ in 0..<4 {
+                let message = rng.bytes(32)
+                signed.append((try pair.sign(message, witness: rng.bytes(32)), message, pair.publicKey))
+            }
+        }
+        let cases = signed
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var failures = 0
+                    for c in cases {
+                        if !Sr25519.verify(signature: c.signature, message: c.message, publicKey: c.key) { failures += 1 }
+                        if Sr25519.verify(signature: c.signature, message: c.message + [1], publicKey: c.key) { failures += 1 }
+                    }
+                    return failures
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+    }
+
     // MARK: Helpers
 
     /// p = 2^255 − 19, little-endian.

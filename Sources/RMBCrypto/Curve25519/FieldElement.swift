@@ -34,7 +34,7 @@ struct FieldElement: Equatable, Sendable {
     // MARK: Bytes
 
     /// Four little-endian 64-bit words of a 32-byte encoding.
-    struct Words: Equatable, Sendable {
+    struct Words: Hashable, Sendable {
         var w0, w1, w2, w3: UInt64
 
         /// Reads 32 bytes; `nil` for any other length.
