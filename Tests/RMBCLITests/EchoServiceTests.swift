@@ -7,9 +7,11 @@ import Testing
 /// `rmb service echo` against a real redis-server: every request answered once, in order, with
 /// its own payload and reference, whether it takes requests one by one or in batches.
 struct EchoServiceTests {
-    @Test(arguments: [1, 256])
-    func answersEveryRequestInOrder(batch: Int) async throws {
-        let server = try RedisServer.start()
+    /// Batch 1 (BRPOP), batches through BLMPOP, and batches on a server without BLMPOP (as
+    /// before Redis 7: BRPOP then RPOP with a count).
+    @Test(arguments: [(1, false), (256, false), (256, true)])
+    func answersEveryRequestInOrder(batch: Int, withoutBLMPOP: Bool) async throws {
+        let server = try RedisServer.start(options: withoutBLMPOP ? ["--rename-command", "BLMPOP", ""] : [])
         defer { server.stop() }
         let redis = try RedisClient(url: server.url, poolSize: 1)
         defer { redis.close() }

@@ -31,14 +31,17 @@ public final class RedisServer: @unchecked Sendable {
     public private(set) var port: Int
     public let directory: URL
     public let executable: String
+    /// Extra `redis-server` options, e.g. `["--requirepass", "secret"]`.
+    public let options: [String]
     public var url: String { "redis://\(host):\(port)" }
 
     private let lock = NSLock()
     /// The running server's pid, 0 when stopped. Guarded by `lock`.
     private var pid: pid_t = 0
 
-    private init(executable: String, port: Int, directory: URL) {
+    private init(executable: String, port: Int, directory: URL, options: [String]) {
         self.executable = executable
+        self.options = options
         self.port = port
         self.directory = directory
     }
@@ -48,15 +51,18 @@ public final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Starts a server on a free loopback port and waits until it answers PING.
-    public static func start(executable: String = "/usr/bin/redis-server", timeout: Duration = .seconds(10)) throws -> RedisServer {
+    /// Starts a server on a free loopback port and waits until it answers PING (a server with
+    /// `--requirepass` counts as up when it asks for the password).
+    public static func start(
+        executable: String = "/usr/bin/redis-server", options: [String] = [], timeout: Duration = .seconds(10)
+    ) throws -> RedisServer {
         guard FileManager.default.isExecutableFile(atPath: executable) else { throw Failure.executableMissing(executable) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var lastError: Error = Failure.didNotStart("no attempt")
         // Another process may grab the port between our probe and redis' bind: try a few ports.
         for _ in 0..<5 {
-            let server = RedisServer(executable: executable, port: try freeLoopbackPort(), directory: directory)
+            let server = RedisServer(executable: executable, port: try freeLoopbackPort(), directory: directory, options: options)
             do {
                 try server.launch(timeout: timeout)
                 return server
@@ -111,7 +117,7 @@ public final class RedisServer: @unchecked Sendable {
             executable, "--port", "\(port)", "--bind", host, "--save", "", "--appendonly", "no",
             "--dir", directory.path, "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
-        ]
+        ] + options
         let child: pid_t
         do {
             child = try ChildProcess.spawn(arguments)   // stdio on /dev/null
@@ -121,7 +127,7 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock { pid = child }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if ping() { return }
+            if let answer = rawPing(), answer.hasPrefix("+PONG") || answer.hasPrefix("-NOAUTH") { return }
             if !isRunning { break }
             usleep(20_000)
         }
@@ -131,8 +137,13 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Sends a raw RESP `PING` (no client library: this target must not depend on ours).
     public func ping() -> Bool {
+        rawPing()?.hasPrefix("+PONG") ?? false
+    }
+
+    /// The start of the server's answer to `PING`, `nil` when it does not answer.
+    private func rawPing() -> String? {
         let fd = socket(AF_INET, streamSocketType, 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -140,12 +151,12 @@ public final class RedisServer: @unchecked Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return false }
+        guard connected == 0 else { return nil }
         let request = Array("*1\r\n$4\r\nPING\r\n".utf8)
-        guard send(fd, request, request.count, noSignalFlag) == request.count else { return false }
+        guard send(fd, request, request.count, noSignalFlag) == request.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = recv(fd, &buffer, buffer.count, 0)
-        return count > 0 && String(decoding: buffer.prefix(count), as: UTF8.self).hasPrefix("+PONG")
+        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : nil
     }
 }
 
