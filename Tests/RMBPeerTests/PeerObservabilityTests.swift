@@ -52,6 +52,8 @@ struct PeerObservabilityTests {
         #expect(Self.value("rmb_peer_relay_connected", in: text, label: network.relays[0].url) == 1, "\(text)")
         #expect(Self.value("rmb_peer_store_outbox", in: text) != nil)
         #expect(Self.value("rmb_peer_store_backlog", in: text) != nil)
+        #expect((Self.value("rmb_peer_store_commits", in: text) ?? 0) >= 1)
+        #expect(Self.value("rmb_peer_store_idle_flushes", in: text) != nil)
     }
 
     @Test("a request that expires before any relay takes it is reported on ret (code 102)")
