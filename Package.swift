@@ -47,7 +47,16 @@ let package = Package(
 
         // MARK: Storage and Redis access (one small wrapper per C library)
         .target(name: "LMDB", dependencies: ["CLMDB"]),
-        .target(name: "RedisClient", dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
 
         // MARK: Wire protocol and identity
         .target(

@@ -1,194 +1,147 @@
-import CHiredis
-import Foundation
+import NIOCore
+import NIOPosix
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// One blocking hiredis connection (`redisContext*`).
+/// One TCP connection to Redis, a NIO channel (`RESPDecoder` → `RedisChannelHandler`, commands
+/// encoded by `RESPEncoder`). Any number of tasks may call it at once: their commands are
+/// pipelined and each gets its own reply. A caller on the channel's event loop writes, waits
+/// and resumes on that thread, without a hop.
 ///
-/// Not thread-safe and deliberately not `Sendable`: use it from one thread at a time (the
-/// `RedisClient` pins each connection to its own serial queue). Every call blocks its thread
-/// until the reply arrives or the socket timeout fires, so never call it on Swift's cooperative
-/// pool. The one thing other threads may do is `interruptHandle.interrupt()`.
-///
-/// Failure model: an error *reply* comes back as `.error` and the connection stays usable. An I/O,
-/// timeout or protocol error leaves hiredis' context unusable: the connection is marked broken
-/// and every later call throws `.closed`; open a new one.
-public final class RedisConnection {
-    public let endpoint: RedisEndpoint
-    /// Socket timeout for each command (`nil` = wait forever).
-    public let commandTimeout: Duration?
-    /// Lets another thread abort a blocked call (e.g. a `BRPOP ... 0` at shutdown).
-    public let interruptHandle: RedisInterruptHandle
+/// It never reconnects: after an I/O error, timeout, protocol error or `close()` every call
+/// fails (with `RedisNotSent` once the end is known before sending) and `isUsable` is `false`.
+/// `ReconnectingConnection` replaces it.
+final class RedisConnection: Sendable {
+    let endpoint: RedisEndpoint
+    /// Longest wait for a reply (`nil` = wait forever); blocking commands add their own timeout.
+    let commandTimeout: Duration?
+    private let channel: any Channel
+    private let handler: NIOLoopBound<RedisChannelHandler>
 
-    private var context: UnsafeMutablePointer<redisContext>?
-    private var appliedTimeout: Duration?
-    /// `true` after an I/O, timeout or protocol error, or `close()`.
-    public private(set) var isBroken = false
+    var eventLoop: any EventLoop { channel.eventLoop }
 
-    /// Connects (TCP, keepalive on), then runs AUTH / SELECT if the endpoint asks for them.
-    public init(endpoint: RedisEndpoint, connectTimeout: Duration = .seconds(2), commandTimeout: Duration? = .seconds(10)) throws(RedisError) {
-        ignoreSIGPIPE
+    /// `false` once the connection ended (either side closed it, or it failed).
+    var isUsable: Bool { channel.isActive }
+
+    private init(endpoint: RedisEndpoint, commandTimeout: Duration?, channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>) {
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
-        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), makeTimeval(connectTimeout)) else {
-            throw .connectionFailed("cannot allocate hiredis context")
-        }
-        if context.pointee.err != 0 {
-            let text = RedisConnection.errorText(context)
-            redisFree(context)
-            throw .connectionFailed("\(endpoint): \(text)")
-        }
-        self.context = context
-        self.interruptHandle = RedisInterruptHandle(fd: context.pointee.fd)
-        _ = redisEnableKeepAlive(context)
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Connects (TCP_NODELAY, keepalive) on `eventLoop`, then runs AUTH / SELECT if the endpoint
+    /// asks for them, before any other command can be sent.
+    static func connect(
+        endpoint: RedisEndpoint,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration? = .seconds(10),
+        on eventLoop: any EventLoop = NIOSingletons.posixEventLoopGroup.any()
+    ) async throws(RedisError) -> RedisConnection {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        RESPDecoder(), MessageToByteHandler(RESPEncoder()), RedisChannelHandler())
+                }
+            }
+        let connection: RedisConnection
         do {
-            try applyTimeout(commandTimeout)
-            try login()
+            let channel: any Channel
+            if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            }
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+            connection = RedisConnection(endpoint: endpoint, commandTimeout: commandTimeout, channel: channel, handler: handler)
         } catch {
-            close()
-            throw error.asConnectionFailure
+            throw .connectionFailed("\(endpoint): \(connectFailure(error))")
         }
-    }
-
-    deinit { close() }
-
-    /// Frees the hiredis context. Later calls throw `.closed`.
-    public func close() {
-        isBroken = true
-        guard let context else { return }
-        self.context = nil
-        interruptHandle.invalidate { redisFree(context) }
-    }
-
-    /// Whether the server has closed this connection while it sat idle (Redis restarted, a
-    /// `timeout` or `CLIENT KILL`): with no reply pending, a readable socket means end of file
-    /// (or garbage), and an error or hang-up means the same. Non-blocking (one `poll`), so the
-    /// next command goes to a fresh connection instead of failing on the dead one.
-    public var serverClosedIdleConnection: Bool {
-        guard !isBroken, let context else { return true }
-        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, 0) > 0 else { return false }
-        if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return true }
-        var byte: UInt8 = 0
-        let count = recv(descriptor.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        return count >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        do {
+            try await connection.login()
+        } catch {
+            connection.close()
+            throw (error as? RedisError ?? .io("\(error)")).asConnectionFailure
+        }
+        return connection
     }
 
     // MARK: Commands
 
-    /// Sends one command and waits for its reply (`redisCommandArgv`, binary safe).
-    public func command(_ arguments: [RedisArgument]) throws(RedisError) -> RedisReply {
-        let context = try usableContext(arguments)
-        try applyTimeout(commandTimeout)
-        return try call(context) { context in
-            withArgv(arguments) { argc, argv, lengths in redisCommandArgv(context, argc, argv, lengths) }
+    /// Sends one command and returns its reply (an error reply is `.error`, not thrown).
+    func command(_ arguments: [RedisArgument]) async throws -> RedisReply {
+        if arguments.isEmpty { throw RedisError.invalidArgument("empty command") }
+        return try await reply(to: .command(arguments), timeout: commandTimeout)
+    }
+
+    /// A blocking command (`BRPOP k 5`, `BLMOVE … 5`, `XREAD BLOCK 2000 …`) whose server-side
+    /// timeout is `blockTimeout`: the reply may take that long plus the command timeout. `nil`
+    /// means the server may block forever (timeout `0`), so the wait has no limit either.
+    func blockingCommand(_ arguments: [RedisArgument], blockTimeout: Duration?) async throws -> RedisReply {
+        if arguments.isEmpty { throw RedisError.invalidArgument("empty command") }
+        var timeout: Duration?
+        if let blockTimeout, let commandTimeout { timeout = blockTimeout + commandTimeout }
+        return try await reply(to: .command(arguments), timeout: timeout)
+    }
+
+    /// Sends the commands in one write (nothing else can land between them) and returns their
+    /// replies in order; an error reply takes its slot, an I/O error fails the whole pipeline.
+    func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
+        if commands.isEmpty { return [] }
+        if commands.contains(where: \.isEmpty) { throw RedisError.invalidArgument("empty command in pipeline") }
+        let timeout = commandTimeout.map { TimeAmount($0) }
+        return try await withCheckedThrowingContinuation { continuation in
+            submit(.pipeline(commands), timeout: timeout, .replies(continuation))
         }
     }
 
-    /// Runs a blocking command (`BRPOP k 5`, `BLMOVE … 5`, `XREAD BLOCK 2000 …`) whose server-side
-    /// timeout is `blockTimeout`; the socket waits that long plus the command timeout. `nil`
-    /// means the server may block forever (timeout `0`), so the socket has no timeout either.
-    public func blockingCommand(_ arguments: [RedisArgument], blockTimeout: Duration?) throws(RedisError) -> RedisReply {
-        let context = try usableContext(arguments)
-        var socketTimeout: Duration?
-        if let blockTimeout, let commandTimeout { socketTimeout = blockTimeout + commandTimeout }
-        try applyTimeout(socketTimeout)
-        return try call(context) { context in
-            withArgv(arguments) { argc, argv, lengths in redisCommandArgv(context, argc, argv, lengths) }
+    /// Ends the connection: at once (calls in flight fail with `.closed`), or after the calls in
+    /// flight were answered.
+    func close(gracefully: Bool = false) {
+        let handler = handler
+        if eventLoop.inEventLoop {
+            handler.value.close(gracefully: gracefully)
+        } else {
+            eventLoop.execute { handler.value.close(gracefully: gracefully) }
         }
-    }
-
-    /// Sends all commands in one write, then reads the replies in order (one round trip). An
-    /// error reply takes its slot in the result; an I/O error fails the whole pipeline.
-    public func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [RedisReply] {
-        let context = try usableContext()
-        try applyTimeout(commandTimeout)
-        for arguments in commands {
-            if arguments.isEmpty { throw .invalidArgument("empty command in pipeline") }
-            let rc = withArgv(arguments) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
-            if rc != REDIS_OK { throw fail(context) }
-        }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            replies.append(try call(context) { context in
-                var reply: UnsafeMutableRawPointer?
-                return redisGetReply(context, &reply) == REDIS_OK ? reply : nil
-            })
-        }
-        return replies
     }
 
     // MARK: Internals
 
-    private func usableContext(_ arguments: [RedisArgument]? = nil) throws(RedisError) -> UnsafeMutablePointer<redisContext> {
-        if arguments?.isEmpty == true { throw .invalidArgument("empty command") }
-        guard !isBroken, let context else { throw .closed }
-        return context
-    }
-
-    /// Runs a hiredis call returning a reply (or NULL on failure), converts and frees the reply
-    /// exactly once, and marks the connection broken on failure.
-    private func call(
-        _ context: UnsafeMutablePointer<redisContext>,
-        _ body: (UnsafeMutablePointer<redisContext>) -> UnsafeMutableRawPointer?
-    ) throws(RedisError) -> RedisReply {
-        guard let raw = body(context) else { throw fail(context) }
-        defer { freeReplyObject(raw) }
-        return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
-    }
-
-    /// Marks the connection broken and maps hiredis' error state (read while errno is fresh).
-    private func fail(_ context: UnsafeMutablePointer<redisContext>) -> RedisError {
-        let savedErrno = errno
-        isBroken = true
-        let text = RedisConnection.errorText(context)
-        switch context.pointee.err {
-        case REDIS_ERR_IO where savedErrno == EAGAIN || savedErrno == EWOULDBLOCK
-            || text == String(cString: strerror(EAGAIN)):
-            return .timeout
-        case REDIS_ERR_PROTOCOL: return .protocolError(text)
-        case REDIS_ERR_OOM: return .io("out of memory")
-        case 0: return .io("no reply")
-        default:
-            return interruptHandle.wasInterrupted ? .closed : .io(text)
+    private func reply(to request: RedisRequest, timeout: Duration?) async throws -> RedisReply {
+        let timeout = timeout.map { TimeAmount($0) }
+        return try await withCheckedThrowingContinuation { continuation in
+            submit(request, timeout: timeout, .reply(continuation))
         }
     }
 
-    private func applyTimeout(_ timeout: Duration?) throws(RedisError) {
-        guard timeout != appliedTimeout, let context else { return }
-        if redisSetTimeout(context, makeTimeval(timeout ?? .zero)) != REDIS_OK { throw fail(context) }
-        appliedTimeout = timeout
+    private func submit(_ request: RedisRequest, timeout: TimeAmount?, _ continuation: RedisChannelHandler.Continuation) {
+        let handler = handler
+        if eventLoop.inEventLoop {
+            handler.value.enqueue(request, timeout: timeout, continuation: continuation)
+        } else {
+            eventLoop.execute { handler.value.enqueue(request, timeout: timeout, continuation: continuation) }
+        }
     }
 
-    private func login() throws(RedisError) {
+    private func login() async throws {
         if let password = endpoint.password {
             var arguments: [RedisArgument] = ["AUTH"]
             if let user = endpoint.username { arguments.append(.string(user)) }
             arguments.append(.string(password))
-            if let message = try command(arguments).errorMessage { throw .connectionFailed("AUTH: \(message)") }
+            if let message = try await command(arguments).errorMessage { throw RedisError.connectionFailed("AUTH: \(message)") }
         }
         if let database = endpoint.database {
-            if let message = try command(["SELECT", .integer(database)]).errorMessage {
-                throw .connectionFailed("SELECT \(database): \(message)")
+            if let message = try await command(["SELECT", .integer(database)]).errorMessage {
+                throw RedisError.connectionFailed("SELECT \(database): \(message)")
             }
         }
     }
-
-    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        withUnsafeBytes(of: context.pointee.errstr) { buffer in
-            let bytes = buffer.prefix { $0 != 0 }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-    }
 }
-
-@available(*, unavailable, message: "a hiredis context must be used by one thread at a time")
-extension RedisConnection: Sendable {}
 
 extension RedisError {
     /// Failures while logging in count as connection failures.
@@ -200,16 +153,15 @@ extension RedisError {
     }
 }
 
-/// Ignored once per process: hiredis writes with `write(2)`, and a write to a socket the server
-/// has closed (restart) would otherwise kill the whole process with SIGPIPE instead of failing
-/// the call with EPIPE.
-private let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
-
-/// `Duration` → `struct timeval` for hiredis (negative durations count as zero = no timeout).
-func makeTimeval(_ duration: Duration) -> timeval {
-    let (seconds, attoseconds) = duration.components
-    var result = timeval()
-    result.tv_sec = .init(max(0, seconds))
-    result.tv_usec = .init(max(0, attoseconds / 1_000_000_000_000))
-    return result
+/// NIO's connect errors as short text (`Connection refused (errno: 111)`, `timed out after 2 s`).
+private func connectFailure(_ error: any Error) -> String {
+    if let error = error as? NIOConnectionError {
+        if let first = error.connectionErrors.first { return "\(first.error)" }
+        if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve host: \(dns)" }
+        return "no address for \(error.host)"
+    }
+    if case let ChannelError.connectTimeout(amount) = error {
+        return "connect timed out after \(Double(amount.nanoseconds) / 1e9) s"
+    }
+    return "\(error)"
 }

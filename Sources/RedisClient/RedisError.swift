@@ -2,7 +2,7 @@
 /// is broken: `RedisClient` replaces it on the next call, a bare `RedisConnection` must be
 /// reopened. Whether a failed command ran on the server is unknown (it may have).
 public enum RedisError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Could not connect (or AUTH/SELECT failed); hiredis' `errstr` text.
+    /// Could not connect (or AUTH/SELECT failed), with the reason.
     case connectionFailed(String)
     /// Read/write failed or the server closed the connection.
     case io(String)
