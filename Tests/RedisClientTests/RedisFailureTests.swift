@@ -105,8 +105,8 @@ import Testing
         let redis = try RedisClient(url: server.url, poolSize: 1)
         #expect(try await redis.send("PING") == .status("PONG"))
         let queued = (0..<50).map { index in Task { try await redis.send("SET", "q\(index)", "v") } }
-        let slow = Task { try await redis.send("BLPOP", "never", "0.3") }
-        try await Task.sleep(for: .milliseconds(100))
+        let slow = Task { try await redis.send("BLPOP", "never", "0.6") }
+        try await Task.sleep(for: .milliseconds(300))
         redis.close()
         for call in queued { #expect(try await call.value.isOK) }
         #expect(try await slow.value == .null)
