@@ -132,7 +132,9 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
-        .executableTarget(name: "rmb", dependencies: ["RMBCLI"]),
+        .executableTarget(name: "rmb", dependencies: [
+            "RMBCLI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
 
         // MARK: Relay
         .target(
@@ -186,7 +188,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
-        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
+        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport", "SubstrateTestSupport"]),
         .testTarget(
             name: "RMBRelayTests",

@@ -1,4 +1,5 @@
 import Foundation
+import RMBCLI
 import RMBProtocol
 import RMBTestSupport
 import RedisClient
@@ -44,6 +45,17 @@ struct EchoServiceTests {
             #expect(answer.reference == "ref-\(index)" && answer.destination == "7" && answer.error == nil)
             #expect(answer.data == Array("payload \(index)".utf8))
         }
+    }
+
+    /// Only the long-running Redis clients move to NIO's event loops; `store` commands, which
+    /// wait on a semaphore for async work, must not.
+    @Test func eventLoopExecutorOnlyForRedisClients() {
+        #expect(RMBCommand.prefersEventLoops(["service", "echo", "--redis", "redis://x"]))
+        #expect(RMBCommand.prefersEventLoops(["bench", "peer", "--modes", "closed"]))
+        #expect(!RMBCommand.prefersEventLoops(["bench", "store"]))
+        #expect(!RMBCommand.prefersEventLoops(["store", "stats", "--store", "service"]))
+        #expect(!RMBCommand.prefersEventLoops(["--help"]))
+        #expect(!RMBCommand.prefersEventLoops([]))
     }
 
     @Test func refusesABatchBelowOne() async throws {
