@@ -1,4 +1,5 @@
 import Testing
+import RMBTestSupport
 @testable import RMBCrypto
 
 /// The variable-time Curve25519 code behind sr25519 verification, checked against an independent
@@ -441,23 +442,7 @@ private func small(_ value: UInt64) -> FieldElement {
     FieldElement(value & FieldElement.mask51, value >> 51, 0, 0, 0)
 }
 
-/// SplitMix64: a deterministic stream for reproducible differential tests.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
-    }
-
+extension SplitMix64 {
     /// A uniformly random scalar below l.
     mutating func scalar() throws -> [UInt8] { try Sodium.scalarReduce(bytes(64)) }
 

@@ -153,7 +153,7 @@ import Testing
     }
 
     @Test func base58RoundTripsRandomBytesWithLeadingZeros() throws {
-        var rng = AccountIDTestRNG(seed: 58)
+        var rng = SplitMix64(seed: 58)
         for _ in 0..<2000 {
             let zeros = Int.random(in: 0...4, using: &rng)
             let tail = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -173,7 +173,7 @@ import Testing
     // MARK: Fuzzing
 
     @Test func randomInputNeverCrashesTheParsers() {
-        var rng = AccountIDTestRNG(seed: 0x5558)
+        var rng = SplitMix64(seed: 0x5558)
         let alphabet = Array("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0OIl x0ä😀\u{0}")
         var accepted = 0
         for round in 0..<5000 {
@@ -196,7 +196,7 @@ import Testing
     }
 
     @Test func mutatedValidAddressesNeverCrashAndMostlyFail() throws {
-        var rng = AccountIDTestRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let valid = Array("5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV")
         let alphabet = Array("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
         var accepted = 0
@@ -218,15 +218,3 @@ private func blake2b512(_ data: [UInt8]) throws -> [UInt8] {
     try Sodium.blake2b(data, outputLength: 64)
 }
 
-/// Deterministic SplitMix64 so fuzz failures reproduce.
-private struct AccountIDTestRNG: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_B9E9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -236,7 +236,7 @@ import Testing
     // MARK: Fuzzing
 
     @Test func randomTextNeverCrashesTheParser() {
-        var rng = SeededGenerator(seed: 0x7031)
+        var rng = SplitMix64(seed: 0x7031)
         let fragments = ["[[twin]]", "[twin]", "\n", "\r\n", "id = ", "7", "-1", "99999999999", "0x1F", "inf", "nan", "1e5",
                          "account = ", "\"\(SampleTwins.devAccount)\"", "pk = ", "\"\(SampleTwins.devPK)\"", "relays = ",
                          "[", "]", "[ ", "[[ ", ",", "\"relay.example.com\"", "\"http://x:1\"", "\"", "'", "\"\"\"", "'''",

@@ -3,19 +3,6 @@ import RMBIdentity
 import RMBTestSupport
 @testable import TwinDirectory
 
-/// Deterministic SplitMix64 so fuzz failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_B9E9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A monotonic clock the test moves by hand.
 final class ManualClock: @unchecked Sendable {
     private let lock = NSLock()
