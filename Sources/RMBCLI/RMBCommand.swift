@@ -11,15 +11,6 @@ public struct RMBCommand: ParsableCommand {
 
     public init() {}
 
-    /// Whether the command line names a long-running Redis client (`service …`, `bench peer`),
-    /// which the `rmb` executable runs with Swift Concurrency on NIO's event loops. The first
-    /// words that are not options are the subcommand path (the root takes no option values).
-    public static func prefersEventLoops(_ arguments: [String]) -> Bool {
-        let path = arguments.prefix { !$0.hasPrefix("-") }
-        guard let first = path.first else { return false }
-        return first == "service" || (first == "bench" && path.dropFirst().first == "peer")
-    }
-
     /// Entry point used by the `rmb` executable: usage errors and bad input exit with code 2
     /// and one line on stderr, never a stack trace.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
@@ -62,6 +53,18 @@ extension ParsableCommand {
     func reportingBadInput(_ body: () throws -> Void) throws {
         do {
             try body()
+        } catch let code as ExitCode {
+            throw code
+        } catch {
+            printError(String(describing: error))
+            throw ExitCode(2)
+        }
+    }
+
+    /// The async twin of `reportingBadInput`, for commands whose work awaits.
+    func reportingBadInput(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
         } catch let code as ExitCode {
             throw code
         } catch {

@@ -4,7 +4,7 @@ import Store
 
 extension BenchCommand {
     /// `rmb bench store`: durable append + removal throughput of the message store.
-    struct StoreBench: ParsableCommand {
+    struct StoreBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "store",
             abstract: "Outbox appends+removals per second with concurrent producers, and commit-wait p50/p99.")
@@ -14,8 +14,8 @@ extension BenchCommand {
         @Option(help: "Microseconds the writer may wait after a commit for the next writes (0 = off).") var commitDelay: Int = 0
         @Option(help: "Directory for the store files (default: a temporary directory, removed afterwards).") var path: String?
 
-        func run() throws {
-            try reportingBadInput {
+        func run() async throws {
+            try await reportingBadInput {
                 let counts = try producers.split(separator: ",").map { part -> Int in
                     guard let value = Int(part.trimmingCharacters(in: .whitespaces)), value > 0 else {
                         throw InputError("--producers must be positive integers separated by commas")
@@ -30,9 +30,7 @@ extension BenchCommand {
                 for producerCount in counts {
                     let directory = base + "/p\(producerCount)-\(UUID().uuidString.prefix(8))"
                     let (count, size, delay) = (self.count, self.size, Duration.microseconds(max(0, commitDelay)))
-                    let result = try runBlocking {
-                        try await StoreBenchmark(producers: producerCount, envelopes: count, size: size, commitDelay: delay, path: directory).run()
-                    }
+                    let result = try await StoreBenchmark(producers: producerCount, envelopes: count, size: size, commitDelay: delay, path: directory).run()
                     try? FileManager.default.removeItem(atPath: directory)
                     print(result.line)
                 }

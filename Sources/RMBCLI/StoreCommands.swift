@@ -10,19 +10,22 @@ struct StoreCommand: ParsableCommand {
         subcommands: [Stats.self, CrashWriter.self]
     )
 
-    struct Stats: ParsableCommand {
+    struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print queue depths and check the store's consistency.")
         @Option(help: "Store directory.") var path: String
 
-        func run() throws {
-            try reportingBadInput {
-                let path = self.path
-                let (stats, report) = try runBlocking {
-                    let store = try Store.open(path: path)
-                    let result = (try store.stats(), try store.verifyConsistency())
+        func run() async throws {
+            try await reportingBadInput {
+                let store = try Store.open(path: path)
+                let stats: StoreStats
+                let report: ConsistencyReport
+                do {
+                    (stats, report) = (try store.stats(), try store.verifyConsistency())
+                } catch {
                     await store.close()
-                    return result
+                    throw error
                 }
+                await store.close()
                 print("outbox   \(stats.outbox.entries) entries, \(stats.outbox.bytes) bytes, oldest deadline \(stats.outbox.oldestDeadline?.description ?? "-")")
                 print("inbox    \(stats.inbox.entries) keys (\(stats.inboxPending) pending), \(stats.inbox.bytes) bytes")
                 print("backlog  \(stats.backlog.entries) entries, \(stats.backlog.bytes) bytes")
@@ -39,27 +42,25 @@ struct StoreCommand: ParsableCommand {
     ///
     /// Lines: `ack <uid> <seq>` after a unit [enqueue + inbox record + backlog put] committed;
     /// `del <uid> <seq>` after that entry's outbox and backlog removal committed.
-    struct CrashWriter: ParsableCommand {
+    struct CrashWriter: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "crash-writer", shouldDisplay: false)
         @Option(help: "Store directory.") var path: String
         @Option(help: "Concurrent writers.") var workers: Int = 8
         @Option(help: "Stop after this many units per worker (default: until killed).") var count: Int = Int.max
         @Option(help: "Prefix of the uids (distinct per run).") var prefix: String = "r"
 
-        func run() throws {
-            try reportingBadInput {
+        func run() async throws {
+            try await reportingBadInput {
                 guard workers > 0, count > 0 else { throw InputError("--workers and --count must be positive") }
                 let (path, workers, count, prefix) = (self.path, self.workers, self.count, self.prefix)
-                try runBlocking {
-                    let store = try Store.open(path: path)
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        for worker in 0..<workers {
-                            group.addTask { try await crashWriterLoop(store: store, worker: worker, count: count, prefix: prefix) }
-                        }
-                        try await group.waitForAll()
+                let store = try Store.open(path: path)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<workers {
+                        group.addTask { try await crashWriterLoop(store: store, worker: worker, count: count, prefix: prefix) }
                     }
-                    await store.close()
+                    try await group.waitForAll()
                 }
+                await store.close()
             }
         }
     }

@@ -131,3 +131,28 @@ struct PeerStatusCLITests {
         #expect(missing.status == 2 && missing.stderr.hasPrefix("error: no status"))
     }
 }
+
+/// The store commands await the store's writer; they run on NIO's event loops like every `rmb`
+/// command, so they must finish without blocking the loop that work needs.
+struct StoreCLITests {
+    @Test func crashWriterThenStatsThenBench() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-store-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let writer = try await CLIProcess.run(["store", "crash-writer", "--path", dir.path, "--workers", "3", "--count", "5"])
+        #expect(writer.status == 0, "\(writer.stderr)")
+        let lines = writer.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("ack ") }.count == 15)
+        let deleted = lines.filter { $0.hasPrefix("del ") }.count
+        #expect(deleted == 3)
+
+        let stats = try await CLIProcess.run(["store", "stats", "--path", dir.path])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("outbox   \(15 - deleted) entries") && stats.stdout.contains("consistent"))
+        let missing = try await CLIProcess.run(["store", "stats", "--path", "/proc/none/store"])
+        #expect(missing.status == 2 && missing.stderr.hasPrefix("error: "))
+
+        let bench = try await CLIProcess.run(["bench", "store", "--producers", "1,2", "--count", "200", "--path", dir.appendingPathComponent("bench").path])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        #expect(bench.stdout.split(separator: "\n").count == 4)
+    }
+}

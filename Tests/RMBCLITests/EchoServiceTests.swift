@@ -47,17 +47,6 @@ struct EchoServiceTests {
         }
     }
 
-    /// Only the long-running Redis clients move to NIO's event loops; `store` commands, which
-    /// wait on a semaphore for async work, must not.
-    @Test func eventLoopExecutorOnlyForRedisClients() {
-        #expect(RMBCommand.prefersEventLoops(["service", "echo", "--redis", "redis://x"]))
-        #expect(RMBCommand.prefersEventLoops(["bench", "peer", "--modes", "closed"]))
-        #expect(!RMBCommand.prefersEventLoops(["bench", "store"]))
-        #expect(!RMBCommand.prefersEventLoops(["store", "stats", "--store", "service"]))
-        #expect(!RMBCommand.prefersEventLoops(["--help"]))
-        #expect(!RMBCommand.prefersEventLoops([]))
-    }
-
     @Test func refusesABatchBelowOne() async throws {
         let run = try await CLIProcess.run(["service", "echo", "--batch", "0"])
         #expect(run.status != 0 && run.stderr.contains("--batch"))
