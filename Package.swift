@@ -157,7 +157,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "rmb-relay", dependencies: ["RMBRelay"]),
+        .executableTarget(name: "rmb-relay", dependencies: ["RMBRelay", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
 
         // MARK: Tests
         .target(name: "RMBTestSupport", path: "Tests/RMBTestSupport"),

@@ -10,7 +10,9 @@ import Store
 /// two relays, or re-sent after a crash, reaches the application once), replies accepted only
 /// from twins that were asked, command names validated. Envelopes are processed concurrently in
 /// lanes keyed by sender, so a slow twin lookup stalls only its own sender and per-sender order
-/// is kept.
+/// is kept. Each lane is a two-stage pipeline: its recorder validates a batch and stores it in the
+/// inbox, then goes on with the next batch while the lane's pusher hands the stored one to Redis,
+/// batches in the order they were stored (the recorder waits when the pusher is 64 batches behind).
 struct Downstream: Sendable {
     let validator: IncomingValidator
     let factory: EnvelopeFactory
@@ -28,11 +30,20 @@ struct Downstream: Sendable {
             outer.addTask { await self.recordDeliveries(marks) }
             await withDiscardingTaskGroup { group in
                 for buffer in buffers {
+                    let stored = LaneBuffer<StoredBatch>()
                     group.addTask {
                         while true {
                             let batch = await buffer.takeBatch(limit: 512)
-                            if batch.isEmpty { return }
-                            await self.process(batch, marks: marks)
+                            if batch.isEmpty { break }
+                            if let work = await self.record(batch) { await stored.append(work, waitingBelow: 64) }
+                        }
+                        await stored.finish()
+                    }
+                    group.addTask {
+                        while true {
+                            let works = await stored.takeBatch(limit: 64)
+                            if works.isEmpty { return }
+                            await self.push(works.flatMap(\.deliveries), alsoDelivered: works.flatMap(\.answered), marks: marks)
                         }
                     }
                 }
@@ -108,14 +119,22 @@ struct Downstream: Sendable {
         }
     }
 
-    /// One lane's batch, in order: validate each envelope, record all of them in the inbox in
-    /// one commit, push the new ones to Redis in one pipeline, mark them delivered in one commit.
-    func process(_ batch: [RMBEnvelope], marks: LaneBuffer<InboxKey>) async {
+    /// A lane's batch once in the inbox: what its pusher hands to Redis, in order.
+    struct StoredBatch: Sendable {
+        var deliveries: [(InboxKey, Delivery)] = []
+        /// Requests answered by a plugin: nothing to push, only to mark delivered.
+        var answered: [InboxKey] = []
+    }
+
+    /// One lane's batch, in order: validate each envelope and record all of them in the inbox in
+    /// one commit. Returns the new ones, for the lane's pusher (one pipeline per round, then
+    /// one commit marks them delivered); nil when nothing is new.
+    func record(_ batch: [RMBEnvelope]) async -> StoredBatch? {
         var actions: [Action] = []
         for envelope in batch {
             if let action = await action(for: envelope) { actions.append(action) }
         }
-        guard !actions.isEmpty else { return }
+        guard !actions.isEmpty else { return nil }
         // One inbox record per action; a reply also ends the wait for it (the kept request is
         // no longer re-sent), in the same transaction.
         var operations: [StoreOperation] = []
@@ -143,18 +162,17 @@ struct Downstream: Sendable {
             results = try await store.commit(operations)
         } catch {
             logger.error("inbox unavailable; dropping a batch", metadata: ["count": "\(actions.count)", "error": "\(error)"])
-            return
+            return nil
         }
-        var deliveries: [(InboxKey, Delivery)] = []
-        var answered: [InboxKey] = []
+        var stored = StoredBatch()
         var resends: [OutboxDraft] = []
         for (action, index) in zip(actions, recordIndex) {
             let outcome = results[index]
             switch outcome {
             case .inbox(.new):
                 switch action {
-                case .deliver(let key, _, let delivery): deliveries.append((key, delivery))
-                case .answer(let key, _, _): answered.append(key)
+                case .deliver(let key, _, let delivery): stored.deliveries.append((key, delivery))
+                case .answer(let key, _, _): stored.answered.append(key)
                 }
             case .inbox(.answered(let reply)):
                 metrics.duplicatesDropped.increment()
@@ -166,8 +184,7 @@ struct Downstream: Sendable {
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
             }
         }
-        await push(deliveries, alsoDelivered: answered, marks: marks)
-        if !answered.isEmpty { wakePostman() }
+        if !stored.answered.isEmpty { wakePostman() }
         if !resends.isEmpty {
             do {
                 _ = try await store.commit(resends.map { .enqueue($0) })
@@ -178,6 +195,7 @@ struct Downstream: Sendable {
                 logger.warning("could not queue stored replies", metadata: ["count": "\(resends.count)", "error": "\(error)"])
             }
         }
+        return stored.deliveries.isEmpty && stored.answered.isEmpty ? nil : stored
     }
 
     /// Validation and dispatch of one envelope (envelope.md §5); nil when it is dropped.

@@ -1,0 +1,45 @@
+import Synchronization
+import Testing
+@testable import RMBPeer
+
+/// The FIFO between the downstream stages: order, batches, the end, and backpressure.
+struct LaneBufferTests {
+    @Test func batchesKeepOrderAndEndEmptyAfterFinish() async {
+        let buffer = LaneBuffer<Int>()
+        for value in 0..<5 { await buffer.append(value) }
+        #expect(await buffer.takeBatch(limit: 3) == [0, 1, 2])
+        #expect(await buffer.takeBatch(limit: 3) == [3, 4])
+        await buffer.finish()
+        #expect(await buffer.takeBatch(limit: 3) == [])
+    }
+
+    @Test func aProducerWaitsWhileTheConsumerIsBehind() async throws {
+        let buffer = LaneBuffer<Int>()
+        let appended = Atomic<Int>(0)
+        let producer = Task {
+            for value in 0..<4 {
+                await buffer.append(value, waitingBelow: 2)
+                appended.add(1, ordering: .relaxed)
+            }
+        }
+        // Two are buffered: the producer is parked inside its second append.
+        for _ in 0..<200 where appended.load(ordering: .relaxed) < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(appended.load(ordering: .relaxed) == 1)
+        var taken = await buffer.takeBatch(limit: 10)
+        #expect(taken == [0, 1])
+        // Released, it goes on (parking again whenever two are buffered) while we keep taking.
+        while taken.count < 4 { taken += await buffer.takeBatch(limit: 10) }
+        #expect(taken == [0, 1, 2, 3])
+        await producer.value
+        #expect(appended.load(ordering: .relaxed) == 4)
+    }
+
+    @Test func finishReleasesAWaitingProducer() async {
+        let buffer = LaneBuffer<Int>()
+        let producer = Task { await buffer.append(1, waitingBelow: 1) }
+        await buffer.finish()
+        await producer.value
+        #expect(await buffer.takeBatch(limit: 10) == [1])
+    }
+}
