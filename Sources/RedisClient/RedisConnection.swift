@@ -91,9 +91,21 @@ final class RedisConnection: Sendable {
     /// Sends the commands in one write (nothing else can land between them) and returns their
     /// replies in order; an error reply takes its slot, an I/O error fails the whole pipeline.
     func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
+        try await pipeline(commands, timeout: commandTimeout)
+    }
+
+    /// A pipeline that may contain a blocking command (`blockTimeout` as in `blockingCommand`):
+    /// Redis runs the commands after it once it returns, all replies come back together.
+    func blockingPipeline(_ commands: [[RedisArgument]], blockTimeout: Duration?) async throws -> [RedisReply] {
+        var timeout: Duration?
+        if let blockTimeout, let commandTimeout { timeout = blockTimeout + commandTimeout }
+        return try await pipeline(commands, timeout: timeout)
+    }
+
+    private func pipeline(_ commands: [[RedisArgument]], timeout: Duration?) async throws -> [RedisReply] {
         if commands.isEmpty { return [] }
         if commands.contains(where: \.isEmpty) { throw RedisError.invalidArgument("empty command in pipeline") }
-        let timeout = commandTimeout.map { TimeAmount($0) }
+        let timeout = timeout.map { TimeAmount($0) }
         return try await withCheckedThrowingContinuation { continuation in
             submit(.pipeline(commands), timeout: timeout, .replies(continuation))
         }

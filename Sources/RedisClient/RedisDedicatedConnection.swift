@@ -26,11 +26,21 @@ public final class RedisDedicatedConnection: Sendable {
     /// `CancellationError` and the connection is closed (any other call on it fails too), to be
     /// replaced on the next call.
     public func blocking(_ arguments: [RedisArgument], blockTimeout: Duration?) async throws -> RedisReply {
+        try await cancellable { connection in try await connection.blockingCommand(arguments, blockTimeout: blockTimeout) }
+    }
+
+    /// `commands` in one write, one of them blocking (`blockTimeout` as in `blocking`): Redis runs
+    /// the commands after it once it returns, so a loop can send its last round's clean-up, wait
+    /// for the next element and take whatever else is waiting, all in one round trip. The
+    /// replies come back together, in order; cancelling works as in `blocking`.
+    public func blocking(pipeline commands: [[RedisArgument]], blockTimeout: Duration?) async throws -> [RedisReply] {
+        try await cancellable { connection in try await connection.blockingPipeline(commands, blockTimeout: blockTimeout) }
+    }
+
+    private func cancellable<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let cancellation = CallCancellation()
         return try await withTaskCancellationHandler {
-            try await connection.run(cancellation: cancellation) { connection in
-                try await connection.blockingCommand(arguments, blockTimeout: blockTimeout)
-            }
+            try await connection.run(cancellation: cancellation, body)
         } onCancel: {
             cancellation.cancel()
         }

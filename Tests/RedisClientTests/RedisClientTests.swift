@@ -63,6 +63,33 @@ import Testing
         #expect(try await popped == .array([.bulk(Array("wake".utf8)), .bulk(Array("x".utf8))]))
     }
 
+    /// The peer's intake round: clean-up, a wait and a take in one write; Redis runs what follows
+    /// the blocking command once it returns, and every reply comes back in order.
+    @Test func aPipelineWaitsOnItsBlockingCommand() async throws {
+        let server = try RedisServer.start()
+        defer { server.stop() }
+        let redis = try RedisClient(url: server.url)
+        let intake = redis.makeDedicatedConnection(label: "intake")
+        defer { intake.close(); redis.close() }
+        _ = try await redis.send("RPUSH", "processing", "old")
+        async let round = intake.blocking(pipeline: [
+            ["LREM", "processing", 1, "old"],
+            ["BLMOVE", "queue", "processing", "RIGHT", "LEFT", 5],
+            ["LLEN", "queue"],
+        ], blockTimeout: .seconds(5))
+        try await Task.sleep(for: .milliseconds(200))
+        // The clean-up ran at once; the rest waits for the push.
+        #expect(try await redis.send("LRANGE", "processing", 0, -1) == .array([]))
+        _ = try await redis.send("RPUSH", "queue", "a", "b", "c")
+        let replies = try await round
+        #expect(replies == [.integer(1), .bulk(Array("c".utf8)), .integer(2)])
+
+        // A wait that times out gives null and still runs what follows.
+        let quiet = try await intake.blocking(pipeline: [["BLMOVE", "empty", "processing", "RIGHT", "LEFT", 1], ["PING"]],
+                                              blockTimeout: .seconds(1))
+        #expect(quiet == [.null, .status("PONG")])
+    }
+
     @Test func cancellingABlockedCallInterruptsIt() async throws {
         let server = try RedisServer.start()
         defer { server.stop() }

@@ -4,10 +4,11 @@ import RMBProtocol
 import RedisClient
 import Store
 
-/// Takes local JSON messages from Redis without a loss window: `LMOVE` (a script taking a whole
-/// batch in one command, or `BLMOVE` waiting for the next message when none waits) moves each
-/// message into a processing list, and it is removed from there only after the store holds what
-/// it became.
+/// Takes local JSON messages from Redis without a loss window: `BLMOVE` (waiting for the next
+/// message) and then a script's `LMOVE`s (whatever else waits, up to a batch) move each message
+/// into a processing list, and it is removed from there only after the store holds what it
+/// became. One pipeline per round carries the last round's clean-up, the wait and the take, so a
+/// lone message costs one round trip to take and a busy queue one per batch.
 ///
 /// Requests get a uid stamped into their processing copy (`LSET`, key `rmb_uid`, ignored by
 /// parsers) before they are stored, so a restart after a crash re-uses the same uid: the
@@ -34,7 +35,7 @@ struct LocalIntake: Sendable {
         // processing list is finished first, so no message waits there for the next restart.
         var needsRecovery = true
         // The last round's clean-up (LREM of what is stored, error replies) travels with the
-        // next take, so a busy queue costs one round trip per batch.
+        // next take.
         var cleanup: [[RedisArgument]] = []
         while !Task.isCancelled {
             if needsRecovery {
@@ -45,15 +46,15 @@ struct LocalIntake: Sendable {
                 needsRecovery = false
             }
             do {
-                let replies = try await connection.pipeline(cleanup + [takeCommand])
+                let replies = try await connection.blocking(pipeline: cleanup + [waitCommand, takeCommand],
+                                                            blockTimeout: .seconds(1))
                 cleanup = []
-                var items = (replies.last?.array ?? []).compactMap(\.bytes)
-                if items.isEmpty {
-                    let reply = try await connection.blocking(["BLMOVE", .string(queue), .string(processing), "RIGHT", "LEFT", 1],
-                                                              blockTimeout: .seconds(1))
-                    guard let first = reply.bytes else { continue }
-                    items = [first]
-                }
+                guard replies.count >= 2 else { throw RedisError.protocolError("\(replies.count) replies to the take pipeline") }
+                let (wait, take) = (replies[replies.count - 2], replies[replies.count - 1])
+                if let error = wait.errorMessage ?? take.errorMessage { throw RedisError.server(error) }
+                // Arrival order: the one BLMOVE waited for, then the rest, oldest first.
+                let items = (wait.bytes.map { [$0] } ?? []) + (take.array ?? []).compactMap(\.bytes)
+                if items.isEmpty { continue }
                 cleanup = try await handle(items, fresh: true, via: connection)
             } catch is CancellationError {
                 break
@@ -80,8 +81,14 @@ struct LocalIntake: Sendable {
         return taken
         """
 
+    /// Waits up to a second for the next message (null when none came).
+    private var waitCommand: [RedisArgument] {
+        ["BLMOVE", .string(queue), .string(processing), "RIGHT", "LEFT", 1]
+    }
+
+    /// Runs once `waitCommand` returned: the rest of the batch.
     private var takeCommand: [RedisArgument] {
-        ["EVAL", .string(Self.takeScript), 2, .string(queue), .string(processing), .integer(batchSize)]
+        ["EVAL", .string(Self.takeScript), 2, .string(queue), .string(processing), .integer(max(0, batchSize - 1))]
     }
 
     /// Finishes what a previous run left in the processing list (oldest first).
