@@ -35,12 +35,17 @@ struct ServiceCommand: AsyncParsableCommand {
             defer { queue.close(); client.close() }
             var taker = RequestTaker(queue: queue, name: "msgbus." + command)
             var served = 0
+            // With batches, a batch's answers go out in the same write as the next take.
+            var pending: [RedisArgument] = []
             while count == 0 || served < count {
                 let requests: [[UInt8]]
                 do {
-                    requests = try await taker.take(limit: count == 0 ? batch : min(batch, count - served))
+                    requests = try await taker.take(limit: count == 0 ? batch : min(batch, count - served), pushing: pending)
+                    served += pending.count
+                    pending = []
                 } catch {
-                    printError("redis: \(error)")
+                    printError("redis: \(error)" + (pending.isEmpty ? "" : "; \(pending.count) answers lost"))
+                    pending = []
                     try await Task.sleep(for: .seconds(1))
                     continue
                 }
@@ -56,6 +61,10 @@ struct ServiceCommand: AsyncParsableCommand {
                     }
                 }
                 guard !answers.isEmpty else { continue }
+                if batch > 1, count == 0 || served + answers.count < count {
+                    pending = answers
+                    continue
+                }
                 do {
                     // One LPUSH for the batch: the first answer pushed is the first the peer takes.
                     _ = try await client.send(["LPUSH", "msgbus.system.reply"] + answers).checked()
@@ -68,7 +77,8 @@ struct ServiceCommand: AsyncParsableCommand {
 
         /// Takes the oldest waiting requests, waiting up to a second for the first: one `BLMPOP`
         /// (Redis 7) per batch; on an older Redis, `BRPOP` for the first and `RPOP` with a count
-        /// for the rest (three round trips per batch, still fewer than two per request).
+        /// for the rest (two round trips per batch, still fewer than one per request). `answers`
+        /// (of the last batch) are pushed first, in the same write.
         struct RequestTaker {
             let queue: RedisDedicatedConnection
             let name: String
@@ -79,10 +89,11 @@ struct ServiceCommand: AsyncParsableCommand {
                 self.name = name
             }
 
-            mutating func take(limit: Int) async throws -> [[UInt8]] {
+            mutating func take(limit: Int, pushing answers: [RedisArgument] = []) async throws -> [[UInt8]] {
+                var push: [[RedisArgument]] = answers.isEmpty ? [] : [["LPUSH", "msgbus.system.reply"] + answers]
                 if useBLMPOP && limit > 1 {
-                    let reply = try await queue.blocking(
-                        ["BLMPOP", 1, 1, .string(name), "RIGHT", "COUNT", .init(limit)], blockTimeout: .seconds(1))
+                    let reply = try await waiting(["BLMPOP", 1, 1, .string(name), "RIGHT", "COUNT", .init(limit)], after: push)
+                    push = []
                     if case .error = reply {
                         useBLMPOP = false
                     } else {
@@ -91,12 +102,22 @@ struct ServiceCommand: AsyncParsableCommand {
                         return (pair[1].array ?? []).compactMap(\.bytes)
                     }
                 }
-                let reply = try await queue.blocking(["BRPOP", .string(name), 1], blockTimeout: .seconds(1))
+                let reply = try await waiting(["BRPOP", .string(name), 1], after: push)
                 guard let pair = reply.array, pair.count == 2, let first = pair[1].bytes else { return [] }
                 guard limit > 1 else { return [first] }
                 // A Redis before 6.2 has no count on RPOP: one at a time then.
                 guard let more = try? await queue.send(["RPOP", .string(name), .init(limit - 1)]) else { return [first] }
                 return [first] + (more.array ?? []).compactMap(\.bytes)
+            }
+
+            /// `command` (blocking up to a second) after `commands` in one write, and its reply. An
+            /// error reply to one of `commands` is reported, not thrown: `command` took requests.
+            private func waiting(_ command: [RedisArgument], after commands: [[RedisArgument]]) async throws -> RedisReply {
+                if commands.isEmpty { return try await queue.blocking(command, blockTimeout: .seconds(1)) }
+                let replies = try await queue.blocking(pipeline: commands + [command], blockTimeout: .seconds(1))
+                for case let .error(message) in replies.dropLast() { printError("redis: \(message); answers lost") }
+                guard let last = replies.last else { throw RedisError.protocolError("no reply to \(command.count) commands") }
+                return last
             }
         }
     }
