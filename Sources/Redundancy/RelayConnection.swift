@@ -138,6 +138,7 @@ public actor RelayConnection {
 
     private func detach(_ generation: UInt64, reason: String) {
         guard generation == self.generation, writer != nil || health.state != .disconnected else { return }
+        if writer != nil { health.connectionsLost += 1 }
         writer = nil
         health.state = .disconnected
         earlyPongs.removeAll()
@@ -164,8 +165,10 @@ public actor RelayConnection {
 
     /// Writes the frames, then an envelope ping, and returns once the relay's pong arrived:
     /// every frame is then accepted by the relay. Throws when not connected, on a write error,
-    /// a lost connection or a timeout; the caller then tries another relay.
-    public func sendConfirmed(_ frames: [[UInt8]]) async throws -> Duration {
+    /// a lost connection or a timeout; the caller then tries another relay. `written` runs once
+    /// the frames and the ping are handed to the socket (a caller may write its next batch then,
+    /// keeping the order on the wire, while this one waits for its pong).
+    public func sendConfirmed(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws -> Duration {
         guard let writer else { throw RedundancyError.notConnected(relay) }
         let started = ContinuousClock.now
         counter += 1
@@ -187,6 +190,7 @@ public actor RelayConnection {
             health.recordFailure("write failed: \(error)")
             throw RedundancyError.writeFailed(relay, String(describing: error))
         }
+        written?()
         let deadline = ContinuousClock.now + configuration.confirmationTimeout
         if earlyPongs.remove(uid) == nil {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

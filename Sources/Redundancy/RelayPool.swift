@@ -32,9 +32,10 @@ public final class RelayPool: Sendable {
         continuation.finish()
     }
 
-    /// Sends a batch through the best relay that confirms it; returns that relay.
+    /// Sends a batch through the best relay that confirms it; returns that relay. `written` as in
+    /// ``RelayConnection/sendConfirmed(_:written:)`` (it may run again for a later relay).
     @discardableResult
-    public func send(_ frames: [[UInt8]]) async throws(RedundancyError) -> RelayAddress {
+    public func send(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws(RedundancyError) -> RelayAddress {
         var ranked: [(Double, RelayConnection)] = []
         for connection in connections {
             ranked.append((await connection.status.rank, connection))
@@ -43,7 +44,7 @@ public final class RelayPool: Sendable {
         var reasons: [String] = []
         for (rank, connection) in ranked where rank.isFinite {
             do {
-                _ = try await connection.sendConfirmed(frames)
+                _ = try await connection.sendConfirmed(frames, written: written)
                 return connection.relay
             } catch {
                 reasons.append(String(describing: error))

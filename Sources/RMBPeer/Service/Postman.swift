@@ -8,6 +8,10 @@ import Synchronization
 /// confirmed or its deadline passes. Entries leave the outbox only when confirmed or expired;
 /// a confirmed request is kept until its reply arrives, for a re-send (``Resender``).
 ///
+/// Up to `batchesInFlight` batches wait for their pongs at once: the next batch is written as
+/// soon as the previous one is on the socket (so the order on the wire is the outbox's order),
+/// instead of after its confirmation came back.
+///
 /// A confirmation is recorded with a deferrable commit that the postman does not wait for: it
 /// rides along with the next transaction (usually the reply's), so a batch costs no fsync of
 /// its own. Until it is stored, the batch's entries are kept out of later rounds in memory; a
@@ -20,15 +24,25 @@ struct Postman: Sendable {
     let metrics: PeerMetrics
     let logger: Logger
     var batchSize = 256
+    var batchesInFlight = 8
     var resendPolicy = ResendPolicy()
 
-    /// Outbox entries confirmed by a relay whose confirmation is not stored yet.
+    /// Outbox entries handed to a relay and not settled yet: waiting for their pong, or confirmed
+    /// with the confirmation not stored yet. Later rounds leave them alone.
     final class Confirming: Sendable {
         private let seqs = Mutex(Set<UInt64>())
         var count: Int { seqs.withLock { $0.count } }
         func contains(_ seq: UInt64) -> Bool { seqs.withLock { $0.contains(seq) } }
         func insert(_ batch: [UInt64]) { seqs.withLock { $0.formUnion(batch) } }
         func remove(_ batch: [UInt64]) { seqs.withLock { $0.subtract(batch) } }
+    }
+
+    /// Batches handed to a relay and not settled yet.
+    final class InFlight: Sendable {
+        private let batches = Atomic<Int>(0)
+        var count: Int { batches.load(ordering: .relaxed) }
+        func started() { batches.wrappingAdd(1, ordering: .relaxed) }
+        func settled() { batches.wrappingSubtract(1, ordering: .relaxed) }
     }
 
     private enum Round {
@@ -40,32 +54,44 @@ struct Postman: Sendable {
 
     func run() async {
         let confirming = Confirming()
-        while !Task.isCancelled {
-            let round: Round
-            do {
-                round = try await sendDue(confirming: confirming)
-            } catch {
-                logger.error("outbox unavailable", metadata: ["error": "\(error)"])
-                round = .idle
-            }
-            switch round {
-            case .sent:
-                continue
-            case .confirming:
-                // The stored confirmation (or new work) rings.
-                await doorbell.wait(upTo: .milliseconds(100))
-            case .idle:
-                // Nothing due: sleep until the next retry is due or new work arrives.
-                let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
-                let delayMillis = next.map { $0.millis > StoreTime.now.millis ? min($0.millis - StoreTime.now.millis, 500) : 0 } ?? 500
-                if delayMillis == 0 { continue }
-                await doorbell.wait(upTo: .milliseconds(delayMillis))
+        let inFlight = InFlight()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                if inFlight.count >= batchesInFlight {
+                    // A settled batch rings.
+                    await doorbell.wait(upTo: .milliseconds(100))
+                    continue
+                }
+                let round: Round
+                do {
+                    round = try await sendDue(confirming: confirming, inFlight: inFlight, group: &group)
+                } catch {
+                    logger.error("outbox unavailable", metadata: ["error": "\(error)"])
+                    round = .idle
+                }
+                await pause(after: round)
             }
         }
     }
 
-    /// Sends one batch of due entries.
-    private func sendDue(confirming: Confirming) async throws -> Round {
+    private func pause(after round: Round) async {
+        switch round {
+        case .sent:
+            return
+        case .confirming:
+            // The stored confirmation (or new work) rings.
+            await doorbell.wait(upTo: .milliseconds(100))
+        case .idle:
+            // Nothing due: sleep until the next retry is due or new work arrives.
+            let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
+            let delayMillis = next.map { $0.millis > StoreTime.now.millis ? min($0.millis - StoreTime.now.millis, 500) : 0 } ?? 500
+            if delayMillis == 0 { return }
+            await doorbell.wait(upTo: .milliseconds(delayMillis))
+        }
+    }
+
+    /// Starts sending one batch of due entries; returns once it is written (or settled).
+    private func sendDue(confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async throws -> Round {
         let now = StoreTime.now
         let waiting = confirming.count
         let found = try store.outbox.due(now: now, limit: batchSize + waiting)
@@ -80,9 +106,24 @@ struct Postman: Sendable {
             await undeliverable.reportExpired(expired)
         }
         guard !live.isEmpty else { return .sent }
+        confirming.insert(live.map(\.seq))
+        inFlight.started()
+        let (written, writtenSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        group.addTask {
+            await deliver(live, confirming: confirming, written: { writtenSignal.yield() })
+            writtenSignal.finish()
+            inFlight.settled()
+            doorbell.ring()
+        }
+        for await _ in written { break }
+        return .sent
+    }
+
+    /// Sends `live` through the best relay that confirms it, or schedules its retry.
+    private func deliver(_ live: [OutboxEntry], confirming: Confirming, written: @escaping @Sendable () -> Void) async {
+        let now = StoreTime.now
         do {
-            let relay = try await relays.send(live.map(\.payload))
-            confirming.insert(live.map(\.seq))
+            let relay = try await relays.send(live.map(\.payload), written: written)
             recordConfirmation(live, confirming: confirming)
             metrics.envelopesSent.increment(by: live.count)
             logger.debug("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
@@ -91,9 +132,13 @@ struct Postman: Sendable {
             let delay = Int64(min(200 << min(Int(attempts), 5), 5_000))
             metrics.batchesUnconfirmed.increment()
             logger.warning("batch not confirmed; will retry", metadata: ["count": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"])
-            _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })
+            do {
+                _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })
+            } catch {
+                logger.error("could not schedule a retry; the batch is due again at once", metadata: ["count": "\(live.count)", "error": "\(error)"])
+            }
+            confirming.remove(live.map(\.seq))
         }
-        return .sent
     }
 
     /// Queues the confirmation of a batch (a request is kept for a re-send) before anything else
