@@ -15,6 +15,8 @@ public struct RelayHealth: Sendable, Equatable {
     /// each success halves it.
     public var recentFailures: Double = 0
     public var confirmedBatches: UInt64 = 0
+    /// Established connections that went down (a relay killed, a network cut, a half-open socket).
+    public var connectionsLost: UInt64 = 0
     public var lastError: String?
 
     public init(relay: RelayAddress) { self.relay = relay }

@@ -84,7 +84,11 @@ public final class PeerService: Sendable {
                                       wakePostman: wake, metrics: self.metrics, logger: self.logger).run()
                 }
             }
-            group.addTask { await Resender(store: self.store, wakePostman: wake, metrics: self.metrics, logger: self.logger).run() }
+            let relays = self.relays
+            group.addTask {
+                await Resender(store: self.store, wakePostman: wake, connectionsLost: { await relays.status().reduce(0) { $0 + $1.connectionsLost } },
+                               metrics: self.metrics, logger: self.logger).run()
+            }
             if let address = self.metricsAddress {
                 group.addTask {
                     await MetricsEndpoint(host: address.host, port: address.port, metrics: self.metrics, relays: self.relays,

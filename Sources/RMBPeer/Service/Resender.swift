@@ -4,19 +4,33 @@ import Store
 /// Re-sends kept requests that have no reply yet (``ResendPolicy``) by queueing their signed
 /// bytes in the outbox again, so they go out through the postman like any envelope (relay
 /// choice, confirmation, retries). Every step is one store commit for a whole batch.
+///
+/// When a relay connection goes down, what that relay confirmed shortly before may never have
+/// left it (a confirmation is not delivery; a request or its reply can die with the relay), so
+/// requests confirmed in the last `strandWindow` and still unanswered are re-sent at once
+/// rather than at half their ttl. Receivers drop the copies that did arrive.
 struct Resender: Sendable {
     let store: Store
     let wakePostman: @Sendable () -> Void
+    /// Relay connections lost so far, all relays together.
+    let connectionsLost: @Sendable () async -> UInt64
     let metrics: PeerMetrics
     let logger: Logger
     var policy = ResendPolicy()
     var batchSize = 256
     var interval: Duration = .seconds(1)
+    var strandWindow: Int64 = 10_000
 
     func run() async {
         await resendAfterRestart(startedAt: .now)
+        var lost = await connectionsLost()
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
+            let nowLost = await connectionsLost()
+            if nowLost != lost {
+                lost = nowLost
+                await resendAfterRelayLoss()
+            }
             do {
                 let now = StoreTime.now
                 let due = try store.awaiting.due(now: now, limit: batchSize)
@@ -33,6 +47,20 @@ struct Resender: Sendable {
     /// Every request kept by a previous run: its reply may have reached the socket while this
     /// peer was down, and the relay does not keep it.
     func resendAfterRestart(startedAt: StoreTime) async {
+        // Requests confirmed since the start are this run's own.
+        let total = await resendKept(because: "a restart") { $0.confirmedAt < startedAt }
+        if total > 0 { logger.info("re-sent requests left unanswered by the previous run", metadata: ["count": "\(total)"]) }
+    }
+
+    /// Requests confirmed in the last `strandWindow` and still unanswered, after a relay loss.
+    func resendAfterRelayLoss() async {
+        let since = StoreTime.now.adding(milliseconds: -strandWindow)
+        let total = await resendKept(because: "a lost relay connection") { $0.confirmedAt >= since }
+        if total > 0 { logger.info("re-sent unanswered requests confirmed shortly before a relay connection was lost", metadata: ["count": "\(total)"]) }
+    }
+
+    /// Re-sends every kept, unexpired request that `selected` picks (expired ones await the sweep).
+    private func resendKept(because reason: String, _ selected: (AwaitingRequest) -> Bool) async -> Int {
         var last: AwaitingKey?
         var total = 0
         do {
@@ -40,14 +68,13 @@ struct Resender: Sendable {
                 let page = try store.awaiting.entries(after: last, limit: batchSize)
                 guard let tail = page.last else { break }
                 last = tail.key
-                // Requests confirmed since the start are this run's own; expired ones await the sweep.
                 let now = StoreTime.now
-                total += try await resend(page.filter { $0.confirmedAt < startedAt && $0.deadline > now }, now: now)
+                total += try await resend(page.filter { selected($0) && $0.deadline > now }, now: now)
             }
         } catch {
-            logger.error("could not re-send the requests of the previous run", metadata: ["error": "\(error)"])
+            logger.error("could not re-send unanswered requests after \(reason)", metadata: ["error": "\(error)"])
         }
-        if total > 0 { logger.info("re-sent requests left unanswered by the previous run", metadata: ["count": "\(total)"]) }
+        return total
     }
 
     /// Queues `records` again; returns how many were still kept.
