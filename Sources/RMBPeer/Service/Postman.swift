@@ -47,7 +47,7 @@ struct Postman: Sendable {
 
     private enum Round {
         case sent
-        /// Everything due is waiting for its confirmation to be stored.
+        /// Everything due is in flight or waiting for its confirmation to be stored.
         case confirming
         case idle
     }
