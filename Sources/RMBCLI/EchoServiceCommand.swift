@@ -66,8 +66,7 @@ struct ServiceCommand: AsyncParsableCommand {
                     continue
                 }
                 do {
-                    // One LPUSH for the batch: the first answer pushed is the first the peer takes.
-                    _ = try await client.send(["LPUSH", "msgbus.system.reply"] + answers).checked()
+                    _ = try await client.send(RequestTaker.push(answers)).checked()
                     served += answers.count
                 } catch {
                     printError("redis: \(error); \(answers.count) answers lost")
@@ -90,7 +89,7 @@ struct ServiceCommand: AsyncParsableCommand {
             }
 
             mutating func take(limit: Int, pushing answers: [RedisArgument] = []) async throws -> [[UInt8]] {
-                var push: [[RedisArgument]] = answers.isEmpty ? [] : [["LPUSH", "msgbus.system.reply"] + answers]
+                var push: [[RedisArgument]] = answers.isEmpty ? [] : [Self.push(answers)]
                 if useBLMPOP && limit > 1 {
                     let reply = try await waiting(["BLMPOP", 1, 1, .string(name), "RIGHT", "COUNT", .init(limit)], after: push)
                     push = []
@@ -109,6 +108,9 @@ struct ServiceCommand: AsyncParsableCommand {
                 guard let more = try? await queue.send(["RPOP", .string(name), .init(limit - 1)]) else { return [first] }
                 return [first] + (more.array ?? []).compactMap(\.bytes)
             }
+
+            /// One LPUSH for a batch of answers: the first answer pushed is the first the peer takes.
+            static func push(_ answers: [RedisArgument]) -> [RedisArgument] { ["LPUSH", "msgbus.system.reply"] + answers }
 
             /// `command` (blocking up to a second) after `commands` in one write, and its reply. An
             /// error reply to one of `commands` is reported, not thrown: `command` took requests.

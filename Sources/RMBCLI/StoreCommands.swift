@@ -17,15 +17,9 @@ struct StoreCommand: ParsableCommand {
         func run() async throws {
             try await reportingBadInput {
                 let store = try Store.open(path: path)
-                let stats: StoreStats
-                let report: ConsistencyReport
-                do {
-                    (stats, report) = (try store.stats(), try store.verifyConsistency())
-                } catch {
-                    await store.close()
-                    throw error
-                }
+                let read = Result { (try store.stats(), try store.verifyConsistency()) }
                 await store.close()
+                let (stats, report) = try read.get()
                 print("outbox   \(stats.outbox.entries) entries, \(stats.outbox.bytes) bytes, oldest deadline \(stats.outbox.oldestDeadline?.description ?? "-")")
                 print("inbox    \(stats.inbox.entries) keys (\(stats.inboxPending) pending), \(stats.inbox.bytes) bytes")
                 print("backlog  \(stats.backlog.entries) entries, \(stats.backlog.bytes) bytes")

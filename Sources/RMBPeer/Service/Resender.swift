@@ -19,6 +19,7 @@ struct Resender: Sendable {
     var policy = ResendPolicy()
     var batchSize = 256
     var interval: Duration = .seconds(1)
+    /// Milliseconds before a lost relay connection in which a confirmation is suspect.
     var strandWindow: Int64 = 10_000
 
     func run() async {
