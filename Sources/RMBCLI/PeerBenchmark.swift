@@ -36,6 +36,8 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Request ttl during the failover run (a request stranded in the killed relay is re-sent at half of it, ≥ 10 s).")
     var failoverTtl: UInt64 = 20
     @Option(help: "Processes whose CPU use is reported per run, as name=pid,name=pid.") var watch: String = ""
+    @Option(help: "Append every measured request to this file: run label, due time (ms into the run), latency (ms; '-' unanswered), tab-separated.")
+    var latencyLog: String?
 
     enum Mode: String, CaseIterable { case closed, rate, baseline, failover }
 
@@ -111,6 +113,7 @@ struct PeerBench: AsyncParsableCommand {
         let outcome = try await load.run()
         print(PeerBenchReport.line(label, outcome))
         if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
+        if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
         return outcome.throughput
     }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// The printed figures of `rmb bench peer`: one line per run, and the failover analysis.
@@ -42,6 +43,24 @@ enum PeerBenchReport {
             "    stranded in the killed relay: \(stranded.count) answered after > 1 s (re-send; last at +"
                 + (recovered.map(ms) ?? "-") + "), \(lost) never answered",
         ]
+    }
+
+    /// Appends one tab-separated line per request due in the measured period (`--latency-log`),
+    /// so a tail can be looked at in time: are the slow requests scattered or in bursts?
+    static func appendLatencies(_ label: String, _ outcome: PeerBenchLoad.Outcome, to path: String) throws {
+        let start = outcome.measured.lowerBound
+        var text = ""
+        for (due, answered) in zip(outcome.snapshot.due, outcome.snapshot.answeredAt) where outcome.measured.contains(due) {
+            let latency = answered == 0 ? "-" : String(format: "%.3f", Double(answered &- due) / 1e6)
+            text += label + "\t" + String(format: "%.3f", Double(due - start) / 1e6) + "\t" + latency + "\n"
+        }
+        guard FileManager.default.fileExists(atPath: path) || FileManager.default.createFile(atPath: path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("--latency-log: cannot write \(path)")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
     }
 
     static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
