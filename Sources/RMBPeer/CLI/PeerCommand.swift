@@ -42,7 +42,7 @@ public struct PeerCommand: AsyncParsableCommand {
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
             var command = try parseAsRoot(arguments)
-            if var peer = command as? PeerCommand {
+            if let peer = command as? PeerCommand {
                 try await peer.run()
             } else {
                 try command.run()   // --help and friends
