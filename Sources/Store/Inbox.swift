@@ -1,7 +1,8 @@
 /// The inbox: every received envelope, keyed by (source twin, uid, kind), so a copy arriving
 /// again (via a second relay, or re-sent after a crash) is dropped. The peer records an
-/// envelope before pushing it to local Redis and marks it delivered after the push succeeded;
-/// after a restart `pending` lists what was recorded but not yet delivered.
+/// envelope when it hands it to local Redis (the record's commit and the push run at the same
+/// time) and marks it delivered after the push succeeded; after a restart `pending` lists what
+/// was recorded but not yet delivered.
 public struct Inbox: Sendable {
     let store: Store
 
@@ -31,6 +32,16 @@ public struct Inbox: Sendable {
         return try store.read { txn in
             guard let stored = try txn.get(db, bytes) else { return nil }
             return try InboxRecord(decoding: stored).pendingSeq == nil ? .delivered : .pending
+        }
+    }
+
+    /// Whether any of `keys` is recorded (pending or delivered), in one read transaction.
+    public func containsAny(_ keys: [InboxKey]) throws(StoreError) -> Bool {
+        guard !keys.isEmpty else { return false }
+        let db = store.dbs.inbox
+        return try store.read { txn in
+            for key in keys where try txn.get(db, key.bytes) != nil { return true }
+            return false
         }
     }
 

@@ -106,6 +106,19 @@ public final class Store: Sendable {
         }
     }
 
+    /// Queues a write like ``commit(_:deferrable:)`` (not deferrable) and returns at once: the
+    /// write is in the queue when this returns, so it is applied before anything submitted later;
+    /// await ``PendingCommit/results()`` when its outcome is needed.
+    public func enqueue(_ operations: [StoreOperation]) -> PendingCommit {
+        let pending = PendingCommit()
+        committer.enqueue(operations, deferrable: false) { result in
+            pending.complete(result.mapError { error in
+                (error as? StoreError) ?? StoreError.storage(String(describing: error))
+            })
+        }
+        return pending
+    }
+
     /// Queues a deferrable write (see ``commit(_:deferrable:)``) and returns at once; `completion`
     /// runs on the store's writer thread when it is durable or failed (keep it short). The write
     /// is in the queue when this returns, so it is applied before anything submitted later.

@@ -98,6 +98,36 @@ import Testing
         }
     }
 
+    @Test func anEnqueuedWriteHoldsItsPlaceAndIsAwaitedLater() async throws {
+        try await withStore { store, _ in
+            let first = inboxDraft("early")
+            let pending = store.enqueue([.recordInbox(first)])
+            // Submitted after the enqueue returned: applied after it, even as a deferrable unit.
+            let marked = try await store.commit([.markDelivered(first.key)], deferrable: true)
+            #expect(marked == [.updated(found: true)])
+            guard case .inbox(.new)? = try await pending.results().first else {
+                Issue.record("the enqueued record must be new")
+                return
+            }
+            // Awaiting again after completion returns the same outcome at once.
+            guard case .inbox(.new)? = try await pending.results().first else {
+                Issue.record("a second wait must see the same outcome")
+                return
+            }
+            #expect(try store.inbox.state(first.key) == .delivered)
+            let again = store.enqueue([.recordInbox(first)])
+            #expect(try await again.results() == [.inbox(.duplicate(delivered: true))])
+        }
+    }
+
+    @Test func anEnqueuedWriteOnAClosedStoreFailsWhenAwaited() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path, mapSize: 16 << 20)
+        await store.close()
+        let pending = store.enqueue([.recordInbox(inboxDraft("late"))])
+        await #expect(throws: StoreError.closed) { try await pending.results() }
+    }
+
     @Test func closedStoreRefusesWrites() async throws {
         let directory = try TemporaryDirectory()
         let store = try Store.open(path: directory.path, mapSize: 16 << 20)

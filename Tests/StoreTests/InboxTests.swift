@@ -23,6 +23,19 @@ import Testing
         }
     }
 
+    @Test func containsAnyTellsWhetherAnyKeyIsRecorded() async throws {
+        try await withStore { store, _ in
+            let recorded = inboxDraft("known"), other = inboxDraft("unknown")
+            #expect(try !store.inbox.containsAny([recorded.key, other.key]))
+            #expect(try !store.inbox.containsAny([]))
+            _ = try await store.inbox.record(recorded)
+            #expect(try store.inbox.containsAny([other.key, recorded.key]))
+            #expect(try !store.inbox.containsAny([other.key]))
+            #expect(try await store.inbox.markDelivered(recorded.key))
+            #expect(try store.inbox.containsAny([recorded.key]), "a delivered key is still known")
+        }
+    }
+
     @Test func sourceUIDAndKindAllDistinguishEnvelopes() async throws {
         try await withStore { store, _ in
             let variants = [
