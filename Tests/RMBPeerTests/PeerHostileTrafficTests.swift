@@ -126,6 +126,58 @@ struct PeerHostileTrafficTests {
         return PeerObservabilityTests.value(name, in: text)
     }
 
+    /// A new envelope goes to Redis while its inbox record is being committed; copies arriving
+    /// together must still reach the service once. Two back-to-back copies through one relay land
+    /// in one batch, where the inbox cannot see either yet (the Redis delivery marker keeps the
+    /// second push a no-op); the third, through the other relay, usually comes a little later.
+    @Test("300 envelopes, each sent twice through one relay and once through another at once → each reaches the service once")
+    func copiesThroughTwoRelaysAtOnceReachTheServiceOnce() async throws {
+        let metricsPort = try freeLoopbackPort()
+        let network = try await LocalNetwork.start(relays: 2, peers: [
+            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(metricsPort)"]),
+            .init(twin: 3, identity: 2, relays: [0, 1]),
+        ])
+        defer { network.shutdown() }
+        // Twin 3's peer is not needed: the test speaks as twin 3 through both relays.
+        network.peers[1].process.kill()
+        let responder = network.peers[0]
+        let echo = try EchoService(url: responder.redisURL)
+        defer { echo.stop() }
+        let forger = Forger(identity: try Identity(parsing: try LocalNetwork.identities()[2].mnemonic, keyType: .sr25519))
+        let viaFirst = try await RelaySession.connect(network.relays[0].url, twin: 3, identity: forger.identity, sid: "mallory")
+        let viaSecond = try await RelaySession.connect(network.relays[1].url, twin: 3, identity: forger.identity, sid: "mallory")
+
+        let count = 300
+        var uids: [String] = []
+        for index in 0..<count {
+            let envelope = try forger.envelope(uid: "twice-\(index)-\(UUID().uuidString)", payload: Array("twice \(index)".utf8))
+            let bytes = try envelope.wireBytes()
+            viaFirst.send(bytes)
+            viaFirst.send(bytes)
+            viaSecond.send(bytes)
+            uids.append(envelope.uid)
+            if index % 20 == 19 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let allSeen = await eventually(timeout: .seconds(60)) { echo.distinct == count }
+        // Every copy has been handled once the duplicates are all counted.
+        let copiesHandled = await eventually(timeout: .seconds(30)) {
+            (await Self.scrape(metricsPort, "rmb_peer_duplicates_dropped_total") ?? 0) >= Double(2 * count)
+        }
+        let duplicates = await Self.scrape(metricsPort, "rmb_peer_duplicates_dropped_total") ?? -1
+        let pushed = await Self.scrape(metricsPort, "rmb_peer_delivered_total") ?? -1
+        let store = try await freshStoreStatus(responder)
+        await viaFirst.close()
+        await viaSecond.close()
+        print("[twice] service distinct \(echo.distinct), repeated \(echo.repeated.count); duplicates dropped \(duplicates), pushed \(pushed); store \(store)")
+
+        #expect(allSeen, "service saw \(echo.distinct) of \(count)\n\(network.diagnostics(lines: 30))")
+        #expect(copiesHandled, "duplicates dropped \(duplicates) of \(2 * count)")
+        #expect(echo.repeated.isEmpty, "service saw repeats: \(echo.repeated)")
+        #expect(uids.allSatisfy { echo.count(of: $0) == 1 })
+        #expect(pushed == Double(count), "pushed to Redis \(pushed) times for \(count) envelopes")
+        #expect(store["inbox_keys"] == count && store["inbox_pending"] == 0, "\(store)")
+    }
+
     @Test("1,000 malformed local messages and 1,000 forged or replayed envelopes mixed into 250 good requests")
     func hostileTrafficMixedIntoGoodTraffic() async throws {
         let metricsPort = try freeLoopbackPort()

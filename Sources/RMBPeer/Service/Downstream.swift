@@ -10,9 +10,10 @@ import Store
 /// two relays, or re-sent after a crash, reaches the application once), replies accepted only
 /// from twins that were asked, command names validated. Envelopes are processed concurrently in
 /// lanes keyed by sender, so a slow twin lookup stalls only its own sender and per-sender order
-/// is kept. Each lane is a two-stage pipeline: its recorder validates a batch and stores it in the
-/// inbox, then goes on with the next batch while the lane's pusher hands the stored one to Redis,
-/// batches in the order they were stored (the recorder waits when the pusher is 64 batches behind).
+/// is kept. Each lane is a two-stage pipeline: its recorder validates a batch and records it in
+/// the inbox, while the lane's pusher hands recorded batches to Redis in order (the recorder
+/// waits when the pusher is 64 batches behind); see `record(_:handOff:)` for why a new
+/// envelope's push need not wait for its record's fsync.
 struct Downstream: Sendable {
     let validator: IncomingValidator
     let factory: EnvelopeFactory
@@ -35,7 +36,7 @@ struct Downstream: Sendable {
                         while true {
                             let batch = await buffer.takeBatch(limit: 512)
                             if batch.isEmpty { break }
-                            if let work = await self.record(batch) { await stored.append(work, waitingBelow: 64) }
+                            await self.record(batch) { await stored.append($0, waitingBelow: 64) }
                         }
                         await stored.finish()
                     }
@@ -127,14 +128,23 @@ struct Downstream: Sendable {
     }
 
     /// One lane's batch, in order: validate each envelope and record all of them in the inbox in
-    /// one commit. Returns the new ones, for the lane's pusher (one pipeline per round, then
-    /// one commit marks them delivered); nil when nothing is new.
-    func record(_ batch: [RMBEnvelope]) async -> StoredBatch? {
+    /// one commit; what is new goes to `handOff`, for the lane's pusher (one pipeline per round,
+    /// then one commit marks them delivered).
+    ///
+    /// Envelopes the inbox has never seen (the usual case) are handed off as soon as their
+    /// record is queued, so the push to Redis runs while the record is being made durable instead
+    /// of after it. Safe because the record is queued first (the delivery mark, submitted after
+    /// the push, is applied after it), the push is idempotent (its Redis delivery marker lives as
+    /// long as the envelope), and the sender sends again what a crash may have cost: a copy that
+    /// arrives after a crash between push and commit is recorded then, and its push is a no-op.
+    /// A batch holding a copy of something already recorded, or a plugin's answer, waits for its
+    /// commit, whose outcome decides what to push.
+    func record(_ batch: [RMBEnvelope], handOff: (StoredBatch) async -> Void) async {
         var actions: [Action] = []
         for envelope in batch {
             if let action = await action(for: envelope) { actions.append(action) }
         }
-        guard !actions.isEmpty else { return nil }
+        guard !actions.isEmpty else { return }
         // One inbox record per action; a reply also ends the wait for it (the kept request is
         // no longer re-sent), in the same transaction.
         var operations: [StoreOperation] = []
@@ -157,12 +167,19 @@ struct Downstream: Sendable {
                 }
             }
         }
+        let early = unseenDeliveries(actions)
+        let pending = store.enqueue(operations)
+        if let early { await handOff(early) }
         let results: [StoreOperationResult]
         do {
-            results = try await store.commit(operations)
+            results = try await pending.results()
         } catch {
-            logger.error("inbox unavailable; dropping a batch", metadata: ["count": "\(actions.count)", "error": "\(error)"])
-            return nil
+            if early != nil {
+                logger.error("inbox unavailable; a batch was pushed without its record", metadata: ["count": "\(actions.count)", "error": "\(error)"])
+            } else {
+                logger.error("inbox unavailable; dropping a batch", metadata: ["count": "\(actions.count)", "error": "\(error)"])
+            }
+            return
         }
         var stored = StoredBatch()
         var resends: [OutboxDraft] = []
@@ -170,6 +187,7 @@ struct Downstream: Sendable {
             let outcome = results[index]
             switch outcome {
             case .inbox(.new):
+                guard early == nil else { continue }
                 switch action {
                 case .deliver(let key, _, let delivery): stored.deliveries.append((key, delivery))
                 case .answer(let key, _, _): stored.answered.append(key)
@@ -180,6 +198,7 @@ struct Downstream: Sendable {
                 let key = action.key
                 resends.append(OutboxDraft(uid: key.uid, destination: key.source, kind: reply.kind, payload: reply.envelope, deadline: reply.deadline))
             default:
+                // Handed off early, a copy that raced its twin is pushed once: the marker.
                 metrics.duplicatesDropped.increment()
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
             }
@@ -195,7 +214,19 @@ struct Downstream: Sendable {
                 logger.warning("could not queue stored replies", metadata: ["count": "\(resends.count)", "error": "\(error)"])
             }
         }
-        return stored.deliveries.isEmpty && stored.answered.isEmpty ? nil : stored
+        if !stored.deliveries.isEmpty || !stored.answered.isEmpty { await handOff(stored) }
+    }
+
+    /// The batch's deliveries when every action is a delivery the inbox does not hold yet (they
+    /// may go to Redis before their record is durable); nil otherwise.
+    private func unseenDeliveries(_ actions: [Action]) -> StoredBatch? {
+        var deliveries: [(InboxKey, Delivery)] = []
+        for action in actions {
+            guard case let .deliver(key, _, delivery) = action else { return nil }
+            deliveries.append((key, delivery))
+        }
+        guard let seen = try? store.inbox.containsAny(deliveries.map(\.0)), !seen else { return nil }
+        return StoredBatch(deliveries: deliveries)
     }
 
     /// Validation and dispatch of one envelope (envelope.md §5); nil when it is dropped.
@@ -251,20 +282,25 @@ struct Downstream: Sendable {
         InboxKey(source: envelope.hasSource ? envelope.source.twin : 0, uid: envelope.uid, kind: EnvelopeKind(envelope))
     }
 
-    /// LPUSH + LTRIM only if the delivery marker was not set yet, so a re-delivery after a crash
-    /// between the push and the store's "delivered" commit never pushes twice.
+    /// LPUSH + LTRIM only if the delivery marker was not set yet, so an envelope is pushed once
+    /// however often it is handed over: a re-delivery after a crash between the push and the
+    /// store's "delivered" mark, a copy that arrived again after a crash between the push and its
+    /// record's commit, or two copies handed off before either record was committed.
+    /// Returns 1 when it pushed, 0 when the marker was there.
     static let idempotentPush = """
         if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
           redis.call('LPUSH', KEYS[1], ARGV[1])
           redis.call('LTRIM', KEYS[1], 0, ARGV[2])
+          return 1
         end
-        return 1
+        return 0
         """
 
     /// Idempotent LPUSH + LTRIM for each delivery, in order, in one pipeline; then they (and
     /// `alsoDelivered`) go to `marks`, to be marked delivered. A failed push stays pending and is retried.
     private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = [], marks: LaneBuffer<InboxKey>) async {
         var delivered = alsoDelivered
+        var pushed = 0
         if !deliveries.isEmpty {
             let now = StoreTime.now
             let commands: [[RedisArgument]] = deliveries.map { key, delivery in
@@ -279,6 +315,7 @@ struct Downstream: Sendable {
                         logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
                     } else {
                         delivered.append(key)
+                        if replies[index].integer == 1 { pushed += 1 }
                     }
                 }
             } catch {
@@ -286,7 +323,7 @@ struct Downstream: Sendable {
             }
         }
         guard !delivered.isEmpty else { return }
-        metrics.delivered.increment(by: delivered.count - alsoDelivered.count)
+        metrics.delivered.increment(by: pushed)
         await marks.append(contentsOf: delivered)
     }
 
