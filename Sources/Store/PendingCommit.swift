@@ -6,45 +6,45 @@ import Synchronization
 /// Why: a caller may start work that must come after the write is queued (so that anything it
 /// submits later is applied after it), without waiting for the write's fsync first.
 public final class PendingCommit: Sendable {
+    private typealias Waiter = CheckedContinuation<[StoreOperationResult], any Error>
+
     private enum State {
-        case waiting(CheckedContinuation<[StoreOperationResult], any Error>?)
+        case waiting([Waiter])
         case done(Result<[StoreOperationResult], StoreError>)
     }
 
-    private let state = Mutex(State.waiting(nil))
+    private let state = Mutex(State.waiting([]))
 
     init() {}
 
     /// Called once by the writer when the write is durable or failed.
     func complete(_ result: Result<[StoreOperationResult], StoreError>) {
-        let waiter: CheckedContinuation<[StoreOperationResult], any Error>? = state.withLock { state in
-            guard case let .waiting(waiter) = state else { return nil }
+        let waiters: [Waiter] = state.withLock { state in
+            guard case let .waiting(waiters) = state else { return [] }
             state = .done(result)
-            return waiter
+            return waiters
         }
-        waiter?.resume(with: result.mapError { $0 as any Error })
+        for waiter in waiters { waiter.resume(with: result.mapError { $0 as any Error }) }
     }
 
-    /// One result per operation once the write is durable; its error if it failed. May be called
-    /// by one waiter at a time (a second concurrent waiter would replace the first).
+    /// One result per operation once the write is durable; its error if it failed. Any number
+    /// of callers may wait, before or after the write completed.
     public func results() async throws(StoreError) -> [StoreOperationResult] {
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withCheckedThrowingContinuation { (waiter: Waiter) in
                 let finished: Result<[StoreOperationResult], StoreError>? = state.withLock { state in
                     switch state {
                     case .done(let result):
                         return result
-                    case .waiting:
-                        state = .waiting(continuation)
+                    case .waiting(let waiters):
+                        state = .waiting(waiters + [waiter])
                         return nil
                     }
                 }
-                if let finished { continuation.resume(with: finished.mapError { $0 as any Error }) }
+                if let finished { waiter.resume(with: finished.mapError { $0 as any Error }) }
             }
-        } catch let error as StoreError {
-            throw error
         } catch {
-            throw StoreError.storage(String(describing: error))
+            throw StoreError.converting(error)
         }
     }
 }

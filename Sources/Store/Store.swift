@@ -99,10 +99,8 @@ public final class Store: Sendable {
     public func commit(_ operations: [StoreOperation], deferrable: Bool = false) async throws(StoreError) -> [StoreOperationResult] {
         do {
             return try await committer.submit(operations, deferrable: deferrable)
-        } catch let error as StoreError {
-            throw error
         } catch {
-            throw StoreError.storage(String(describing: error))
+            throw StoreError.converting(error)
         }
     }
 
@@ -112,9 +110,7 @@ public final class Store: Sendable {
     public func enqueue(_ operations: [StoreOperation]) -> PendingCommit {
         let pending = PendingCommit()
         committer.enqueue(operations, deferrable: false) { result in
-            pending.complete(result.mapError { error in
-                (error as? StoreError) ?? StoreError.storage(String(describing: error))
-            })
+            pending.complete(result.mapError(StoreError.converting))
         }
         return pending
     }
@@ -125,9 +121,7 @@ public final class Store: Sendable {
     public func commitInBackground(_ operations: [StoreOperation],
                                    completion: @escaping @Sendable (Result<[StoreOperationResult], StoreError>) -> Void) {
         committer.enqueue(operations, deferrable: true) { result in
-            completion(result.mapError { error in
-                (error as? StoreError) ?? StoreError.storage(String(describing: error))
-            })
+            completion(result.mapError(StoreError.converting))
         }
     }
 

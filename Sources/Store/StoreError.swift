@@ -20,6 +20,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         .full(message: "message store is full (\(mapSize / (1 << 20)) MiB map): nothing was stored; retry later or raise the store map size")
     }
 
+    /// `error` as a store error: store errors pass through, anything else becomes `.storage`.
+    static func converting(_ error: any Error) -> StoreError {
+        (error as? StoreError) ?? .storage(String(describing: error))
+    }
+
     /// Maps wrapper errors; store errors pass through unchanged.
     static func wrap(_ error: any Error, mapSize: Int) -> StoreError {
         switch error {

@@ -102,9 +102,15 @@ import Testing
         try await withStore { store, _ in
             let first = inboxDraft("early")
             let pending = store.enqueue([.recordInbox(first)])
+            // Two waiters at once both get the outcome.
+            async let otherWaiter = pending.results()
             // Submitted after the enqueue returned: applied after it, even as a deferrable unit.
             let marked = try await store.commit([.markDelivered(first.key)], deferrable: true)
             #expect(marked == [.updated(found: true)])
+            guard case .inbox(.new)? = try await otherWaiter.first else {
+                Issue.record("a concurrent waiter must see the outcome")
+                return
+            }
             guard case .inbox(.new)? = try await pending.results().first else {
                 Issue.record("the enqueued record must be new")
                 return
