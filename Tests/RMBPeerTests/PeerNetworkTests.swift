@@ -216,12 +216,18 @@ struct PeerNetworkTests {
 
     // MARK: 5. Peer crash
 
-    /// Replies the relay wrote to the requester's socket just before the kill -9 are gone from the
-    /// relay (no delivery ack) and were never stored: the restarted requester re-sends its
-    /// unanswered requests (same uid and signed bytes), the responder's inbox recognises them and
-    /// re-sends the reply it kept, and neither the client nor the service sees anything twice.
-    @Test("kill -9 the requesting peer mid-stream of 200 requests, restart it → every request answered exactly once")
-    func peerKilledMidStream() async throws {
+    /// A peer is killed with SIGKILL mid-stream and restarted.
+    /// - The requester (`victim` 0): replies the relay wrote to its socket just before the kill
+    ///   are gone from the relay (no delivery ack) and were never stored: the restarted requester
+    ///   re-sends its unanswered requests (same uid and signed bytes), the responder's inbox
+    ///   recognises them and re-sends the reply it kept.
+    /// - The responder (`victim` 1): it pushes a new request to its service while recording it, so
+    ///   the kill can fall between push and record; what was lost in flight comes again with the
+    ///   requester's re-send (at half the remaining ttl: ~20 s with the 40 s ttl used here), and the
+    ///   delivery marker keeps the service from seeing a request twice.
+    /// Either way neither the client nor the service sees anything twice.
+    @Test("kill -9 a peer mid-stream of 200 requests, restart it → every request answered exactly once", arguments: [0, 1])
+    func peerKilledMidStream(victim: Int) async throws {
         let network = try await Self.federatedPair()
         defer { network.shutdown() }
         let client = try BusClient(url: network.peers[0].redisURL)
@@ -230,27 +236,30 @@ struct PeerNetworkTests {
         let total = 200
         let refs = (0..<total).map { "crash-\($0)" }
         let started = ContinuousClock.now
-        let peer = network.peers[0]
+        let peer = network.peers[victim]
+        let name = victim == 0 ? "requester" : "responder"
+        // Requests lost in flight to a killed responder come back with the requester's re-send.
+        let ttl = victim == 0 ? 120 : 40
 
-        let collector = Task { try await client.collect("ret-crash", count: total, timeout: .seconds(90), linger: .seconds(3), idle: .seconds(20)) }
+        let collector = Task { try await client.collect("ret-crash", count: total, timeout: .seconds(90), linger: .seconds(3), idle: .seconds(30)) }
         var events: [String] = []
         for (index, ref) in refs.enumerated() {
             if index == 100 {
                 peer.process.kill()
-                events.append("peer1 SIGKILLed at #\(index) (\(Self.elapsed(since: started)))")
+                events.append("\(name) SIGKILLed at #\(index) (\(Self.elapsed(since: started)))")
             }
             if index == 150 {
                 try await network.restart(peer)
-                events.append("peer1 restarted at #\(index) (\(Self.elapsed(since: started)))")
+                events.append("\(name) restarted at #\(index) (\(Self.elapsed(since: started)))")
             }
-            try await client.request(ref: ref, cmd: "echo", dst: [2], ret: "ret-crash", dat: Array(ref.utf8), exp: 120)
+            try await client.request(ref: ref, cmd: "echo", dst: [2], ret: "ret-crash", dat: Array(ref.utf8), exp: ttl)
             try await Task.sleep(for: .milliseconds(5))
         }
         let replies = try await collector.value
         let tally = ReplyTally(expected: Set(refs), replies: replies)
-        let resentRequests = peer.process.count("re-sent requests left unanswered by the previous run")
+        let resentRequests = network.peers[0].process.count("re-sent requests left unanswered by the previous run")
         let resentReplies = network.peers[1].process.count("re-sending stored replies to repeated requests")
-        print("[peer crash] \(tally); service received \(echo.received) distinct \(echo.distinct) (duplicates \(echo.duplicates)); "
+        print("[\(name) crash] \(tally); service received \(echo.received) distinct \(echo.distinct) (duplicates \(echo.duplicates)); "
               + "restart re-send log lines \(resentRequests), responder reply re-send log lines \(resentReplies); \(events); elapsed \(Self.elapsed(since: started))")
         #expect(tally.errors.isEmpty, "\(tally)")
         #expect(tally.unexpected.isEmpty, "\(tally)")

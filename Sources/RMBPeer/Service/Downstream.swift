@@ -198,7 +198,7 @@ struct Downstream: Sendable {
                 let key = action.key
                 resends.append(OutboxDraft(uid: key.uid, destination: key.source, kind: reply.kind, payload: reply.envelope, deadline: reply.deadline))
             default:
-                // Handed off early, a copy that raced its twin is pushed once: the marker.
+                // A copy handed off early (it raced another copy) was pushed once: the marker.
                 metrics.duplicatesDropped.increment()
                 logger.debug("dropping duplicate", metadata: ["outcome": "\(outcome)"])
             }
