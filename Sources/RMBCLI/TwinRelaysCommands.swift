@@ -140,7 +140,7 @@ struct EditOptions: ParsableArguments {
     private func editFile(path: String, directory: LocalTwinDirectory, _ operation: EditRelays.Operation,
                           _ arguments: [RelayAddress]) async throws -> String {
         let id = try await twin.resolve(in: directory)
-        guard var found = try await directory.twin(id: id) else { throw TwinNotFound(what: "no twin with id \(id) in \(path)") }
+        guard var found = await directory.twin(id: id) else { throw TwinNotFound(what: "no twin with id \(id) in \(path)") }
         let relays = try EditRelays.edit(found.relays, operation, arguments)
         if relays == found.relays { return "twin \(id): no change (\(describe(relays)))" }
         found.relays = relays
