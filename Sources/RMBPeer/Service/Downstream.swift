@@ -85,7 +85,8 @@ struct Downstream: Sendable {
         }
     }
 
-    /// A pushed message waiting in the inbox: Redis list + JSON, stored before the push.
+    /// A message for local Redis as kept in its inbox record (Redis list + JSON), so a push that
+    /// failed or was cut short by a crash can be made again.
     struct Delivery {
         let list: String
         let json: [UInt8]
