@@ -175,11 +175,8 @@ struct Downstream: Sendable {
         do {
             results = try await pending.results()
         } catch {
-            if early != nil {
-                logger.error("inbox unavailable; a batch was pushed without its record", metadata: ["count": "\(actions.count)", "error": "\(error)"])
-            } else {
-                logger.error("inbox unavailable; dropping a batch", metadata: ["count": "\(actions.count)", "error": "\(error)"])
-            }
+            let outcome = early == nil ? "dropping a batch" : "a batch was pushed without its record"
+            logger.error("inbox unavailable; \(outcome)", metadata: ["count": "\(actions.count)", "error": "\(error)"])
             return
         }
         var stored = StoredBatch()
