@@ -104,12 +104,12 @@ public final class Store: Sendable {
         }
     }
 
-    /// Queues a write like ``commit(_:deferrable:)`` (not deferrable) and returns at once: the
-    /// write is in the queue when this returns, so it is applied before anything submitted later;
-    /// await ``PendingCommit/results()`` when its outcome is needed.
-    public func enqueue(_ operations: [StoreOperation]) -> PendingCommit {
+    /// Queues a write like ``commit(_:deferrable:)`` and returns at once: the write is in the
+    /// queue when this returns, so it is applied before anything submitted later; await
+    /// ``PendingCommit/results()`` when its outcome is needed.
+    public func enqueue(_ operations: [StoreOperation], deferrable: Bool = false) -> PendingCommit {
         let pending = PendingCommit()
-        committer.enqueue(operations, deferrable: false) { result in
+        committer.enqueue(operations, deferrable: deferrable) { result in
             pending.complete(result.mapError(StoreError.converting))
         }
         return pending

@@ -126,6 +126,22 @@ import Testing
         }
     }
 
+    @Test func aDeferrableEnqueuedWriteRidesWithTheNextCommit() async throws {
+        try await withStore { store, _ in
+            let before = try store.stats().commits
+            let record = inboxDraft("riding")
+            let pending = store.enqueue([.recordInbox(record)], deferrable: true)
+            // An urgent write soon after: one transaction carries both, the deferred one first.
+            _ = try await store.outbox.enqueue(draft("urgent"))
+            guard case .inbox(.new)? = try await pending.results().first else {
+                Issue.record("the deferred record must be new")
+                return
+            }
+            #expect(try store.stats().commits - before == 1)
+            #expect(try store.inbox.state(record.key) == .pending)
+        }
+    }
+
     @Test func anEnqueuedWriteOnAClosedStoreFailsWhenAwaited() async throws {
         let directory = try TemporaryDirectory()
         let store = try Store.open(path: directory.path, mapSize: 16 << 20)

@@ -12,8 +12,8 @@ import Store
 /// lanes keyed by sender, so a slow twin lookup stalls only its own sender and per-sender order
 /// is kept. Each lane is a two-stage pipeline: its recorder validates a batch and records it in
 /// the inbox, while the lane's pusher hands recorded batches to Redis in order (the recorder
-/// waits when the pusher is 64 batches behind); see `record(_:handOff:)` for why a new
-/// envelope's push need not wait for its record's fsync.
+/// waits when the pusher is 64 batches behind); see `record(_:settleLater:handOff:)` for why a
+/// new envelope's push need not wait for its record's fsync, nor have an fsync of its own.
 struct Downstream: Sendable {
     let validator: IncomingValidator
     let factory: EnvelopeFactory
@@ -27,8 +27,10 @@ struct Downstream: Sendable {
     func run(_ frames: AsyncStream<InboundFrame>) async {
         let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>() }
         let marks = LaneBuffer<InboxKey>()
+        let unsettled = LaneBuffer<Unsettled>()
         await withDiscardingTaskGroup { outer in
             outer.addTask { await self.recordDeliveries(marks) }
+            outer.addTask { await self.settleHandedOff(unsettled) }
             await withDiscardingTaskGroup { group in
                 for buffer in buffers {
                     let stored = LaneBuffer<StoredBatch>()
@@ -36,7 +38,7 @@ struct Downstream: Sendable {
                         while true {
                             let batch = await buffer.takeBatch(limit: 512)
                             if batch.isEmpty { break }
-                            await self.record(batch) { await stored.append($0, waitingBelow: 64) }
+                            await self.record(batch, settleLater: unsettled) { await stored.append($0, waitingBelow: 64) }
                         }
                         await stored.finish()
                     }
@@ -65,8 +67,9 @@ struct Downstream: Sendable {
                 for buffer in buffers { await buffer.finish() }
                 group.cancelAll()
             }
-            // The lanes are done: record their last deliveries, then stop.
+            // The lanes are done: record their last deliveries, look at their last records, then stop.
             await marks.finish()
+            await unsettled.finish()
         }
     }
 
@@ -110,7 +113,7 @@ struct Downstream: Sendable {
     }
 
     /// What one validated envelope asks for.
-    private enum Action {
+    private enum Action: Sendable {
         case deliver(InboxKey, StoreTime, Delivery)
         case answer(InboxKey, StoreTime, OutgoingMessage)
 
@@ -128,19 +131,31 @@ struct Downstream: Sendable {
         var answered: [InboxKey] = []
     }
 
+    /// A lane's batch whose deliveries were handed off before its inbox record was committed:
+    /// the commit's outcome is looked at later (``settleHandedOff(_:)``).
+    private struct Unsettled: Sendable {
+        let actions: [Action]
+        let recordIndex: [Int]
+        let pending: PendingCommit
+    }
+
     /// One lane's batch, in order: validate each envelope and record all of them in the inbox in
     /// one commit; what is new goes to `handOff`, for the lane's pusher (one pipeline per round,
     /// then one commit marks them delivered).
     ///
     /// Envelopes the inbox has never seen (the usual case) are handed off as soon as their
-    /// record is queued, so the push to Redis runs while the record is being made durable instead
-    /// of after it. Safe because the record is queued first (the delivery mark, submitted after
-    /// the push, is applied after it), the push is idempotent (its Redis delivery marker lives as
-    /// long as the envelope), and the sender sends again what a crash may have cost: a copy that
-    /// arrives after a crash between push and commit is recorded then, and its push is a no-op.
-    /// A batch holding a copy of something already recorded, or a plugin's answer, waits for its
-    /// commit, whose outcome decides what to push.
-    func record(_ batch: [RMBEnvelope], handOff: (StoredBatch) async -> Void) async {
+    /// record is queued, and the record is a deferrable write: it rides with the next commit
+    /// anyone makes (on a responder, the reply's; on a requester, the next request's) or goes
+    /// alone after 20 ms, so a received envelope costs neither a wait for an fsync nor an fsync
+    /// of its own, and never delays the reply's commit behind its own. Safe because the record
+    /// is queued first (the delivery mark, submitted after the push, is applied after it), the
+    /// push is idempotent (its Redis delivery marker lives as long as the envelope), and the
+    /// sender sends again what a crash may have cost: a copy that arrives after a crash between
+    /// push and commit is recorded then, and its push is a no-op. The lane does not wait for
+    /// that commit: its outcome goes to `settleLater`. A batch holding a copy of something
+    /// already recorded, or a plugin's answer, waits for its commit, whose outcome decides what
+    /// to push.
+    private func record(_ batch: [RMBEnvelope], settleLater: LaneBuffer<Unsettled>, handOff: (StoredBatch) async -> Void) async {
         var actions: [Action] = []
         for envelope in batch {
             if let action = await action(for: envelope) { actions.append(action) }
@@ -168,16 +183,37 @@ struct Downstream: Sendable {
                 }
             }
         }
-        let early = unseenDeliveries(actions)
-        let pending = store.enqueue(operations)
-        if let early { await handOff(early) }
+        if let early = unseenDeliveries(actions) {
+            let pending = store.enqueue(operations, deferrable: true)
+            await handOff(early)
+            await settleLater.append(Unsettled(actions: actions, recordIndex: recordIndex, pending: pending), waitingBelow: 64)
+            return
+        }
+        let stored = await settle(actions, recordIndex: recordIndex, store.enqueue(operations), handedOff: false)
+        if !stored.deliveries.isEmpty || !stored.answered.isEmpty { await handOff(stored) }
+    }
+
+    /// Looks at the outcomes of the records of batches already handed off, in order.
+    private func settleHandedOff(_ unsettled: LaneBuffer<Unsettled>) async {
+        while true {
+            let batches = await unsettled.takeBatch(limit: 64)
+            if batches.isEmpty { return }
+            for batch in batches {
+                _ = await settle(batch.actions, recordIndex: batch.recordIndex, batch.pending, handedOff: true)
+            }
+        }
+    }
+
+    /// Acts on a batch's inbox commit: counts duplicates, re-sends the stored reply to a repeated
+    /// request, and returns what is still to be pushed (nothing when the batch was `handedOff`).
+    private func settle(_ actions: [Action], recordIndex: [Int], _ pending: PendingCommit, handedOff: Bool) async -> StoredBatch {
         let results: [StoreOperationResult]
         do {
             results = try await pending.results()
         } catch {
-            let outcome = early == nil ? "dropping a batch" : "a batch was pushed without its record"
+            let outcome = handedOff ? "a batch was pushed without its record" : "dropping a batch"
             logger.error("inbox unavailable; \(outcome)", metadata: ["count": "\(actions.count)", "error": "\(error)"])
-            return
+            return StoredBatch()
         }
         var stored = StoredBatch()
         var resends: [OutboxDraft] = []
@@ -185,7 +221,7 @@ struct Downstream: Sendable {
             let outcome = results[index]
             switch outcome {
             case .inbox(.new):
-                guard early == nil else { continue }
+                guard !handedOff else { continue }
                 switch action {
                 case .deliver(let key, _, let delivery): stored.deliveries.append((key, delivery))
                 case .answer(let key, _, _): stored.answered.append(key)
@@ -212,7 +248,7 @@ struct Downstream: Sendable {
                 logger.warning("could not queue stored replies", metadata: ["count": "\(resends.count)", "error": "\(error)"])
             }
         }
-        if !stored.deliveries.isEmpty || !stored.answered.isEmpty { await handOff(stored) }
+        return stored
     }
 
     /// The batch's deliveries when every action is a delivery the inbox does not hold yet (they
