@@ -20,8 +20,9 @@ import Logging
 ///
 /// Deferrable units (`submit(_:deferrable:)`) do not wake the writer: they ride along with the
 /// next transaction anyone asks for, or go out alone once they waited `deferLimit`. They are for
-/// bookkeeping whose loss in a crash costs a duplicate, never a message, and they keep their
-/// place in the queue, so they are applied before any unit submitted after them.
+/// writes whose loss in a crash something else makes good (a duplicate dropped elsewhere, a
+/// re-send), never the only copy of a message, and they keep their place in the queue, so they
+/// are applied before any unit submitted after them.
 ///
 /// Failure isolation: when a batch fails (map full, damaged record), its transaction aborts and
 /// every unit is retried alone, units that only delete first (they make room), so one unit's

@@ -92,10 +92,11 @@ public final class Store: Sendable {
     /// they are durable. Concurrent calls share transactions (group commit).
     ///
     /// With `deferrable`, the write does not start a transaction of its own: it joins the next
-    /// one another caller asks for, or goes out alone after at most 20 ms. Only for bookkeeping
-    /// whose loss in a crash costs a duplicate (a confirmation, a delivery mark), never for what
-    /// was accepted from a client or a relay. It is still applied before any write submitted
-    /// after it.
+    /// one another caller asks for, or goes out alone after at most 20 ms. Only for writes whose
+    /// loss in a crash something else makes good: bookkeeping that costs a duplicate (a
+    /// confirmation, a delivery mark), or the record of a received envelope already handed to an
+    /// idempotent push (the sender re-sends what was lost). Never for the only copy of what a
+    /// client handed over. It is still applied before any write submitted after it.
     public func commit(_ operations: [StoreOperation], deferrable: Bool = false) async throws(StoreError) -> [StoreOperationResult] {
         do {
             return try await committer.submit(operations, deferrable: deferrable)
