@@ -26,4 +26,9 @@ public struct InboundFrame: Sendable {
     public let relay: RelayAddress
     /// The envelope, or why the frame is not one (code 101).
     public let envelope: Result<RMBEnvelope, ProtocolError>
+
+    public init(relay: RelayAddress, envelope: Result<RMBEnvelope, ProtocolError>) {
+        self.relay = relay
+        self.envelope = envelope
+    }
 }

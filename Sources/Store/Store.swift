@@ -44,11 +44,14 @@ public final class Store: Sendable {
     ///   - commitDelay: how long the writer may wait after a commit for the callers it just
     ///     resumed to queue their next write, so they share one fsync (0 disables it). Only
     ///     writes arriving right after a commit can be delayed, by at most this much.
+    ///   - deferLimit: how long a deferrable write waits for another transaction to join before
+    ///     it is committed alone (see ``commit(_:deferrable:)``).
     public static func open(
         path: String,
         mapSize: Int = 1 << 30,
         maxReaders: Int = 126,
         commitDelay: Duration = .zero,
+        deferLimit: Duration = .milliseconds(20),
         logger: Logger = Logger(label: "rmb.store")
     ) throws -> Store {
         let env: LMDBEnvironment
@@ -66,7 +69,7 @@ public final class Store: Sendable {
             let dbs = try Databases(environment: env)
             try checkFormat(env, dbs, path: path)
             let state = try WriterState(dbs: dbs, env: env)
-            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, logger: logger)
+            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit, logger: logger)
             committer.start()
             return Store(path: path, env: env, dbs: dbs, committer: committer, logger: logger)
         } catch {
@@ -92,11 +95,12 @@ public final class Store: Sendable {
     /// they are durable. Concurrent calls share transactions (group commit).
     ///
     /// With `deferrable`, the write does not start a transaction of its own: it joins the next
-    /// one another caller asks for, or goes out alone after at most 20 ms. Only for writes whose
-    /// loss in a crash something else makes good: bookkeeping that costs a duplicate (a
-    /// confirmation, a delivery mark), or the record of a received envelope already handed to an
-    /// idempotent push (the sender re-sends what was lost). Never for the only copy of what a
-    /// client handed over. It is still applied before any write submitted after it.
+    /// one another caller asks for, or goes out alone after `deferLimit` (20 ms unless the store
+    /// was opened with another). Only for writes whose loss in a crash something else makes
+    /// good: bookkeeping that costs a duplicate (a confirmation, a delivery mark), or the record
+    /// of a received envelope already handed to an idempotent push (the sender re-sends what was
+    /// lost). Never for the only copy of what a client handed over. It is still applied before
+    /// any write submitted after it.
     public func commit(_ operations: [StoreOperation], deferrable: Bool = false) async throws(StoreError) -> [StoreOperationResult] {
         do {
             return try await committer.submit(operations, deferrable: deferrable)

@@ -56,43 +56,6 @@ struct PeerObservabilityTests {
         #expect(Self.value("rmb_peer_store_idle_flushes", in: text) != nil)
     }
 
-    /// A received envelope's inbox record is a deferrable write: it rides with the next commit
-    /// instead of costing an fsync of its own. Measured on the requester, where the next commit
-    /// (the next request's) follows each reply within a few milliseconds; the responder's own
-    /// later bookkeeping (confirmation, delivery mark) waits for the next reply's commit, which
-    /// in a slow debug build may come after the 20-ms limit, so its count is only printed.
-    @Test("one request at a time costs the requester one store commit, not two")
-    func receivedRecordsRideWithTheNextCommit() async throws {
-        let ports = (try freeLoopbackPort(), try freeLoopbackPort())
-        let network = try await LocalNetwork.start(relays: 1, peers: [
-            .init(twin: 1, identity: 0, relays: [0], extraArguments: ["--metrics", "127.0.0.1:\(ports.0)"]),
-            .init(twin: 2, identity: 1, relays: [0], extraArguments: ["--metrics", "127.0.0.1:\(ports.1)"]),
-        ])
-        defer { network.shutdown() }
-        let echo = try EchoService(url: network.peers[1].redisURL)
-        defer { echo.stop() }
-        let client = try BusClient(url: network.peers[0].redisURL)
-        func roundTrip(_ ref: String) async throws {
-            try await client.request(ref: ref, cmd: "echo", dst: [2], ret: "ret-commits", dat: Array(ref.utf8))
-            let replies = try await client.collect("ret-commits", count: 1, timeout: .seconds(10))
-            #expect(replies.first?.ref == ref, "\(network.diagnostics())")
-        }
-        func commits() async throws -> (requester: Double, responder: Double) {
-            let (requester, responder) = (try await Self.scrape(ports.0), try await Self.scrape(ports.1))
-            return (Self.value("rmb_peer_store_commits", in: requester) ?? -1, Self.value("rmb_peer_store_commits", in: responder) ?? -1)
-        }
-        try await roundTrip("warm-up")
-        let before = try await commits()
-        let count = 40.0
-        for index in 0..<Int(count) { try await roundTrip("c\(index)") }
-        let after = try await commits()
-        let requester = (after.requester - before.requester) / count
-        // With each reply's record committed alone it is two per request.
-        #expect(requester >= 0.9 && requester <= 1.3, "requester commits per request: \(requester)")
-        print("[commits per request] requester \(requester), responder \((after.responder - before.responder) / count)")
-        #expect(echo.received == Int(count) + 1)
-    }
-
     @Test("a request that expires before any relay takes it is reported on ret (code 102)")
     func expiredBeforeSending() async throws {
         let network = try await LocalNetwork.start(relays: 1, peers: [
