@@ -83,7 +83,7 @@ struct WakeListener: Service {
                         Task { await core.delivery.drain(session) }
                     }
                 case .replaced(let sessionID, let generation):
-                    if let session = core.registry.session(for: sessionID), session.noteReplaced(by: generation) {
+                    if let session = core.registry.announced(sessionID, generation: generation) {
                         core.logger.info("closing a session replaced by a newer connection on another relay process",
                                          metadata: ["session": "\(sessionID)"])
                         session.terminate()

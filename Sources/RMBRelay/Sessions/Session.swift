@@ -40,10 +40,8 @@ final class Session: Sendable {
         var draining = false
         var redrain = false
         var lastStreamID: String?
-        // cross-process replacement (SessionTakeover): this registration's generation, once
-        // known, and the highest generation that replaced this session id elsewhere
+        // cross-process replacement (SessionTakeover): this registration's generation, once known
         var generation: UInt64?
-        var replacedBy: UInt64 = 0
     }
     private let state = Locked(State())
 
@@ -170,24 +168,11 @@ final class Session: Sendable {
 
     // MARK: Cross-process replacement
 
-    /// Records this registration's generation; true when a newer registration elsewhere was
-    /// already announced (the notice can arrive before our own registration's reply).
-    func setGeneration(_ generation: UInt64) -> Bool {
-        state.withLock { state in
-            state.generation = generation
-            return generation < state.replacedBy
-        }
-    }
-
-    /// A registration of this session id with `generation` happened on another process; true
-    /// when that makes this connection the older one (it must close). While our own generation
-    /// is unknown the notice is kept for `setGeneration`.
-    func noteReplaced(by generation: UInt64) -> Bool {
-        state.withLock { state in
-            state.replacedBy = max(state.replacedBy, generation)
-            guard let own = state.generation else { return false }
-            return own < generation
-        }
+    /// This registration's generation (Redis orders all registrations of a session id across
+    /// relay processes); nil until Redis gave it, or when it could not.
+    var generation: UInt64? {
+        get { state.withLock { $0.generation } }
+        set { state.withLock { $0.generation = newValue } }
     }
 
     // MARK: Stream delivery bookkeeping

@@ -38,21 +38,26 @@ final class SessionConnection: Sendable {
             logger.debug("relay shutting down: closing a new connection")
             session.terminate()
         }
-        if let old = core.registry.register(session) {
-            logger.debug("replacing older connection of this session")
-            old.terminate()
-        }
-        core.metrics.connections.record(core.registry.count)
+        // The generation first, then the registration here: both replacements, here and across
+        // processes, then follow the one order Redis gives. (Registering here first let a
+        // connection replaced here while its generation was on its way still claim, with that
+        // generation, the session on another process and close the newest connection there.)
+        core.registry.expect(id)
         do {
             // Takes the session over from a sibling process too (its older connection closes).
-            let generation = try await core.store.registerPresence(id, ttlSeconds: core.presenceTTLSeconds)
-            if session.setGeneration(generation) {
-                logger.info("a newer connection of this session registered on another relay process: closing")
-                session.terminate()
-            }
+            session.generation = try await core.store.registerPresence(id, ttlSeconds: core.presenceTTLSeconds)
         } catch {
             logger.warning("cannot record presence", metadata: ["error": "\(error)"])
         }
+        if let older = core.registry.register(session) {
+            if older === session {
+                logger.info("a newer connection of this session is registered, here or on another relay process: closing")
+            } else {
+                logger.debug("replacing older connection of this session")
+            }
+            older.terminate()
+        }
+        core.metrics.connections.record(core.registry.count)
         logger.debug("session connected")
         if inbound.withLock({ $0.start() }) { startRun() }
         await core.delivery.drain(session)

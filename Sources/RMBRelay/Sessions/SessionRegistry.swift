@@ -1,10 +1,20 @@
-/// Sessions connected to this process, by `(twin, sid)`. Registration replaces an older
-/// connection of the same id; unregistration removes the entry **only if it is still the same
-/// connection**, so an old connection closing never drops its replacement (known-gaps §10).
+/// Sessions connected to this process, by `(twin, sid)`. Of two connections of one id the
+/// older one closes, older by their generations (SessionTakeover), which Redis orders across
+/// all relay processes, so the newest registration survives wherever it is; unregistration
+/// removes the entry **only if it is still the same connection**, so an old connection closing
+/// never drops its replacement (known-gaps §10).
 final class SessionRegistry: Sendable {
     private struct State {
         var sessions: [SessionID: Session] = [:]
         var nextSerial: UInt64 = 1
+        /// Connections waiting for their generation before they register, per id.
+        var expected: [SessionID: Int] = [:]
+        /// The highest generation another process announced for an id connected or expected here.
+        var announced: [SessionID: UInt64] = [:]
+
+        mutating func forgetAnnouncementsIfUnused(_ id: SessionID) {
+            if sessions[id] == nil && expected[id] == nil { announced[id] = nil }
+        }
     }
     private let state = Locked(State())
     let capacity: Int
@@ -21,12 +31,39 @@ final class SessionRegistry: Sendable {
         }
     }
 
-    /// Registers `session` and returns the connection it replaced, if any.
+    /// A connection of `id` is taking its generation: announcements from other processes that
+    /// arrive meanwhile are kept for its registration.
+    func expect(_ id: SessionID) {
+        state.withLock { $0.expected[id, default: 0] += 1 }
+    }
+
+    /// Registers `session` (announced with ``expect(_:)``) and returns the connection that must
+    /// close: the one registered before when `session` is newer, else `session` itself. Without
+    /// a generation (Redis failed), the later arrival counts as newer.
     func register(_ session: Session) -> Session? {
         state.withLock { state in
-            let old = state.sessions[session.id]
-            state.sessions[session.id] = session
+            let id = session.id
+            if let count = state.expected[id] { state.expected[id] = count > 1 ? count - 1 : nil }
+            let generation = session.generation
+            if let generation, let announced = state.announced[id], announced > generation {
+                state.forgetAnnouncementsIfUnused(id)
+                return session
+            }
+            let old = state.sessions[id]
+            if let generation, let oldGeneration = old?.generation, oldGeneration > generation { return session }
+            state.sessions[id] = session
             return old
+        }
+    }
+
+    /// Another process registered `id` with `generation`; returns the connection here that this
+    /// makes the older one (it must close), if any.
+    func announced(_ id: SessionID, generation: UInt64) -> Session? {
+        state.withLock { state in
+            guard state.sessions[id] != nil || state.expected[id] != nil else { return nil }
+            state.announced[id] = max(state.announced[id] ?? 0, generation)
+            guard let current = state.sessions[id], let own = current.generation, own < generation else { return nil }
+            return current
         }
     }
 
@@ -36,6 +73,7 @@ final class SessionRegistry: Sendable {
         state.withLock { state in
             guard let current = state.sessions[session.id], current.serial == session.serial else { return false }
             state.sessions[session.id] = nil
+            state.forgetAnnouncementsIfUnused(session.id)
             return true
         }
     }
