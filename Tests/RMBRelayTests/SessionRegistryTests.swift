@@ -64,6 +64,19 @@ struct SessionRegistryTests {
         #expect(registry.register(reconnected) == nil)
     }
 
+    /// Releasing the presence of a connection that closes while another one of its id is taking
+    /// its generation would delete that one's claim: no sibling would then hear of later ones.
+    @Test func anIdIsGoneOnlyWhenNothingOfItIsRegisteredOrExpected() {
+        let registry = SessionRegistry(capacity: 10)
+        let first = connection(registry, generation: 5)
+        #expect(registry.register(first) == nil)
+        registry.expect(id)
+        #expect(registry.unregister(first) == false, "a connection of the id is taking its generation")
+        let second = connection(registry, generation: 7)
+        #expect(registry.register(second) == nil)
+        #expect(registry.unregister(second))
+    }
+
     @Test func withoutGenerationsTheLaterArrivalIsNewer() {
         let registry = SessionRegistry(capacity: 10)
         let first = connection(registry, generation: nil)

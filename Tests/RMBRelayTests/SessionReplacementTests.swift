@@ -91,7 +91,8 @@ struct SessionReplacementTests {
             // one registration is left across both processes, and it stays
             #expect(try await eventually(.seconds(10)) { try await connections(ports[0]) + connections(ports[1]) == 1 })
             try await Task.sleep(for: .seconds(1))
-            #expect(try await connections(ports[0]) + connections(ports[1]) == 1, "round \(round)")
+            let counts = (try await connections(ports[0]), try await connections(ports[1]))
+            #expect(counts.0 + counts.1 == 1, "round \(round): \(counts)")
             // and it is a live connection: exactly one of the eight gets what dev sends
             let dev = try await TestPeer.connect(urls[round % 2], token: TestIdentity.dev.token())
             let request = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin, connection: "r\(round)"))

@@ -67,14 +67,16 @@ final class SessionRegistry: Sendable {
         }
     }
 
-    /// Removes `session` if it is still the registered connection for its id; returns whether it was.
+    /// Removes `session` if it is still the registered connection for its id; returns whether
+    /// the id is now gone from this process (its presence may be released): false when another
+    /// connection of it is registered, or is taking its generation (it claimed the presence).
     @discardableResult
     func unregister(_ session: Session) -> Bool {
         state.withLock { state in
             guard let current = state.sessions[session.id], current.serial == session.serial else { return false }
             state.sessions[session.id] = nil
             state.forgetAnnouncementsIfUnused(session.id)
-            return true
+            return state.expected[session.id] == nil
         }
     }
 
