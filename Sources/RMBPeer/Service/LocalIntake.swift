@@ -55,7 +55,7 @@ struct LocalIntake: Sendable {
                 // Arrival order: the one BLMOVE waited for, then the rest, oldest first.
                 let items = (wait.bytes.map { [$0] } ?? []) + (take.array ?? []).compactMap(\.bytes)
                 if items.isEmpty { continue }
-                cleanup = try await handle(items, fresh: true, via: connection)
+                cleanup = try await handle(items, via: connection)
             } catch is CancellationError {
                 break
             } catch {
@@ -99,7 +99,7 @@ struct LocalIntake: Sendable {
             let items = (reply.array ?? []).compactMap(\.bytes)
             guard !items.isEmpty else { return true }
             logger.info("recovering messages left in the processing list", metadata: ["queue": "\(queue)", "count": "\(items.count)"])
-            let cleanup = try await handle(items.reversed(), fresh: false, via: nil)
+            let cleanup = try await handle(items.reversed(), via: nil)
             _ = try await redis.pipeline(cleanup)
             return true
         } catch {
@@ -113,10 +113,13 @@ struct LocalIntake: Sendable {
         if let connection { _ = try await connection.pipeline(commands) } else { _ = try await redis.pipeline(commands) }
     }
 
-    /// `items` in arrival order; with `fresh`, they were just moved to the head of the processing
-    /// list (item i at index count−1−i). Returns the clean-up to send once they are stored: error
-    /// replies and the LREMs.
-    private func handle(_ items: [[UInt8]], fresh: Bool, via connection: RedisDedicatedConnection?) async throws -> [[RedisArgument]] {
+    /// `items` in arrival order, at the head of the processing list (item i at index count−1−i):
+    /// just moved there, or the whole list left by a previous run. Returns the clean-up to send
+    /// once they are stored: error replies and the LREMs.
+    ///
+    /// A request found without a uid in recovery (the peer died before its stamp landed) is
+    /// stamped too, so a second crash before its LREM cannot send it again under another uid.
+    private func handle(_ items: [[UInt8]], via connection: RedisDedicatedConnection?) async throws -> [[RedisArgument]] {
         var current = items
         var prepared = OutgoingPipeline.Prepared()
         if isRequestQueue {
@@ -129,7 +132,7 @@ struct LocalIntake: Sendable {
                     continue
                 }
                 let uid = TimeOrderedUID.make()
-                if fresh, let marked = UIDMarker.write(uid, into: bytes) {
+                if let marked = UIDMarker.write(uid, into: bytes) {
                     stamps.append(["LSET", .string(processing), .integer(items.count - 1 - i), .bytes(marked)])
                     current[i] = marked
                 }

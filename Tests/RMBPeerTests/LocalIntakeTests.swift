@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import RMBTestSupport
+import RedisClient
+import Store
+import Testing
+@testable import RMBPeer
+
+/// The local intake in process: a real Redis and a real store.
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct LocalIntakeTests {
+    /// A request the peer took but died before stamping its uid is recovered after a restart;
+    /// if the peer dies again after storing it and before clearing the processing list (here:
+    /// LREM is disabled, so the clean-up never happens), the next recovery must recognise it
+    /// by the uid stamped during the first recovery, not store and send it again.
+    @Test("a request recovered without a uid is stamped, so a second recovery does not send it twice")
+    func recoveryStampsUnstampedRequests() async throws {
+        let redis = try RedisServer.start(options: ["--rename-command", "LREM", "\"\""])
+        defer { redis.stop() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-intake-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try Store.open(path: path, mapSize: 16 << 20)
+        let client = try RedisClient(url: redis.url, poolSize: 2)
+        defer { client.close() }
+        let pair = try PeerCoreTests.pair(e2e: true)
+        let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, logger: Logger(label: "test.intake"))
+        let processing = RedisKeys.processing(RedisKeys.local)
+        let request = BusClient.requestJSON(ref: "taken", cmd: "echo.ping", dst: [41], ret: "ret-intake")
+        _ = try await client.send(["LPUSH", .string(processing), .string(request)])
+
+        for run in 1...2 {
+            let intake = LocalIntake(queue: RedisKeys.local, redis: client, pipeline: pipeline, store: store,
+                                     wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.intake"))
+            let running = Task { await intake.run() }
+            // Recovery stores the request; its clean-up fails (no LREM), as if the peer died
+            // before it. A failed recovery is retried every second: give it two more tries.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try store.backlog.count() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(2_500))
+            running.cancel()
+            await running.value
+            #expect(try store.backlog.count() == 1, "run \(run)")
+        }
+        #expect(try store.outbox.count() == 1)
+        let left = try await client.send(["LRANGE", .string(processing), 0, -1])
+        let copy = try #require(left.array?.first?.bytes)
+        #expect(UIDMarker.read(copy) != nil, "the processing copy carries its uid")
+        await store.close()
+    }
+}
