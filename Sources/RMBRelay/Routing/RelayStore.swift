@@ -94,19 +94,6 @@ struct RelayStore: Sendable {
 
     // MARK: Presence
 
-    func claimPresence(_ sessions: [SessionID], ttlSeconds: Int) async throws(StoreError) {
-        guard !sessions.isEmpty else { return }
-        do {
-            _ = try await redis.pipeline(sessions.map { ["SET", .string($0.presenceKey), .string(processID), "EX", .integer(ttlSeconds)] })
-        } catch { throw StoreError(error) }
-    }
-
-    /// Deletes the presence key only if it still names this process.
-    func releasePresence(_ session: SessionID) async {
-        let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
-        _ = try? await redis.send("EVAL", .string(script), 1, .string(session.presenceKey), .string(processID))
-    }
-
     func presence(_ session: SessionID) async throws(StoreError) -> String? {
         do {
             let reply = try await redis.send("GET", .string(session.presenceKey))

@@ -167,7 +167,7 @@ final class SessionConnection: Sendable {
             }
         }
         if core.registry.unregister(session) {
-            await core.store.releasePresence(session.id)
+            await core.store.releasePresence(session.id, generation: session.generation)
         }
         core.metrics.connections.record(core.registry.count)
         core.metrics.evictionsClosed.increment()

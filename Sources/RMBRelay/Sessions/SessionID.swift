@@ -19,6 +19,8 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
     public var streamKey: String { "stream:" + text }
     /// Presence key: which relay process holds this session now.
     public var presenceKey: String { "relay.presence:" + text }
+    /// The generation of the registration that set the presence key (SessionTakeover).
+    public var presenceGenerationKey: String { "relay.presence.gen:" + text }
 
     public var address: RMBAddress { RMBAddress(twin: twin, connection: sid) }
 

@@ -16,6 +16,7 @@ extension RelayStore {
         local gen = redis.call('INCR', KEYS[2])
         local prev = redis.call('GET', KEYS[1])
         redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+        redis.call('SET', KEYS[3], gen, 'EX', tonumber(ARGV[2]))
         if prev and prev ~= ARGV[1] then
           local wake = 'relay.wake:' .. prev
           redis.call('XADD', wake, 'MAXLEN', '~', 1000, '*', 'replaced', ARGV[3], 'g', gen)
@@ -24,27 +25,51 @@ extension RelayStore {
         return gen
         """
 
-    /// Heartbeat: refreshes presence keys that are missing or ours, never one that names another
-    /// process (a newer connection there owns the session; overwriting it would hide it from
-    /// fail-fast and wake-ups once our older connection goes away and releases the key).
+    /// Heartbeat: refreshes presence keys (and their generation) that are missing or ours, never
+    /// one that names another process (a newer connection there owns the session; overwriting it
+    /// would hide it from fail-fast and wake-ups once our older connection goes away and releases
+    /// the key). KEYS: presence and generation key of each session, in pairs.
     private static let refreshScript = """
-        for _, key in ipairs(KEYS) do
-          local owner = redis.call('GET', key)
-          if (not owner) or owner == ARGV[1] then redis.call('SET', key, ARGV[1], 'EX', tonumber(ARGV[2])) end
+        for i = 1, #KEYS, 2 do
+          local owner = redis.call('GET', KEYS[i])
+          if (not owner) or owner == ARGV[1] then
+            redis.call('SET', KEYS[i], ARGV[1], 'EX', tonumber(ARGV[2]))
+            redis.call('EXPIRE', KEYS[i + 1], tonumber(ARGV[2]))
+          end
         end
         return 0
+        """
+
+    /// Deletes the presence key only if it names this process and was set by the registration
+    /// of `generation` (or carries no generation): a connection that closes must not delete the
+    /// claim a newer connection of the same session on this process has just made, or siblings
+    /// would no longer hear of later registrations.
+    private static let releaseScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        local gen = redis.call('GET', KEYS[2])
+        if gen and ARGV[2] ~= '' and gen ~= ARGV[2] then return 0 end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return 1
         """
 
     /// Claims `session` for this process and returns the registration's generation.
     func registerPresence(_ session: SessionID, ttlSeconds: Int) async throws(StoreError) -> UInt64 {
         let reply: RedisReply
         do {
-            reply = try await redis.send("EVAL", .string(Self.registerScript), 2, .string(session.presenceKey), .string(Self.generationKey),
+            reply = try await redis.send("EVAL", .string(Self.registerScript), 3, .string(session.presenceKey), .string(Self.generationKey),
+                                         .string(session.presenceGenerationKey),
                                          .string(processID), .integer(ttlSeconds), .string(session.text))
         } catch { throw StoreError(error) }
         if let message = reply.errorMessage { throw StoreError("redis error: \(message)") }
         guard let generation = reply.integer, generation > 0 else { throw StoreError("unexpected generation reply") }
         return UInt64(generation)
+    }
+
+    /// Gives up `session`'s presence when its connection with `generation` (nil: unknown) closes
+    /// and nothing else of it is here (see `releaseScript`). Best effort: the key expires anyway.
+    func releasePresence(_ session: SessionID, generation: UInt64?) async {
+        _ = try? await redis.send("EVAL", .string(Self.releaseScript), 2, .string(session.presenceKey), .string(session.presenceGenerationKey),
+                                  .string(processID), .string(generation.map(String.init) ?? ""))
     }
 
     /// Heartbeat for the sessions connected here (see `refreshScript`), in batches.
@@ -53,8 +78,8 @@ extension RelayStore {
         while start < sessions.count {
             let batch = sessions[start..<min(start + 500, sessions.count)]
             start += batch.count
-            let arguments: [RedisArgument] = ["EVAL", .string(Self.refreshScript), .integer(batch.count)]
-                + batch.map { .string($0.presenceKey) } + [.string(processID), .integer(ttlSeconds)]
+            let arguments: [RedisArgument] = ["EVAL", .string(Self.refreshScript), .integer(2 * batch.count)]
+                + batch.flatMap { [.string($0.presenceKey), .string($0.presenceGenerationKey)] } + [.string(processID), .integer(ttlSeconds)]
             do {
                 let reply = try await redis.send(arguments)
                 if let message = reply.errorMessage { throw StoreError("redis error: \(message)") }
