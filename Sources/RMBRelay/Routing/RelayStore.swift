@@ -9,8 +9,10 @@ struct StoreError: Error, CustomStringConvertible {
 }
 
 /// The relay's Redis keys (relay.md §6, §7, §13) plus presence for scale-out:
-/// `relay.presence:<session>` holds the id of the process that has the session (TTL heartbeat),
-/// and `relay.wake:<process>` is a stream of session ids whose streams a sibling just filled.
+/// `relay.presence:<session>` holds the id of the process that has the session (TTL heartbeat;
+/// `relay.presence.gen:<session>` the generation of the registration that set it, see
+/// SessionTakeover), and `relay.wake:<process>` is a stream of session ids whose streams a
+/// sibling just filled.
 struct RelayStore: Sendable {
     static let federationStream = "relay.federation.stream"
     static let federationGroup = "federation"
