@@ -1,8 +1,8 @@
 /// The inbox: every received envelope, keyed by (source twin, uid, kind), so a copy arriving
-/// again (via a second relay, or re-sent after a crash) is dropped. The peer records an
-/// envelope when it hands it to local Redis (the record's commit and the push run at the same
-/// time) and marks it delivered after the push succeeded; after a restart `pending` lists what
-/// was recorded but not yet delivered.
+/// again (via a second relay, or re-sent after a crash) is dropped. The peer queues an
+/// envelope's record when it hands it to local Redis (the record may be committed after the
+/// push, with the store's next write) and marks it delivered after the push succeeded; after a
+/// restart `pending` lists what was recorded but not yet delivered.
 public struct Inbox: Sendable {
     let store: Store
 

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A write queued with ``Store/enqueue(_:)``: it holds its place in the writer's queue from the
+/// A write queued with ``Store/enqueue(_:deferrable:)``: it holds its place in the writer's queue from the
 /// moment `enqueue` returned, and its outcome is awaited later with ``results()``.
 ///
 /// Why: a caller may start work that must come after the write is queued (so that anything it
