@@ -33,6 +33,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Tests only: a private certificate authority made in process (TLS tests).
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // MARK: C libraries (Debian: libsodium-dev libsecp256k1-dev libssl-dev liblmdb-dev libhiredis-dev)
@@ -160,7 +164,16 @@ let package = Package(
         .executableTarget(name: "rmb-relay", dependencies: ["RMBRelay", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
 
         // MARK: Tests
-        .target(name: "RMBTestSupport", path: "Tests/RMBTestSupport"),
+        .target(
+            name: "RMBTestSupport",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/RMBTestSupport"
+        ),
+        .testTarget(name: "RMBTestSupportTests", dependencies: ["RMBTestSupport"]),
         .testTarget(name: "RMBCryptoTests", dependencies: ["RMBCrypto", "RMBTestSupport"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "RMBTestSupport"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RMBTestSupport"]),
