@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RMBIdentity", targets: ["RMBIdentity"]),
         .library(name: "TwinDirectory", targets: ["TwinDirectory"]),
         .library(name: "RMBRelay", targets: ["RMBRelay"]),
+        .library(name: "RMBClient", targets: ["RMBClient"]),
         .executable(name: "rmb-relay", targets: ["rmb-relay"]),
     ],
     dependencies: [
@@ -98,6 +99,16 @@ let package = Package(
             dependencies: [
                 "Substrate", "SubstrateRPC", "RMBProtocol", "RMBIdentity", "TwinDirectory",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Applications: call and serve through a running rmb-peer (Redis JSON API)
+        .target(
+            name: "RMBClient",
+            dependencies: [
+                "RMBProtocol", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -202,6 +213,7 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
+        .testTarget(name: "RMBClientTests", dependencies: ["RMBClient", "RMBProtocol", "RedisClient", "RMBTestSupport"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport", "SubstrateTestSupport"]),
         .testTarget(
             name: "RMBRelayTests",

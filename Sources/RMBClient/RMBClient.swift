@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import RMBProtocol
+import RedisClient
+
+/// Calls services on other twins through a running `rmb-peer`, over its Redis JSON API
+/// (peer.md §4): the Swift counterpart of the Go SDK's `rmb.NewRMBClient`.
+///
+/// One client serves any number of concurrent calls: every request names the client's own
+/// reply queue, and one reader (started by the first waiting call, stopped when none waits)
+/// hands each reply to its call by reference.
+///
+/// ```swift
+/// struct Version: Decodable { var zinit: String; var zos: String }
+///
+/// let client = try RMBClient(redisURL: "redis://127.0.0.1:6379")
+/// let version: Version = try await client.call(twin: 42, "zos.system.version", timeout: .seconds(30))
+/// let all = try await client.call(twins: [42, 43], "zos.system.version", as: Version.self)
+/// ```
+public final class RMBClient: Sendable {
+    public struct Configuration: Sendable {
+        /// The Redis of the local rmb-peer.
+        public var redisURL: String = "redis://127.0.0.1:6379"
+        /// This client's reply queue; unique by default. Two clients must not share one.
+        public var replyQueue: String = "msgbus.client." + UUID().uuidString.lowercased()
+        /// Timeout of a call that gives none; also the request's ttl.
+        public var defaultTimeout: Duration = .seconds(60)
+        /// Redis connections for pushing requests (the reader has its own).
+        public var connections: Int = 2
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    private let redis: RedisClient
+    private let waiters = ReplyWaiters()
+    private let clock: any Clock<Duration>
+    private let logger: Logger
+
+    /// Connects lazily: an unreachable Redis fails the first call with ``RMBCallError/transport(_:)``.
+    public init(configuration: Configuration = .init(), clock: any Clock<Duration> = ContinuousClock(),
+                logger: Logger = Logger(label: "rmb.client")) throws(RMBCallError) {
+        do { redis = try RedisClient(url: configuration.redisURL, poolSize: max(configuration.connections, 1), logger: logger) } catch {
+            throw .transport("invalid Redis URL \(configuration.redisURL): \(error)")
+        }
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public convenience init(redisURL: String) throws(RMBCallError) {
+        var configuration = Configuration()
+        configuration.redisURL = redisURL
+        try self.init(configuration: configuration)
+    }
+
+    deinit { redis.close() }
+
+    /// Calls `command` on `twin` with `input` encoded as JSON and decodes the reply's payload.
+    public func call<Input: Encodable, Output: Decodable>(
+        twin: UInt32, _ command: String, _ input: Input, as type: Output.Type = Output.self, timeout: Duration? = nil
+    ) async throws(RMBCallError) -> Output {
+        try await call(twin: twin, command, payload: try Self.encode(input), timeout: timeout).decode(Output.self)
+    }
+
+    /// Calls `command` on `twin` with no input (an empty payload) and decodes the reply.
+    public func call<Output: Decodable>(
+        twin: UInt32, _ command: String, as type: Output.Type = Output.self, timeout: Duration? = nil
+    ) async throws(RMBCallError) -> Output {
+        try await call(twin: twin, command, payload: [], timeout: timeout).decode(Output.self)
+    }
+
+    /// Calls `command` on `twin` with raw payload bytes; the reply as it came.
+    public func call(twin: UInt32, _ command: String, payload: [UInt8], schema: String? = "application/json",
+                     timeout: Duration? = nil) async throws(RMBCallError) -> RMBReply {
+        let results = await callEach([twin], command, payload: payload, schema: schema, timeout: timeout ?? configuration.defaultTimeout)
+        guard let result = results.first?.1 else { throw .transport("no result") }
+        return try result.get()
+    }
+
+    /// Calls `command` on every twin at once; each twin's decoded reply or error. One Redis round
+    /// trip sends them all (one request per twin, so every answer and every error is attributed).
+    public func call<Input: Encodable, Output: Decodable>(
+        twins: [UInt32], _ command: String, _ input: Input, as type: Output.Type = Output.self, timeout: Duration? = nil
+    ) async throws(RMBCallError) -> [UInt32: Result<Output, RMBCallError>] {
+        let payload = try Self.encode(input)
+        return decodeEach(await callEach(twins, command, payload: payload, schema: "application/json",
+                                         timeout: timeout ?? configuration.defaultTimeout))
+    }
+
+    /// Calls `command` on every twin with no input; each twin's decoded reply or error.
+    public func call<Output: Decodable>(
+        twins: [UInt32], _ command: String, as type: Output.Type = Output.self, timeout: Duration? = nil
+    ) async -> [UInt32: Result<Output, RMBCallError>] {
+        decodeEach(await callEach(twins, command, payload: [], schema: "application/json", timeout: timeout ?? configuration.defaultTimeout))
+    }
+
+    /// Closes the Redis connections; calls made afterwards fail with a transport error.
+    public func close() { redis.close() }
+
+    // MARK: Engine
+
+    private func decodeEach<Output: Decodable>(_ results: [(UInt32, Result<RMBReply, RMBCallError>)]) -> [UInt32: Result<Output, RMBCallError>] {
+        var decoded: [UInt32: Result<Output, RMBCallError>] = [:]
+        for (twin, result) in results {
+            decoded[twin] = result.flatMap { reply in Result { () throws(RMBCallError) in try reply.decode(Output.self) } }
+        }
+        return decoded
+    }
+
+    /// Sends one request per twin in one LPUSH and waits for every outcome.
+    private func callEach(_ twins: [UInt32], _ command: String, payload: [UInt8], schema: String?,
+                          timeout: Duration) async -> [(UInt32, Result<RMBReply, RMBCallError>)] {
+        guard !twins.isEmpty else { return [] }
+        let ttl = UInt64(max(1, timeout.components.seconds + (timeout.components.attoseconds > 0 ? 1 : 0)))
+        let calls = twins.map { ($0, UUID().uuidString.lowercased()) }
+        var startReader = false
+        var requests: [RedisArgument] = []
+        for (twin, reference) in calls {
+            startReader = waiters.register(reference) || startReader
+            let request = ClientRequest(reference: reference, command: command, expiration: ttl, data: payload,
+                                        destinations: [twin], replyTo: configuration.replyQueue, schema: schema)
+            requests.append(.bytes(request.jsonBytes()))
+        }
+        if startReader { Task { await self.readReplies() } }
+        do {
+            let reply = try await redis.send(["LPUSH", "msgbus.system.local"] + requests)
+            if let error = reply.errorMessage { throw RedisError.server(error) }
+        } catch {
+            for (_, reference) in calls { waiters.remove(reference) }
+            return calls.map { ($0.0, .failure(.transport(String(describing: error)))) }
+        }
+        let timer = Task { [clock, waiters] in
+            try await clock.sleep(for: timeout)
+            for (_, reference) in calls { waiters.settle(reference, .failure(.timeout(timeout))) }
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            var results: [(UInt32, Result<RMBReply, RMBCallError>)] = []
+            for (twin, reference) in calls { results.append((twin, await waiters.wait(reference))) }
+            return results
+        } onCancel: { [waiters] in
+            for (_, reference) in calls { waiters.settle(reference, .failure(.cancelled)) }
+        }
+    }
+
+    /// Takes this client's reply queue while calls wait, and settles each call by its reference.
+    private func readReplies() async {
+        let connection = redis.makeDedicatedConnection(label: "rmb-client-replies")
+        defer { connection.close() }
+        var taker = QueueTaker(connection: connection, lists: [configuration.replyQueue])
+        var failures = 0
+        while !waiters.readerMayStop() {
+            do {
+                guard let (_, entries) = try await taker.take(limit: 256) else { continue }
+                failures = 0
+                for bytes in entries { settle(bytes) }
+            } catch is CancellationError {
+                return
+            } catch {
+                failures += 1
+                if failures == 1 { logger.warning("reading replies failed; retrying", metadata: ["error": "\(error)"]) }
+                try? await clock.sleep(for: .milliseconds(min(100 * failures, 1000)))
+            }
+        }
+    }
+
+    private func settle(_ bytes: [UInt8]) {
+        guard let response = try? ClientResponse.parse(bytes), let reference = response.reference else {
+            logger.warning("dropping an unreadable reply", metadata: ["reply": "\(String(decoding: bytes.prefix(200), as: UTF8.self))"])
+            return
+        }
+        let outcome: ReplyWaiters.Outcome = if let error = response.error {
+            .failure(.remote(code: error.code, message: error.message, source: response.source))
+        } else {
+            .success(RMBReply(payload: response.data, source: response.source, schema: response.schema, timestamp: response.now))
+        }
+        if !waiters.settle(reference, outcome) {
+            logger.debug("dropping a reply no call waits for", metadata: ["ref": "\(reference)"])
+        }
+    }
+
+    static func encode<Input: Encodable>(_ input: Input) throws(RMBCallError) -> [UInt8] {
+        do { return Array(try JSONEncoder().encode(input)) } catch { throw .encoding(String(describing: error)) }
+    }
+}

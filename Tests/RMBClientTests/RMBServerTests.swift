@@ -1,0 +1,133 @@
+import Foundation
+import RMBClient
+import RMBProtocol
+import RMBTestSupport
+import RedisClient
+import ServiceLifecycle
+import Testing
+
+/// The router and server against a real Redis: requests pushed as the peer pushes them
+/// (peer.md §4.3), answers read from `msgbus.system.reply` (§4.4).
+@Suite struct RMBServerTests {
+    struct Version: Codable, Equatable { var zos: String }
+
+    private func request(_ command: String, _ payload: String = "", source: String = "7", reference: String) -> ServiceRequest {
+        ServiceRequest(reference: reference, source: source, command: command, expiration: 60, data: Array(payload.utf8),
+                       tags: nil, schema: "application/json", now: 1_700_000_000)
+    }
+
+    /// Serves `router`, pushes `requests`, returns the answers by reference.
+    private func serve(_ router: RMBRouter, concurrency: Int = 8, _ requests: [ServiceRequest]) async throws -> [String: ServiceResponse] {
+        let server = try RedisServer.start()
+        defer { server.stop() }
+        let redis = try RedisClient(url: server.url, poolSize: 2)
+        defer { redis.close() }
+        let service = try RMBServer(router: router, redisURL: server.url, concurrency: concurrency)
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        for request in requests {
+            _ = try await redis.send(["LPUSH", .string("msgbus." + request.command), .bytes(request.jsonBytes())])
+        }
+        let connection = redis.makeDedicatedConnection(label: "answers")
+        defer { connection.close() }
+        var answers: [String: ServiceResponse] = [:]
+        let deadline = ContinuousClock.now + .seconds(30)
+        while answers.count < requests.count, ContinuousClock.now < deadline {
+            let reply = try await connection.blocking(["BRPOP", "msgbus.system.reply", "1"], blockTimeout: .seconds(1))
+            guard let pair = reply.array, pair.count == 2, let bytes = pair[1].bytes else { continue }
+            let answer = try ServiceResponse.parse(bytes)
+            answers[answer.reference ?? ""] = answer
+        }
+        return answers
+    }
+
+    @Test func groupsRouteByFullCommandAndAnswerToTheSource() async throws {
+        var router = RMBRouter()
+        router.group("zos") { zos in
+            zos.group("system") { system in
+                system.handle("version") { (_: RMBRouter.Empty, _) in Version(zos: "3.1") }
+            }
+        }
+        router.handle("echo") { request in RMBOutgoingResponse(payload: request.payload, schema: "text/plain") }
+        let answers = try await serve(router, [
+            request("zos.system.version", reference: "a"),
+            request("echo", "hello", source: "9:conn", reference: "b"),
+        ])
+        let version = try #require(answers["a"])
+        #expect(version.error == nil)
+        #expect(version.destination == "7")
+        #expect(try JSONDecoder().decode(Version.self, from: Data(version.data)) == Version(zos: "3.1"))
+        let echo = try #require(answers["b"])
+        #expect(echo.data == Array("hello".utf8))
+        #expect(echo.destination == "9:conn")
+        #expect(echo.schema == "text/plain")
+        #expect(router.commands == ["echo", "zos.system.version"])
+    }
+
+    @Test func errorsBecomeErrorRepliesWithTheirCodes() async throws {
+        struct Oops: Error {}
+        var router = RMBRouter()
+        router.handle("chosen") { _ in throw RMBServiceError(code: 42, "the answer") }
+        router.handle("failed") { _ in throw Oops() }
+        router.handle("typed") { (input: Version, _) in input }
+        let answers = try await serve(router, [
+            request("chosen", reference: "c"), request("failed", reference: "f"), request("typed", "[1]", reference: "t"),
+        ])
+        #expect(answers["c"]?.error == JSONError(code: 42, message: "the answer"))
+        #expect(answers["f"]?.error?.code == RMBServiceError.handlerFailed)
+        #expect(answers["t"]?.error?.code == 400)
+    }
+
+    @Test func middlewareRunsOutermostFirstAndGroupsInsideTheirRouter() async throws {
+        let trail = Trail()
+        var router = RMBRouter()
+        router.use(Mark(name: "outer", trail: trail))
+        router.use(Mark(name: "inner", trail: trail))
+        router.group("g") { group in
+            group.use(Mark(name: "group", trail: trail))
+            group.handle("cmd") { request in await trail.add("handler"); return RMBOutgoingResponse(payload: []) }
+        }
+        router.use(RMBAllowTwinsMiddleware([7]))
+        _ = try await serve(router, [request("g.cmd", reference: "1")])
+        #expect(await trail.names == ["outer>", "inner>", "group>", "handler", "<group", "<inner", "<outer"])
+        let refused = try await serve(router, [request("g.cmd", source: "8", reference: "2")])
+        #expect(refused["2"]?.error?.code == 403)
+    }
+
+    @Test func atMostConcurrencyHandlersRunAtOnce() async throws {
+        let gauge = Gauge()
+        var router = RMBRouter()
+        router.handle("work") { request in
+            await gauge.enter()
+            try await Task.sleep(for: .milliseconds(20))
+            await gauge.leave()
+            return RMBOutgoingResponse(payload: request.payload)
+        }
+        let answers = try await serve(router, concurrency: 3, (0..<30).map { request("work", reference: "\($0)") })
+        #expect(answers.count == 30)
+        #expect(await gauge.peak == 3)
+    }
+}
+
+actor Trail {
+    private(set) var names: [String] = []
+    func add(_ name: String) { names.append(name) }
+}
+
+struct Mark: RMBMiddleware {
+    let name: String
+    let trail: Trail
+    func respond(to request: RMBIncomingRequest, next: RMBHandler) async throws -> RMBOutgoingResponse {
+        await trail.add(name + ">")
+        let response = try await next(request)
+        await trail.add("<" + name)
+        return response
+    }
+}
+
+actor Gauge {
+    private var current = 0
+    private(set) var peak = 0
+    func enter() { current += 1; peak = max(peak, current) }
+    func leave() { current -= 1 }
+}
