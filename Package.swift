@@ -112,6 +112,14 @@ let package = Package(
             ]
         ),
 
+        // Examples (built with everything else, so CI keeps them compiling).
+        .executableTarget(name: "rmb-example-caller", dependencies: ["RMBClient"], path: "Examples/Caller"),
+        .executableTarget(
+            name: "rmb-example-service",
+            dependencies: ["RMBClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Examples/Service"
+        ),
+
         // MARK: Peer
         .target(
             name: "Redundancy",
