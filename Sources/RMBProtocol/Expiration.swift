@@ -39,6 +39,13 @@ extension RMBEnvelope {
     }
 }
 
+/// Current unix time in milliseconds.
+public func unixNowMillis() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(max(0, ts.tv_sec)) * 1000 + UInt64(max(0, ts.tv_nsec)) / 1_000_000
+}
+
 /// Current unix time in seconds.
 public func unixNow() -> UInt64 {
     var ts = timespec()

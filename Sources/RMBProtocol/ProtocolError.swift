@@ -62,6 +62,11 @@ public enum RelayErrorText {
     public static let destinationOffline = "destination offline"
     public static let rateLimited = "exceeded rate limits, dropping message"
     public static let expired = "message has expired"
+    /// Ours, not the reference's: a relay that cannot reach the destination's relays before the
+    /// envelope expires says so while the request still lives (the reference waits for the
+    /// expiry and then sends `expired`). Starts with `undeliverablePrefix`.
+    public static func undeliverable(_ reason: String) -> String { undeliverablePrefix + reason }
+    public static let undeliverablePrefix = "cannot reach the destination's relay before the message expires: "
     public static func routeFailed(_ address: String, _ detail: String) -> String {
         "failed to route message to peer '\(address)': \(detail)"
     }

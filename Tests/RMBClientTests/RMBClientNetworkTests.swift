@@ -59,4 +59,29 @@ struct RMBClientNetworkTests {
         }
         #expect(source == "" || source == "0")
     }
+
+    @Test("an unreachable destination relay is an error on ret before the ttl (issue 18)")
+    func unreachableRelayIsReportedBeforeTheTimeout() async throws {
+        let network = try await LocalNetwork.start(relays: 2, peers: [
+            .init(twin: 1, identity: 0, relays: [0]),
+            .init(twin: 2, identity: 1, relays: [1]),
+        ])
+        defer { network.shutdown() }
+        network.relays[1].process.kill()
+        let client = try RMBClient(redisURL: network.peers[0].redisURL)
+        defer { client.close() }
+        let started = ContinuousClock.now
+        do {
+            let _: String = try await client.call(twin: 2, "rmb.version", timeout: .seconds(15))
+            Issue.record("twin 2's only relay is down, yet the call was answered")
+        } catch {
+            guard case .remote(_, let message, let source) = error else {
+                Issue.record("expected the relay's error before the timeout, got \(error)\n\(network.diagnostics())")
+                return
+            }
+            #expect(source == "0")
+            #expect(message.hasPrefix("cannot reach the destination's relay before the message expires: "), "\(message)")
+            #expect(ContinuousClock.now - started < .seconds(15))
+        }
+    }
 }

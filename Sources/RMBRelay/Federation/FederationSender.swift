@@ -25,10 +25,15 @@ struct FederationSender: Sendable {
     let logger: Logger
     var requestTimeout: TimeAmount = .seconds(3)
 
-    func forward(_ raw: [UInt8], relays: [RelayAddress]) async -> ForwardOutcome {
+    /// `budget`: how long the attempts may take in all (the envelope's remaining life, see
+    /// ``FederationGiveUp``); no POST outlasts it, so a failure is known while the sender can
+    /// still be told. nil: no limit beyond the passes' own timeouts.
+    func forward(_ raw: [UInt8], relays: [RelayAddress], budget: Duration? = nil) async -> ForwardOutcome {
+        let end = budget.map { ContinuousClock.now + $0 }
         var byDomain: [String: RelayAddress] = [:]
         for relay in relays { byDomain[relay.authority] = relay }
         let ordered = ranker.rank(Array(byDomain.keys))
+        var lastFailure: [String: String] = [:]
         for pass in 0..<3 {
             if pass > 0 {
                 let pause = pass == 1 ? 100 + Int.random(in: 0...50) : 200 + Int.random(in: 0...100)
@@ -37,8 +42,14 @@ struct FederationSender: Sendable {
             var attempted = false
             for domain in ordered {
                 guard let relay = byDomain[domain], breaker.allows(domain) else { continue }
+                var timeout = requestTimeout
+                if let end {
+                    let left = end - ContinuousClock.now
+                    guard left > .milliseconds(50) else { break }
+                    timeout = min(timeout, .nanoseconds(left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000))
+                }
                 attempted = true
-                switch await post(raw, to: relay) {
+                switch await post(raw, to: relay, timeout: timeout) {
                 case .accepted:
                     if breaker.recordSuccess(domain) { logger.info("federation relay is back: circuit closed", metadata: ["relay": "\(domain)"]) }
                     metrics.federationSuccess(domain)
@@ -48,6 +59,7 @@ struct FederationSender: Sendable {
                     for domain in ordered { metrics.federationError(domain) }
                     return .permanent("remote relay rejected permanently: \(text)")
                 case .failed(let reason):
+                    lastFailure[domain] = reason
                     logger.debug("federation attempt failed", metadata: ["relay": "\(domain)", "error": "\(reason)"])
                     ranker.downvote(domain)
                     if breaker.recordFailure(domain) {
@@ -58,17 +70,18 @@ struct FederationSender: Sendable {
             if !attempted { break }
         }
         for domain in ordered { metrics.federationError(domain) }
-        return .transient("no relay of the destination accepted the envelope")
+        let failures = ordered.map { domain in "\(domain): \(lastFailure[domain] ?? "circuit open after earlier failures")" }
+        return .transient("no relay of the destination accepted the envelope (" + failures.joined(separator: "; ") + ")")
     }
 
     private enum Attempt { case accepted, rejected(String), failed(String) }
 
-    private func post(_ raw: [UInt8], to relay: RelayAddress) async -> Attempt {
+    private func post(_ raw: [UInt8], to relay: RelayAddress, timeout: TimeAmount) async -> Attempt {
         var request = HTTPClientRequest(url: relay.federationURL)
         request.method = .POST
         request.body = .bytes(ByteBuffer(bytes: raw))
         do {
-            let response = try await http.execute(request, timeout: requestTimeout)
+            let response = try await http.execute(request, timeout: timeout)
             let body = (try? await response.body.collect(upTo: 1024)).map { String(buffer: $0) } ?? ""
             switch response.status.code {
             case 202: return .accepted

@@ -168,6 +168,15 @@ struct FederationWorker: Service {
             // consumers) does not hand it to a sibling meanwhile.
             let idle = core.configuration.federationReclaimIdle
             let delay = min(Duration.milliseconds(min(500 << min(attempt, 5), 10_000)), idle / 2)
+            guard FederationGiveUp.retryCanLand(after: delay, envelope: envelope, nowMillis: unixNowMillis()) else {
+                // The sender hears why while its request still lives, not a bare "expired" after it.
+                core.metrics.federationGaveUp()
+                core.logger.info("federation gave up before expiry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)"])
+                await replyError(envelope, text: RelayErrorText.undeliverable(reason))
+                await finish(id)
+                schedule.end(id)
+                return
+            }
             core.logger.debug("federation will retry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)", "in": "\(delay)"])
             _ = schedule.postpone(id, attempt: attempt + 1, until: .now + delay)
         }
@@ -181,7 +190,8 @@ struct FederationWorker: Service {
         }
         guard let twin else { return .permanent("remote relay rejected permanently: self twin not found!") }
         guard !twin.relays.isEmpty else { return .permanent("remote relay rejected permanently: relay is not set for this twin") }
-        return await sender.forward(raw, relays: twin.relays)
+        return await sender.forward(raw, relays: twin.relays,
+                                    budget: FederationGiveUp.attemptBudget(envelope: envelope, nowMillis: unixNowMillis()))
     }
 
     private func replyError(_ envelope: RMBEnvelope, text: String) async {

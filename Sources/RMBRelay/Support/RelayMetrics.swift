@@ -44,6 +44,12 @@ public final class RelayMetrics: Sendable {
         Counter(label: "federation_message_error", dimensions: [("relay", domain)], factory: factory).increment()
     }
 
+    /// An envelope the federation worker stopped retrying because no retry could land before it
+    /// expires (its sender got the error at once).
+    func federationGaveUp() {
+        Counter(label: "relay_federation_gave_up_total", factory: factory).increment()
+    }
+
     func enqueued(bytes: Int) {
         messageRx.increment()
         messageRxBytes.increment(by: bytes)
