@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "RMBCLI",
             dependencies: [
-                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient",
+                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient", "RMBClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RMBClient
 import RedisClient
 
 /// `rmb bench peer`: requests through a running network (client → peer → relay → peer → echo
@@ -14,6 +15,7 @@ struct PeerBench: AsyncParsableCommand {
             Modes (--modes, run in the order given):
               closed    closed loop, --window requests in flight: requests/s and latency
               rate      each of --rates requests/s for --duration s: latency p50/p99/p99.9 (from each request's due time)
+              client    closed + rates again, each request a call of the RMBClient library (what a Swift app uses)
               baseline  closed + rates again, straight through the echo service on --baseline-redis (no RMB)
               failover  --failover-rate requests/s; SIGKILL --kill-pid (a relay the peer uses) a third into the run:
                         time to the first reply of a request sent after the kill, pause, requests stranded
@@ -23,7 +25,7 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Redis of the requesting peer.") var redis: String = "redis://localhost:6379"
     @Option(help: "Destination twin id.") var destination: UInt32
     @Option(help: "Command served at the destination (and by the baseline echo service).") var command: String = "echo"
-    @Option(help: "Comma-separated modes: closed, rate, baseline, failover.") var modes: String = "closed,rate"
+    @Option(help: "Comma-separated modes: closed, rate, client, baseline, failover.") var modes: String = "closed,rate"
     @Option(help: "Requests in flight (closed loop).") var window: Int = 256
     @Option(help: "Comma-separated fixed rates, requests/s.") var rates: String = "500,1000,2000"
     @Option(help: "Seconds measured per run.") var duration: Int = 10
@@ -39,7 +41,7 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Append every measured request to this file: run label, due time (ms into the run), latency (ms; '-' unanswered), tab-separated.")
     var latencyLog: String?
 
-    enum Mode: String, CaseIterable { case closed, rate, baseline, failover }
+    enum Mode: String, CaseIterable { case closed, rate, client, baseline, failover }
 
     func validate() throws {
         guard window > 0, duration > 0, warmup >= 0, size >= 0, ttl > 0, failoverRate > 0, failoverTtl > 0 else {
@@ -47,7 +49,7 @@ struct PeerBench: AsyncParsableCommand {
         }
         guard !parsedRates.isEmpty, parsedRates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates: comma-separated positive numbers") }
         for name in modes.split(separator: ",") where Mode(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
-            throw ValidationError("unknown mode '\(name)' (closed, rate, baseline, failover)")
+            throw ValidationError("unknown mode '\(name)' (closed, rate, client, baseline, failover)")
         }
         if selectedModes.contains(.baseline), baselineRedis == nil { throw ValidationError("baseline mode needs --baseline-redis") }
         if selectedModes.contains(.failover), killPid == nil { throw ValidationError("failover mode needs --kill-pid") }
@@ -84,12 +86,20 @@ struct PeerBench: AsyncParsableCommand {
         print(PeerBenchReport.header)
         var closedRMB: Double?
         var closedRedis: Double?
+        var closedClient: Double?
         for mode in selectedModes {
             switch mode {
             case .closed:
                 closedRMB = try await measure("rmb closed loop (\(window) in flight)", peerRedis, viaPeer, .closed(window: window))
             case .rate:
                 for rate in parsedRates { _ = try await measure("rmb \(rate)/s", peerRedis, viaPeer, .fixed(perSecond: Double(rate))) }
+            case .client:
+                let client = try RMBClient(redisURL: redis)
+                defer { client.close() }
+                closedClient = try await measureClient("client closed loop (\(window) in flight)", client, payload, .closed(window: window))
+                for rate in parsedRates {
+                    _ = try await measureClient("client \(rate)/s", client, payload, .fixed(perSecond: Double(rate)))
+                }
             case .baseline:
                 let baseline = try RedisClient(url: baselineRedis ?? redis, poolSize: 2)
                 defer { baseline.close() }
@@ -99,6 +109,9 @@ struct PeerBench: AsyncParsableCommand {
             case .failover:
                 try await failover(peerRedis, payload: payload, replyQueue: replyQueue)
             }
+        }
+        if let closedRMB, let closedClient, closedRMB > 0 {
+            print(String(format: "RMBClient / hand-written load (closed loop): %.0f / %.0f requests/s = %.2f", closedClient, closedRMB, closedClient / closedRMB))
         }
         if let closedRMB, let closedRedis, closedRedis > 0 {
             print(String(format: "rmb / bare redis (closed loop): %.0f / %.0f requests/s = %.2f", closedRMB, closedRedis, closedRMB / closedRedis))
@@ -111,6 +124,18 @@ struct PeerBench: AsyncParsableCommand {
         let load = PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
                                  drain: .seconds(10))
         let outcome = try await load.run()
+        print(PeerBenchReport.line(label, outcome))
+        if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
+        if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
+        return outcome.throughput
+    }
+
+    /// One run with RMBClient making the calls; prints its line like ``measure(_:_:_:_:)``.
+    private func measureClient(_ label: String, _ client: RMBClient, _ payload: [UInt8], _ pacing: PeerBenchPacing) async throws -> Double {
+        let usage = PeerBenchCPU(watched: watched ?? [])
+        let load = PeerBenchClientLoad(client: client, destination: destination, command: command, payload: payload, ttl: ttl,
+                                       pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration))
+        let outcome = await load.run()
         print(PeerBenchReport.line(label, outcome))
         if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }

@@ -1,0 +1,80 @@
+import Foundation
+import RMBClient
+
+/// The bench's runs with the calls made by ``RMBClient`` (what a Swift app uses) instead of the
+/// hand-written generator of ``PeerBenchLoad``: each request is one `client.call`, so the
+/// figures include the library's own costs (one LPUSH per call, JSON, the reply reader).
+/// Same ledger, same pacing and the same outcome, so the two print side by side.
+struct PeerBenchClientLoad: Sendable {
+    let client: RMBClient
+    let destination: UInt32
+    let command: String
+    let payload: [UInt8]
+    let ttl: UInt64
+    let pacing: PeerBenchPacing
+    let warmup: Duration
+    let measure: Duration
+
+    func run() async -> PeerBenchLoad.Outcome {
+        let ledger = PeerBenchLedger(prefix: "c")
+        let start = peerBenchNanos()
+        let measureStart = start + nanos(warmup)
+        let measureEnd = measureStart + nanos(measure)
+        var skipped = 0
+        switch pacing {
+        case .closed(let window):
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<window {
+                    group.addTask {
+                        while peerBenchNanos() < measureEnd { await call(ledger, due: peerBenchNanos()) }
+                    }
+                }
+            }
+        case .fixed(let rate):
+            skipped = await sendFixed(rate: rate, start: start, until: measureEnd, ledger: ledger)
+        }
+        return PeerBenchLoad.Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: nil, skippedSends: skipped)
+    }
+
+    /// Starts each call at its due time (checked every ~½ ms); returns the calls not started
+    /// because more than 100,000 were waiting.
+    private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async -> Int {
+        let interval = 1e9 / rate
+        var next = 0
+        var skipped = 0
+        await withDiscardingTaskGroup { group in
+            while true {
+                let now = peerBenchNanos()
+                if now >= end { return }
+                let dueCount = Int(Double(now - start) / interval) + 1
+                if dueCount > next {
+                    if ledger.sent - ledger.answered > 100_000 {
+                        skipped += dueCount - next
+                    } else {
+                        for index in next..<dueCount {
+                            let due = start + UInt64(Double(index) * interval)
+                            group.addTask { await call(ledger, due: due) }
+                        }
+                    }
+                    next = dueCount
+                }
+                let wake = start + UInt64(Double(next) * interval)
+                let now2 = peerBenchNanos()
+                if wake > now2 { try? await Task.sleep(for: .nanoseconds(Int64(min(wake - now2, 500_000)))) }
+            }
+        }
+        return skipped
+    }
+
+    private func call(_ ledger: PeerBenchLedger, due: UInt64) async {
+        let index = ledger.register(count: 1, due: due)
+        let isError: Bool
+        do {
+            _ = try await client.call(twin: destination, command, payload: payload, schema: nil, timeout: .seconds(Int64(ttl)))
+            isError = false
+        } catch {
+            isError = true
+        }
+        ledger.answer(reference: ledger.prefix + String(index), isError: isError, at: peerBenchNanos())
+    }
+}
