@@ -8,7 +8,8 @@ import RedisClient
 ///
 /// One client serves any number of concurrent calls: every request names the client's own
 /// reply queue, and one reader (started by the first waiting call, stopped when none waits)
-/// hands each reply to its call by reference.
+/// hands each reply to its call by reference. Requests of concurrent calls leave together (one
+/// LPUSH per batch, ``RequestBatcher``).
 ///
 /// ```swift
 /// struct Version: Decodable { var zinit: String; var zos: String }
@@ -33,6 +34,7 @@ public final class RMBClient: Sendable {
     public let configuration: Configuration
     private let redis: RedisClient
     private let waiters = ReplyWaiters()
+    private let batcher: RequestBatcher
     private let clock: any Clock<Duration>
     private let logger: Logger
 
@@ -42,6 +44,7 @@ public final class RMBClient: Sendable {
         do { redis = try RedisClient(url: configuration.redisURL, poolSize: max(configuration.connections, 1), logger: logger) } catch {
             throw .transport("invalid Redis URL \(configuration.redisURL): \(error)")
         }
+        batcher = RequestBatcher(redis: redis, queue: "msgbus.system.local")
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -122,12 +125,9 @@ public final class RMBClient: Sendable {
             requests.append(.bytes(request.jsonBytes()))
         }
         if startReader { Task { await self.readReplies() } }
-        do {
-            let reply = try await redis.send(["LPUSH", "msgbus.system.local"] + requests)
-            if let error = reply.errorMessage { throw RedisError.server(error) }
-        } catch {
+        if case .failure(let error) = await batcher.push(requests) {
             for (_, reference) in calls { waiters.remove(reference) }
-            return calls.map { ($0.0, .failure(.transport(String(describing: error)))) }
+            return calls.map { ($0.0, .failure(error)) }
         }
         let timer = Task { [clock, waiters] in
             try await clock.sleep(for: timeout)
