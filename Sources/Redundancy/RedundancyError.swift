@@ -7,7 +7,8 @@ public enum RedundancyError: Error, Equatable, Sendable, CustomStringConvertible
     case connectionLost(RelayAddress)
     case confirmationTimeout(RelayAddress)
     case writeFailed(RelayAddress, String)
-    case noRelayAvailable([String])
+    /// No relay confirmed the batch; `unconfirmedCopies` relays got it written without confirming.
+    case noRelayAvailable([String], unconfirmedCopies: Int = 0)
 
     public var description: String {
         switch self {
@@ -15,7 +16,7 @@ public enum RedundancyError: Error, Equatable, Sendable, CustomStringConvertible
         case .connectionLost(let r): "connection to relay \(r) was lost before the batch was confirmed"
         case .confirmationTimeout(let r): "relay \(r) did not confirm the batch in time"
         case .writeFailed(let r, let d): "write to relay \(r) failed: \(d)"
-        case .noRelayAvailable(let reasons): "no relay accepted the batch: " + (reasons.isEmpty ? "no relay connected" : reasons.joined(separator: "; "))
+        case .noRelayAvailable(let reasons, _): "no relay accepted the batch: " + (reasons.isEmpty ? "no relay connected" : reasons.joined(separator: "; "))
         }
     }
 }

@@ -32,25 +32,36 @@ public final class RelayPool: Sendable {
         continuation.finish()
     }
 
-    /// Sends a batch through the best relay that confirms it; returns that relay. `written` as in
+    /// Where a confirmed batch went, and how many relays it was written to before (each an extra
+    /// copy on the wire when the write got through but the confirmation did not come back).
+    public struct Delivery: Sendable, Equatable {
+        public var relay: RelayAddress
+        /// Relays the batch was written to without a confirmation, before `relay` confirmed it.
+        public var unconfirmedCopies: Int
+    }
+
+    /// Sends a batch through the best relay that confirms it. `written` as in
     /// ``RelayConnection/sendConfirmed(_:written:)`` (it may run again for a later relay).
     @discardableResult
-    public func send(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws(RedundancyError) -> RelayAddress {
+    public func send(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws(RedundancyError) -> Delivery {
         var ranked: [(Double, RelayConnection)] = []
         for connection in connections {
             ranked.append((await connection.status.rank, connection))
         }
         ranked.sort { $0.0 < $1.0 }
         var reasons: [String] = []
+        var unconfirmedCopies = 0
         for (rank, connection) in ranked where rank.isFinite {
             do {
                 _ = try await connection.sendConfirmed(frames, written: written)
-                return connection.relay
+                return Delivery(relay: connection.relay, unconfirmedCopies: unconfirmedCopies)
             } catch {
                 reasons.append(String(describing: error))
+                if case .confirmationTimeout? = error as? RedundancyError { unconfirmedCopies += 1 }
+                if case .connectionLost? = error as? RedundancyError { unconfirmedCopies += 1 }
             }
         }
-        throw .noRelayAvailable(reasons)
+        throw .noRelayAvailable(reasons, unconfirmedCopies: unconfirmedCopies)
     }
 
     /// Health of every relay, in configuration order.

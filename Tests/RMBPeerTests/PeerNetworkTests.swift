@@ -10,11 +10,6 @@ import Testing
 struct PeerNetworkTests {
     static let version = "\"v0.1.0-swift\""
 
-    /// Known product bugs these tests expose (reported on issue 5); `withKnownIssue` keeps them visible.
-    static let duplicatePushRace: Comment = """
-        Downstream.redeliverPending() (every 1 s) pushes every pending inbox entry, including the one \
-        process() is pushing right now, so under load a service or client sees an envelope twice.
-        """
     /// Two federated relays, twin 1 on relay 0, twin 2 on relay 1.
     static func federatedPair(e2e: Bool = true) async throws -> LocalNetwork {
         try await LocalNetwork.start(relays: 2, peers: [
@@ -208,10 +203,8 @@ struct PeerNetworkTests {
         #expect(replies.allSatisfy { $0.ref.map { Array($0.utf8) } == $0.payload }, "payloads match refs")
         #expect(echo.distinct == total)
         #expect(network.peers.allSatisfy { $0.process.isRunning })
-        withKnownIssue(Self.duplicatePushRace, isIntermittent: true) {
-            #expect(tally.duplicates == 0, "\(tally)")
-            #expect(echo.duplicates == 0, "service saw repeated uids \(echo.repeated)")
-        }
+        #expect(tally.duplicates == 0, "\(tally)")
+        #expect(echo.duplicates == 0, "service saw repeated uids \(echo.repeated)")
     }
 
     // MARK: 5. Peer crash
@@ -318,10 +311,8 @@ struct PeerNetworkTests {
         let peerLog = network.peers[0].process.log()
         print("[malformed] good: \(tally); errors on ret: \(errorTally.answered)/\(readableErrors.count); log lines 'dropping malformed request': \(network.peers[0].process.count("dropping malformed request")); elapsed \(Self.elapsed(since: started))")
         #expect(tally.answered == total && tally.errors.isEmpty, "\(tally)\n\(network.diagnostics())")
-        withKnownIssue(Self.duplicatePushRace, isIntermittent: true) {
-            #expect(tally.duplicates == 0, "\(tally)")
-            #expect(echo.duplicates == 0, "service saw repeated uids \(echo.repeated)")
-        }
+        #expect(tally.duplicates == 0, "\(tally)")
+        #expect(echo.duplicates == 0, "service saw repeated uids \(echo.repeated)")
         #expect(errorTally.answered == readableErrors.count && errorTally.duplicates == 0, "\(errorTally)")
         #expect(errors.allSatisfy { $0.isError })
         #expect(network.peers[0].process.isRunning, "\(network.diagnostics())")
@@ -353,9 +344,7 @@ struct PeerNetworkTests {
         print("[burst] \(tally); service received \(echo.received) distinct \(echo.distinct) repeated \(echo.repeated.count); elapsed \(Self.elapsed(since: started))")
         #expect(tally.answered == total && tally.errors.isEmpty, "\(tally)\n\(network.diagnostics())")
         #expect(echo.distinct == total)
-        withKnownIssue(Self.duplicatePushRace, isIntermittent: true) {
-            #expect(tally.duplicates == 0, "\(tally)")
-            #expect(echo.duplicates == 0, "service saw repeated uids \(echo.repeated)")
-        }
+        #expect(tally.duplicates == 0, "\(tally)")
+        #expect(echo.duplicates == 0, "service saw repeated uids \(echo.repeated)")
     }
 }

@@ -29,6 +29,15 @@ struct PeerObservabilityTests {
         return nil
     }
 
+    /// The sum of every sample of `name` (all label values).
+    static func sum(_ name: String, in text: String) -> Double {
+        text.split(separator: "\n").reduce(0) { total, line in
+            guard line.hasPrefix(name + "{") || line.hasPrefix(name + " "), let value = line.split(separator: " ").last.flatMap({ Double($0) })
+            else { return total }
+            return total + value
+        }
+    }
+
     @Test("GET /metrics: counters follow the traffic, gauges show relays and the store")
     func metricsEndpoint() async throws {
         let port = try freeLoopbackPort()

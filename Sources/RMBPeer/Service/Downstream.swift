@@ -242,6 +242,7 @@ struct Downstream: Sendable {
             do {
                 _ = try await store.commit(resends.map { .enqueue($0) })
                 metrics.repliesResent.increment(by: resends.count)
+                metrics.extraCopies(.repeatedRequest).increment(by: resends.count)
                 logger.info("re-sending stored replies to repeated requests", metadata: ["count": "\(resends.count)"])
                 wakePostman()
             } catch {

@@ -34,6 +34,24 @@ public final class PeerMetrics: Sendable {
     /// Envelopes pushed to local Redis.
     let delivered: CoreMetrics.Counter
 
+    /// Why an envelope left this peer more than once (every copy beyond the first is counted
+    /// under its reason in `rmb_peer_extra_copies_total`).
+    enum ExtraCopy: String, CaseIterable {
+        /// Written to a relay that did not confirm it (timeout, lost connection), then sent
+        /// through the next relay.
+        case unconfirmedRelay = "unconfirmed_relay"
+        /// A request with no reply late in its ttl, or after a restart (``Resender``).
+        case unansweredRequest = "unanswered_request"
+        /// A stored reply sent again because its request came again.
+        case repeatedRequest = "repeated_request"
+        /// A batch that no relay confirmed, sent again after its back-off.
+        case retry
+    }
+
+    func extraCopies(_ reason: ExtraCopy) -> CoreMetrics.Counter {
+        Counter(label: "rmb_peer_extra_copies_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+    }
+
     public init() {
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)

@@ -32,7 +32,7 @@ struct Postman: Sendable {
     final class Confirming: Sendable {
         private let seqs = Mutex(Set<UInt64>())
         var count: Int { seqs.withLock { $0.count } }
-        func contains(_ seq: UInt64) -> Bool { seqs.withLock { $0.contains(seq) } }
+        func snapshot() -> Set<UInt64> { seqs.withLock { $0 } }
         func insert(_ batch: [UInt64]) { seqs.withLock { $0.formUnion(batch) } }
         func remove(_ batch: [UInt64]) { seqs.withLock { $0.subtract(batch) } }
     }
@@ -93,9 +93,12 @@ struct Postman: Sendable {
     /// Starts sending one batch of due entries; returns once it is written (or settled).
     private func sendDue(confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async throws -> Round {
         let now = StoreTime.now
-        let waiting = confirming.count
-        let found = try store.outbox.due(now: now, limit: batchSize + waiting)
-        let due = Array((waiting == 0 ? found : found.filter { !confirming.contains($0.seq) }).prefix(batchSize))
+        // Taken before the read, not after: a batch whose confirmation commits while the read
+        // runs leaves `confirming` then, yet the read's snapshot may predate that commit and
+        // still list its entries as due; filtering with the later set sent them again.
+        let settling = confirming.snapshot()
+        let found = try store.outbox.due(now: now, limit: batchSize + settling.count)
+        let due = Array((settling.isEmpty ? found : found.filter { !settling.contains($0.seq) }).prefix(batchSize))
         guard !due.isEmpty else { return found.isEmpty ? .idle : .confirming }
         let expired = due.filter { $0.deadline <= now }
         let live = due.filter { $0.deadline > now }
@@ -123,14 +126,23 @@ struct Postman: Sendable {
     private func deliver(_ live: [OutboxEntry], confirming: Confirming, written: @escaping @Sendable () -> Void) async {
         let now = StoreTime.now
         do {
-            let relay = try await relays.send(live.map(\.payload), written: written)
+            let delivery = try await relays.send(live.map(\.payload), written: written)
             recordConfirmation(live, confirming: confirming)
             metrics.envelopesSent.increment(by: live.count)
-            logger.debug("batch confirmed", metadata: ["relay": "\(relay)", "count": "\(live.count)"])
+            if delivery.unconfirmedCopies > 0 {
+                metrics.extraCopies(.unconfirmedRelay).increment(by: live.count * delivery.unconfirmedCopies)
+                logger.info("batch confirmed by another relay after a lost confirmation; receivers drop the copies",
+                            metadata: ["relay": "\(delivery.relay)", "count": "\(live.count)", "copies": "\(delivery.unconfirmedCopies)"])
+            }
+            logger.debug("batch confirmed", metadata: ["relay": "\(delivery.relay)", "count": "\(live.count)"])
         } catch {
             let attempts = live.map(\.attempts).max() ?? 0
             let delay = Int64(min(200 << min(Int(attempts), 5), 5_000))
             metrics.batchesUnconfirmed.increment()
+            if case .noRelayAvailable(_, let copies) = error, copies > 0 {
+                // The retry sends these again; they already went out unconfirmed.
+                metrics.extraCopies(.retry).increment(by: live.count * copies)
+            }
             logger.warning("batch not confirmed; will retry", metadata: ["count": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"])
             do {
                 _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })

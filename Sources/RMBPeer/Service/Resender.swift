@@ -89,6 +89,7 @@ struct Resender: Sendable {
         }
         if queued > 0 {
             metrics.requestsResent.increment(by: queued)
+            metrics.extraCopies(.unansweredRequest).increment(by: queued)
             wakePostman()
         }
         return queued

@@ -1,0 +1,66 @@
+import Foundation
+import RMBTestSupport
+import Testing
+
+/// With healthy relays every message leaves its peer exactly once (issue 19): no batch is sent
+/// twice, so no receiver drops a duplicate and no stored reply is sent again.
+@Suite("rmb-peer sends each envelope once (real processes)", .serialized, .timeLimit(.minutes(3)))
+struct SendAccountingTests {
+    @Test("a burst through two relays: requests and replies sent once each, nothing dropped as a duplicate")
+    func burstIsSentOnce() async throws {
+        let requesterMetrics = try freeLoopbackPort(), responderMetrics = try freeLoopbackPort()
+        let network = try await LocalNetwork.start(relays: 2, peers: [
+            .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(requesterMetrics)"]),
+            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(responderMetrics)"]),
+        ])
+        defer { network.shutdown() }
+        for peer in network.peers { try await peer.waitUntilConnected() }
+        let client = try BusClient(url: network.peers[0].redisURL)
+        let echo = try EchoService(url: network.peers[1].redisURL)
+        defer { echo.stop() }
+        let total = 600
+        let refs = (0..<total).map { "once-\($0)" }
+        let collector = Task { try await client.collect("ret-once", count: total, timeout: .seconds(150), linger: .seconds(2), idle: .seconds(60)) }
+        for chunk in stride(from: 0, to: total, by: 200) {
+            _ = try await client.redis.pipeline(refs[chunk..<min(chunk + 200, total)].map { ref in
+                ["LPUSH", "msgbus.system.local",
+                 .string(BusClient.requestJSON(ref: ref, cmd: "echo", dst: [2], ret: "ret-once", dat: Array(ref.utf8), exp: 1800))]
+            })
+        }
+        let replies = try await collector.value
+        let tally = ReplyTally(expected: Set(refs), replies: replies)
+        #expect(tally.answered == total && tally.duplicates == 0 && tally.errors.isEmpty, "\(tally)\n\(network.diagnostics())")
+
+        // A reply can reach the client before its batch's pong reaches the responder: let the
+        // confirmations settle before reading the counters.
+        func value(_ name: String, _ text: String) -> Double { PeerObservabilityTests.value(name, in: text) ?? -1 }
+        var requester = "", responder = ""
+        for _ in 0..<50 {
+            requester = try await PeerObservabilityTests.scrape(requesterMetrics)
+            responder = try await PeerObservabilityTests.scrape(responderMetrics)
+            if value("rmb_peer_envelopes_sent_total", requester) >= Double(total),
+               value("rmb_peer_envelopes_sent_total", responder) >= Double(total) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let counts = [
+            "requests sent": value("rmb_peer_envelopes_sent_total", requester),
+            "replies sent": value("rmb_peer_envelopes_sent_total", responder),
+            "duplicate requests dropped": value("rmb_peer_duplicates_dropped_total", responder),
+            "duplicate replies dropped": value("rmb_peer_duplicates_dropped_total", requester),
+            "replies re-sent": value("rmb_peer_replies_resent_total", responder),
+            "requests re-sent": value("rmb_peer_requests_resent_total", requester),
+            "batches unconfirmed": value("rmb_peer_batches_unconfirmed_total", requester) + value("rmb_peer_batches_unconfirmed_total", responder),
+        ]
+        func extraCopies(_ text: String) -> Double { PeerObservabilityTests.sum("rmb_peer_extra_copies_total", in: text) }
+        print("[send once] \(counts.sorted { $0.key < $1.key }); extra copies: requester \(extraCopies(requester)), responder \(extraCopies(responder))")
+        #expect(counts["requests sent"] == Double(total), "\(counts)")
+        #expect(counts["replies sent"] == Double(total), "\(counts)")
+        // Every copy a receiver dropped was sent, and counted, as an extra copy by its sender
+        // (before the Postman's fix, hundreds of requests of such a burst went out twice uncounted).
+        #expect((counts["duplicate requests dropped"] ?? .infinity) <= extraCopies(requester), "\(counts)")
+        #expect((counts["duplicate replies dropped"] ?? .infinity) <= extraCopies(responder), "\(counts)")
+        // Healthy relays: extra copies are rare (a confirmation later than 5 s on a loaded machine).
+        #expect(extraCopies(requester) + extraCopies(responder) <= Double(total) / 100, "\(counts)")
+        #expect(counts["requests re-sent"] == 0, "\(counts)")
+    }
+}
