@@ -41,7 +41,8 @@ public struct PeerCommand: AsyncParsableCommand {
     /// Entry point of the executable: bad flags or secrets print one line and exit 2.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
-            var command = try parseAsRoot(arguments)
+            // `-V` is the reference's (clap's) short version flag; scripts written for it use it.
+            var command = try parseAsRoot(arguments.map { $0 == "-V" ? "--version" : $0 })
             if let peer = command as? PeerCommand {
                 try await peer.run()
             } else {

@@ -57,7 +57,8 @@ public struct RelayCommand: AsyncParsableCommand {
     /// Entry point of the executable: parses, runs, and exits (2 on bad flags, 1 on failure).
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
-            var parsed = try parseAsRoot(arguments)
+            // `-V` is the reference's (clap's) short version flag; scripts written for it use it.
+            var parsed = try parseAsRoot(arguments.map { $0 == "-V" ? "--version" : $0 })
             if let command = parsed as? RelayCommand {
                 try await command.run()
             } else {

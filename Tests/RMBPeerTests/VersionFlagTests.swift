@@ -1,0 +1,28 @@
+import Foundation
+import RMBTestSupport
+import Testing
+
+/// `-V`, the reference's short version flag, works like `--version` on both daemons (issue 18).
+@Suite struct VersionFlagTests {
+    @Test(arguments: ["rmb-peer", "rmb-relay"])
+    func shortVersionFlagPrintsTheVersion(binary: String) throws {
+        let long = try run(binary, "--version")
+        let short = try run(binary, "-V")
+        #expect(long.status == 0 && !long.output.isEmpty, "\(long)")
+        #expect(short.status == 0, "\(short)")
+        #expect(short.output == long.output)
+    }
+
+    private func run(_ binary: String, _ argument: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = LocalNetwork.binDirectory.appendingPathComponent(binary)
+        process.arguments = [argument]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
