@@ -34,6 +34,7 @@ struct PeerStatusCommand: ParsableCommand {
                     let failures = (relay["recent_failures"] as? Double).map { String(format: "%.1f", $0) } ?? "-"
                     let batches = relay["confirmed_batches"] as? Int ?? 0
                     print(name + state + rank.leftPad(6) + rtt.leftPad(11) + failures.leftPad(10) + String(batches).leftPad(9))
+                    if let error = relay["last_error"] as? String, !error.isEmpty { print("    last error: \(error)") }
                 }
                 if let s = object["store"] as? [String: Any] {
                     print("store: outbox \(s["outbox"] ?? 0), inbox pending \(s["inbox_pending"] ?? 0), inbox keys \(s["inbox_keys"] ?? 0), backlog \(s["backlog"] ?? 0), awaiting reply \(s["awaiting_reply"] ?? 0), map \(s["map_used_bytes"] ?? 0)/\(s["map_size"] ?? 0) bytes")

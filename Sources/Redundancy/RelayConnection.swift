@@ -88,8 +88,10 @@ public actor RelayConnection {
 
     private func connectionLoop() async {
         var failures = 0
+        var lastLogged: String?
         while !Task.isCancelled {
             let startedAt = ContinuousClock.now
+            let reason: String
             do {
                 let url = relay.websocketURL + "?" + (try token())
                 health.state = .connecting
@@ -104,18 +106,31 @@ public actor RelayConnection {
                         await self.received(Array(buffer.readableBytesView))
                     }
                 }
-                detach(generation, reason: "closed by relay\(close.map { ": \($0.closeCode)" } ?? "")")
+                reason = "closed by relay\(close.map { ": \($0.closeCode)" } ?? "")"
+                detach(generation, reason: reason)
+                health.lastError = reason
             } catch is CancellationError {
                 break
             } catch {
-                detach(generation, reason: String(describing: error))
-                health.recordFailure(String(describing: error))
+                reason = String(describing: error)
+                detach(generation, reason: reason)
+                health.recordFailure(reason)
             }
             if Task.isCancelled { break }
             // A connection that lived a while resets the backoff.
             failures = ContinuousClock.now - startedAt > .seconds(30) ? 0 : failures + 1
             let delay = backoff(failures)
-            logger.info("relay connection down, reconnecting", metadata: ["relay": "\(relay)", "in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+            var metadata: Logger.Metadata = ["relay": "\(relay)", "reason": "\(reason)",
+                                             "in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"]
+            // One warning per new reason; while the same failure repeats, one at the 2nd, 4th,
+            // 8th … attempt (with the count), so a relay that stays down does not flood the log.
+            if reason != lastLogged || failures & (failures - 1) == 0 {
+                if reason == lastLogged { metadata["attempts"] = "\(failures)" }
+                logger.warning("relay connection down, reconnecting", metadata: metadata)
+                lastLogged = reason
+            } else {
+                logger.debug("relay connection down, reconnecting", metadata: metadata)
+            }
             try? await Task.sleep(for: delay)
         }
         detach(generation, reason: "shut down")

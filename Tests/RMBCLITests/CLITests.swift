@@ -122,11 +122,13 @@ struct PeerStatusCLITests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-status-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let status = #"{"account":"5Df","relays":[{"confirmed_batches":7,"last_round_trip_ms":1.5,"rank":0.002,"recent_failures":0,"relay":"http://127.0.0.1:1","state":"connected"}],"store":{"backlog":1,"inbox_keys":2,"inbox_pending":0,"map_size":100,"map_used_bytes":10,"outbox":3},"time":\#(Int(Date().timeIntervalSince1970)),"twin":7}"#
+        let status = #"{"account":"5Df","relays":[{"confirmed_batches":7,"last_round_trip_ms":1.5,"rank":0.002,"recent_failures":0,"relay":"http://127.0.0.1:1","state":"connected"},{"last_error":"connection refused (errno: 111)","rank":-1,"relay":"http://127.0.0.1:2","state":"disconnected"}],"store":{"backlog":1,"inbox_keys":2,"inbox_pending":0,"map_size":100,"map_used_bytes":10,"outbox":3},"time":\#(Int(Date().timeIntervalSince1970)),"twin":7}"#
         try Data(status.utf8).write(to: dir.appendingPathComponent("status.json"))
         let r = try await CLIProcess.run(["peer", "status", "--store", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("http://127.0.0.1:1") && r.stdout.contains("connected") && r.stdout.contains("outbox 3"))
+        // The plain table says why a relay is down (issue 18).
+        #expect(r.stdout.contains("last error: connection refused (errno: 111)"), "\(r.stdout)")
         let missing = try await CLIProcess.run(["peer", "status", "--store", dir.appendingPathComponent("none").path])
         #expect(missing.status == 2 && missing.stderr.hasPrefix("error: no status"))
     }
