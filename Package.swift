@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Tests only: a private certificate authority made in process (TLS tests).
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
@@ -83,11 +84,15 @@ let package = Package(
             ]
         ),
 
+        // MARK: TLS settings shared by every client connection (trust roots, close)
+        .target(name: "TLSSupport", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
+
         // MARK: tfchain (Substrate) access: SCALE, metadata, extrinsics; JSON-RPC; twin records
         .target(name: "Substrate", dependencies: ["RMBCrypto"]),
         .target(
             name: "SubstrateRPC",
             dependencies: [
+                "TLSSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,7 +129,7 @@ let package = Package(
         .target(
             name: "Redundancy",
             dependencies: [
-                "RMBProtocol", "TwinDirectory",
+                "RMBProtocol", "TwinDirectory", "TLSSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -133,7 +138,7 @@ let package = Package(
         .target(
             name: "RMBPeer",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store", "TLSSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -150,7 +155,7 @@ let package = Package(
         .target(
             name: "RMBCLI",
             dependencies: [
-                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient", "RMBClient",
+                "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient", "RMBClient", "TLSSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
@@ -163,7 +168,7 @@ let package = Package(
         .target(
             name: "RMBRelay",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "RedisClient",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "RedisClient", "TLSSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -205,6 +210,8 @@ let package = Package(
                 "RMBTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -220,7 +227,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
-        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
+        .testTarget(name: "RMBCLITests", dependencies: [
+            "RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "RMBClientTests", dependencies: ["RMBClient", "RMBProtocol", "RedisClient", "RMBTestSupport"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport", "SubstrateTestSupport"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import TLSSupport
 import ArgumentParser
 import Foundation
 import RMBIdentity
@@ -13,11 +14,17 @@ struct TwinSourceOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "tfchain RPC URL, e.g. wss://tfchain.grid.tf:443 (repeat for failover).")
     var substrate: [String] = []
 
+    @Option(name: .customLong("ca-file"), help: "PEM file of extra trusted roots for wss:// (SSL_CERT_FILE is honoured too).")
+    var caFile: String?
+
     func validate() throws {
         guard (twins == nil) != substrate.isEmpty else { throw ValidationError("give exactly one of --twins FILE or --substrate URL") }
     }
 
     func open() throws -> OpenedTwinSource {
+        if let caFile {
+            do throws(ClientTLS.Failure) { try ClientTLS.trust(caFile: caFile) } catch { throw InputError(error.description) }
+        }
         if let twins { return .file(path: twins, directory: try LocalTwinDirectory(path: twins)) }
         return .chain(TFChainClient(urls: substrate))
     }

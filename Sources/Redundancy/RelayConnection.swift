@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdWSClient
+import TLSSupport
 import Logging
 import NIOCore
 import RMBProtocol
@@ -98,7 +99,7 @@ public actor RelayConnection {
                 var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maximumFrameSize,
                                                                    autoPing: .enabled(timePeriod: configuration.keepalive))
                 wsConfiguration.closeTimeout = .seconds(2)
-                let close = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, logger: logger) { inbound, outbound, _ in
+                let close = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) { inbound, outbound, _ in
                     let generation = await self.attach(outbound)
                     defer { Task { await self.detach(generation, reason: "connection closed") } }
                     for try await message in inbound.messages(maxSize: self.configuration.maximumFrameSize) {

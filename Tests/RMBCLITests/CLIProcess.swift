@@ -20,18 +20,24 @@ enum CLIProcess {
 
     /// Runs `rmb` to completion. The blocking reads and wait happen on a Dispatch thread, not
     /// on the cooperative pool (two threads here), so parallel tests are not starved.
-    static func run(_ arguments: [String]) async throws -> CLIResult {
+    /// `environment`: variables to set (or, with nil, to remove) for this run.
+    static func run(_ arguments: [String], environment: [String: String?] = [:]) async throws -> CLIResult {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(arguments) })
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment) })
             }
         }
     }
 
-    private static func runBlocking(_ arguments: [String]) throws -> CLIResult {
+    private static func runBlocking(_ arguments: [String], environment: [String: String?]) throws -> CLIResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,3 +1,4 @@
+import NIOSSL
 import Foundation
 import RMBTestSupport
 
@@ -68,9 +69,9 @@ public final class FakeTFChain: @unchecked Sendable {
         }
     }
 
-    public func start() async throws -> ReplayNode {
+    public func start(tls: TLSConfiguration? = nil) async throws -> ReplayNode {
         let metadata = "0x" + (try Fixtures.data("tfchain-metadata-v14.scale")).map { String(format: "%02x", $0) }.joined()
-        let node = try await ReplayNode.start { [self] request in reply(to: request, metadata: metadata) }
+        let node = try await ReplayNode.start(tls: tls) { [self] request in reply(to: request, metadata: metadata) }
         self.node = node
         return node
     }

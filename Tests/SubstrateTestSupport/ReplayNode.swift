@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -20,7 +23,9 @@ import NIOCore
 ///     // connect a client to node.url
 public final class ReplayNode: Sendable {
     public let port: Int
-    public var url: String { "ws://127.0.0.1:\(port)" }
+    /// Whether the node serves wss:// (``start(logLevel:tls:script:)`` with a TLS configuration).
+    public let tls: Bool
+    public var url: String { tls ? "wss://localhost:\(port)" : "ws://127.0.0.1:\(port)" }
 
     private let state: Locked<NodeState>
     private let task: Task<Void, Never>
@@ -33,14 +38,29 @@ public final class ReplayNode: Sendable {
         var frames = 0
     }
 
-    private init(port: Int, state: Locked<NodeState>, task: Task<Void, Never>) {
+    private init(port: Int, tls: Bool, state: Locked<NodeState>, task: Task<Void, Never>) {
         self.port = port
+        self.tls = tls
         self.state = state
         self.task = task
     }
 
     /// Starts listening; returns once the port is bound.
-    public static func start(logLevel: Logger.Level = .critical, script: @escaping ReplayScript) async throws -> ReplayNode {
+    private static func serverBuilder(
+        tls: TLSConfiguration?,
+        serve: @escaping @Sendable (any Channel, WebSocketOutboundWriter, WebSocketInboundStream) async -> Void
+    ) throws -> HTTPServerBuilder {
+        let base = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 16 << 20))) {
+            (_: HTTPRequest, channel: any Channel, _: Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
+            .upgrade([:]) { inbound, outbound, _ in await serve(channel, outbound, inbound) }
+        }
+        guard let tls else { return base }
+        return try .tls(base, tlsConfiguration: tls)
+    }
+
+    /// With `tls`, the node serves `wss://` (its ``url`` names `localhost`, for the certificate).
+    public static func start(logLevel: Logger.Level = .critical, tls: TLSConfiguration? = nil,
+                             script: @escaping ReplayScript) async throws -> ReplayNode {
         let state = Locked(NodeState(script: script))
         var logger = Logger(label: "test.replay-node")
         logger.logLevel = logLevel
@@ -48,11 +68,8 @@ public final class ReplayNode: Sendable {
         let sessionLogger = logger
         let app = Application(
             router: Router(context: BasicRequestContext.self),
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 16 << 20))) {
-                (_: HTTPRequest, channel: any Channel, _: Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
-                .upgrade([:]) { inbound, outbound, _ in
-                    await ReplaySession(state: state, channel: channel, outbound: outbound, logger: sessionLogger).serve(inbound)
-                }
+            server: try serverBuilder(tls: tls) { channel, outbound, inbound in
+                await ReplaySession(state: state, channel: channel, outbound: outbound, logger: sessionLogger).serve(inbound)
             },
             configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
             onServerRunning: { channel in
@@ -72,7 +89,7 @@ public final class ReplayNode: Sendable {
             }
         }
         do {
-            return ReplayNode(port: try await bound.wait(), state: state, task: task)
+            return ReplayNode(port: try await bound.wait(), tls: tls != nil, state: state, task: task)
         } catch {
             task.cancel()
             _ = await task.result

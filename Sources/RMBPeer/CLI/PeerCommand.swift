@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import TLSSupport
 import RMBIdentity
 import RMBProtocol
 import TFChain
@@ -28,6 +29,7 @@ public struct PeerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Directory of the peer's LMDB store (default rmb-peer-store).") var store: String?
     @Option(name: .long, help: "config.toml (see config.toml.example); flags override it.") var config: String?
     @Option(name: .long, help: "Serve Prometheus metrics on host:port (e.g. 127.0.0.1:9101); off by default.") var metrics: String?
+    @Option(name: .customLong("ca-file"), help: "PEM file of extra trusted roots for wss:// relays and tfchain (SSL_CERT_FILE is honoured too).") var caFile: String?
     @Option(name: [.short, .long], help: .hidden) var uploads: String?
     @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
     @Flag(name: .customLong("replace-relays"), help: "On update, write exactly the --relay list (default: keep other relays on the record).") var replaceRelays = false
@@ -66,6 +68,9 @@ public struct PeerCommand: AsyncParsableCommand {
             if let config { file = try PeerConfigFile.load(path: config) } else { file = PeerConfigFile() }
         } catch {
             throw ValidationError(error.description)
+        }
+        if let caFile = caFile ?? file.caFile {
+            do throws(ClientTLS.Failure) { try ClientTLS.trust(caFile: caFile) } catch { throw ValidationError(error.description) }
         }
         var configuration = try makeConfiguration(file)
         let directory: any TwinDirectory

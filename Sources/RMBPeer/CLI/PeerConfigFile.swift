@@ -20,6 +20,8 @@ struct PeerConfigFile: Equatable {
     var storeMapSizeMiB: Int?
     /// `[metrics] listen`: host:port of `GET /metrics`.
     var metricsListen: String?
+    /// `[tls] ca_file`: PEM file of extra trusted roots (flag --ca-file).
+    var caFile: String?
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -32,6 +34,7 @@ struct PeerConfigFile: Equatable {
         "redis": ["url"],
         "store": ["path", "map_size_mib"],
         "metrics": ["listen"],
+        "tls": ["ca_file"],
     ]
 
     static func load(path: String) throws(Failure) -> PeerConfigFile {
@@ -87,6 +90,7 @@ struct PeerConfigFile: Equatable {
         config.redis = try string("redis", "url")
         config.storePath = try string("store", "path")
         config.metricsListen = try string("metrics", "listen")
+        config.caFile = try string("tls", "ca_file")
         if let value = root["store"]?.table?["map_size_mib"] {
             guard let size = value.int, size > 0 else { throw Failure(description: "\(path): store.map_size_mib must be a positive integer") }
             config.storeMapSizeMiB = size

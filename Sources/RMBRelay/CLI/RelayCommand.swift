@@ -2,6 +2,7 @@ import TwinDirectory
 import ArgumentParser
 import Foundation
 import Logging
+import TLSSupport
 import ServiceLifecycle
 import TFChain
 
@@ -48,6 +49,8 @@ public struct RelayCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional,
             help: "Seconds a federation entry stays pending before a sibling process reclaims it (> 0); consumers of dead processes idle 10 times as long (at least 5 min) with nothing pending are removed.")
     var federationReclaimIdle = 15
+    @Option(name: .customLong("ca-file"), help: "PEM file of extra trusted roots for federation over https and tfchain (SSL_CERT_FILE is honoured too).")
+    var caFile: String?
 
     /// The reference's default tfchain endpoint (relay.md §12).
     static let defaultSubstrate = ["wss://tfchain.grid.tf:443"]
@@ -95,6 +98,9 @@ public struct RelayCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        if let caFile {
+            do throws(ClientTLS.Failure) { try ClientTLS.trust(caFile: caFile) } catch { throw ValidationError(error.description) }
+        }
         let debug = self.debug
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

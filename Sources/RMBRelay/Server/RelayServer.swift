@@ -9,6 +9,7 @@ import NIOHTTP1
 import RMBProtocol
 import RedisClient
 import ServiceLifecycle
+import TLSSupport
 
 /// One relay instance: the HTTP/WebSocket listener plus its background services (federation
 /// worker, presence heartbeat, wake listener). Run it inside a `ServiceGroup` (the executable
@@ -28,6 +29,7 @@ public final class RelayServer: Service, Sendable {
         core = RelayCore(configuration: configuration, twins: twins, redis: redis, metrics: metrics, logger: logger)
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(3))
+        httpConfiguration.tlsConfiguration = ClientTLS.configuration()
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 

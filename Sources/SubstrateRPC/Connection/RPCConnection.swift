@@ -1,4 +1,5 @@
 import HummingbirdWSClient
+import TLSSupport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -115,7 +116,7 @@ final class RPCConnection: Sendable {
                                                            autoPing: .enabled(timePeriod: configuration.keepalive))
         wsConfiguration.closeTimeout = configuration.closeTimeout
         do {
-            let closeFrame = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, logger: logger) {
+            let closeFrame = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) {
                 inbound, outbound, _ in
                 guard self.opened() else { return }
                 try await withThrowingTaskGroup(of: Void.self) { group in

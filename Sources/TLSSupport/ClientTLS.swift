@@ -1,0 +1,52 @@
+import Foundation
+import NIOSSL
+import Synchronization
+
+/// The TLS settings of every client connection the project makes (relay sessions, tfchain,
+/// federation): one place, so `wss://` and `https://` behave alike everywhere.
+///
+/// - Trust: the system's roots, plus the PEM file named by `SSL_CERT_FILE` (as OpenSSL-based
+///   tools honour it) and any file given with ``trust(caFile:)`` (the executables' `--ca-file`),
+///   so a private CA works without touching the system store.
+/// - Closing: a close sends `close_notify` and waits at most ``shutdownTimeout`` for the far
+///   side's (NIOSSL waits 5 s by default, which every CLI call against tfchain and every peer
+///   shutdown used to pay).
+public enum ClientTLS {
+    public static let shutdownTimeout: Int64 = 250
+
+    public enum Failure: Error, CustomStringConvertible {
+        case unreadableCAFile(String, String)
+        public var description: String {
+            switch self {
+            case let .unreadableCAFile(path, reason): "cannot use CA file \(path): \(reason)"
+            }
+        }
+    }
+
+    private static let extraFiles = Mutex<[String]>([])
+
+    /// Adds the certificates of a PEM file to the roots trusted by every later connection of this
+    /// process. Throws when the file holds no readable certificate.
+    public static func trust(caFile path: String) throws(Failure) {
+        do {
+            guard !(try NIOSSLCertificate.fromPEMFile(path)).isEmpty else { throw Failure.unreadableCAFile(path, "no certificate in it") }
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw .unreadableCAFile(path, String(describing: error))
+        }
+        extraFiles.withLock { if !$0.contains(path) { $0.append(path) } }
+    }
+
+    /// A client configuration: full verification against the trusted roots, short close.
+    public static func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.shutdownTimeout = .milliseconds(shutdownTimeout)
+        var files = extraFiles.withLock { $0 }
+        if let file = environment["SSL_CERT_FILE"], !file.isEmpty, FileManager.default.isReadableFile(atPath: file) {
+            files.append(file)
+        }
+        configuration.additionalTrustRoots = files.map { .file($0) }
+        return configuration
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import NIOSSL
+import RMBTestSupport
+import SubstrateTestSupport
+import Testing
+
+/// `rmb twin show` against tfchain over wss:// with a private CA (issue 18): trusted through
+/// `--ca-file` or `SSL_CERT_FILE` without touching the system store, refused otherwise, and the
+/// TLS close costs no 5-s wait for the far side's close_notify.
+@Suite struct TwinChainTLSTests {
+    static func tlsNode(_ ca: TestCertificateAuthority, validity: TestCertificateAuthority.Validity = .current) async throws -> ReplayNode {
+        let leaf = try ca.issue(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], validity: validity)
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(leaf.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: leaf.privateKeyPath, format: .pem)))
+        let fake = FakeTFChain()
+        try fake.storeVectorTwins()
+        return try await fake.start(tls: configuration)
+    }
+
+    @Test func aPrivateCAIsTrustedThroughCAFileOrSSLCertFileAndTheCloseIsQuick() async throws {
+        let ca = try TestCertificateAuthority()
+        defer { ca.remove() }
+        let node = try await Self.tlsNode(ca)
+        #expect(node.url.hasPrefix("wss://localhost:"))
+
+        let started = ContinuousClock.now
+        let viaFlag = try await CLIProcess.run(["twin", "show", "--substrate", node.url, "--ca-file", ca.certificatePath, "--id", "41"],
+                                               environment: ["SSL_CERT_FILE": nil])
+        let took = ContinuousClock.now - started
+        #expect(viaFlag.status == 0, "\(viaFlag.stderr)")
+        #expect(viaFlag.stdout.contains("r1.example.com, r2.example.org"))
+        // NIOSSL's default waits up to 5 s for the server's close_notify after ours.
+        #expect(took < .seconds(3), "twin show over wss took \(took)")
+
+        let viaEnvironment = try await CLIProcess.run(["twin", "show", "--substrate", node.url, "--id", "41"],
+                                                      environment: ["SSL_CERT_FILE": ca.certificatePath])
+        #expect(viaEnvironment.status == 0, "\(viaEnvironment.stderr)")
+
+        let untrusted = try await CLIProcess.run(["twin", "show", "--substrate", node.url, "--id", "41"],
+                                                 environment: ["SSL_CERT_FILE": nil])
+        #expect(untrusted.status != 0)
+        #expect(untrusted.stderr.lowercased().contains("certificate"), "\(untrusted.stderr)")
+
+        let badFile = try await CLIProcess.run(["twin", "show", "--substrate", node.url, "--ca-file", "/nonexistent.pem", "--id", "41"])
+        #expect(badFile.status == 2 && badFile.stderr.contains("cannot use CA file /nonexistent.pem"), "\(badFile.stderr)")
+        await node.stop()
+    }
+
+    @Test func anExpiredCertificateIsRefused() async throws {
+        let ca = try TestCertificateAuthority()
+        defer { ca.remove() }
+        let node = try await Self.tlsNode(ca, validity: .expired)
+        let result = try await CLIProcess.run(["twin", "show", "--substrate", node.url, "--ca-file", ca.certificatePath, "--id", "41"])
+        #expect(result.status != 0)
+        #expect(result.stderr.lowercased().contains("certificate"), "\(result.stderr)")
+        await node.stop()
+    }
+}
