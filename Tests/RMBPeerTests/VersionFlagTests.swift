@@ -13,16 +13,7 @@ import Testing
         #expect(short.output == long.output)
     }
 
-    private func run(_ binary: String, _ argument: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = LocalNetwork.binDirectory.appendingPathComponent(binary)
-        process.arguments = [argument]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output.trimmingCharacters(in: .whitespacesAndNewlines))
+    private func run(_ binary: String, _ argument: String) throws -> CommandOutput {
+        try CommandOutput.run(LocalNetwork.binDirectory.appendingPathComponent(binary).path, [argument])
     }
 }

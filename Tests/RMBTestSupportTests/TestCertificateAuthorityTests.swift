@@ -32,16 +32,7 @@ import Testing
     }
 
     private func verify(_ leaf: TestCertificateAuthority.Issued, _ ca: TestCertificateAuthority,
-                        _ options: String...) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "verify", "-CAfile", ca.certificatePath] + options + [leaf.certificatePath]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+                        _ options: String...) throws -> CommandOutput {
+        try CommandOutput.run("openssl", ["verify", "-CAfile", ca.certificatePath] + options + [leaf.certificatePath])
     }
 }
