@@ -91,6 +91,15 @@ struct ScaleOutTests {
         #expect(reply.body.contains("relay_message_rx 1"))
         #expect(reply.body.contains("relay_message_tx 1"))
         #expect(reply.body.contains("relay_worker_connections{worker=\"0\"} 1"))
+        // The reference's cache and process metrics (issue 15): dev's session and the two
+        // destinations were looked up once each; nothing was flushed yet.
+        #expect(reply.body.contains("rmb_cache_misses_total 2"), "\(reply.body)")
+        #expect(reply.body.contains("rmb_cache_entries 2"), "\(reply.body)")
+        #expect(reply.body.contains("rmb_cache_flushes_total 0"), "\(reply.body)")
+        for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds"] {
+            let line = reply.body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            #expect(line.flatMap { Double($0.split(separator: " ")[1]) }.map { $0 > 0 } == true, "\(name): \(String(describing: line))")
+        }
         await dev.close(); await relay.stop()
     }
 

@@ -29,7 +29,7 @@ final class RelayCore: Sendable {
         self.metrics = metrics
         let processID = "\(ProcessInfo.processInfo.hostName.prefix(32))-\(getpid())-\(UUID().uuidString.prefix(8))"
         store = RelayStore(redis: redis, processID: processID)
-        let cache = TwinCache(twins)
+        let cache = TwinCache(twins, metrics: metrics)
         self.twins = cache
         registry = SessionRegistry(capacity: configuration.maxUsers)
         delivery = StreamDelivery(store: store, logger: logger)

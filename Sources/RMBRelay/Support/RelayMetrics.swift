@@ -18,6 +18,8 @@ public final class RelayMetrics: Sendable {
     let evictionsCancelled: CoreMetrics.Counter
     let rateLimited: CoreMetrics.Counter
     let cacheMisses: CoreMetrics.Counter
+    let cacheFlushes: CoreMetrics.Counter
+    let cacheEntries: CoreMetrics.Gauge
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -34,6 +36,8 @@ public final class RelayMetrics: Sendable {
         evictionsCancelled = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "cancelled")], factory: factory)
         rateLimited = Counter(label: "relay_rate_limited_total", factory: factory)
         cacheMisses = Counter(label: "rmb_cache_misses_total", factory: factory)
+        cacheFlushes = Counter(label: "rmb_cache_flushes_total", factory: factory)
+        cacheEntries = Gauge(label: "rmb_cache_entries", factory: factory)
     }
 
     func federationSuccess(_ domain: String) {
@@ -60,6 +64,6 @@ public final class RelayMetrics: Sendable {
         messageTxBytes.increment(by: bytes)
     }
 
-    /// Prometheus text exposition.
-    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// Prometheus text exposition, with the `process_*` figures read now.
+    public func exposition() -> [UInt8] { registry.emitToBuffer() + Array(ProcessStatistics.current().exposition.utf8) }
 }

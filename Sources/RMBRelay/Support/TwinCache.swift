@@ -12,8 +12,16 @@ public final class TwinCache: TwinDirectory {
     private let negativeTTL: Duration
     private let capacity: Int
     private let entries = Locked<[UInt32: Entry]>([:])
+    private let metrics: RelayMetrics?
 
-    public init(_ base: any TwinDirectory, positiveTTL: Duration = .seconds(60), negativeTTL: Duration = .seconds(30), capacity: Int = 100_000) {
+    public convenience init(_ base: any TwinDirectory, positiveTTL: Duration = .seconds(60), negativeTTL: Duration = .seconds(30), capacity: Int = 100_000) {
+        self.init(base, positiveTTL: positiveTTL, negativeTTL: negativeTTL, capacity: capacity, metrics: nil)
+    }
+
+    /// With `metrics`, misses and flushes are counted (`rmb_cache_misses_total`, `rmb_cache_flushes_total`).
+    init(_ base: any TwinDirectory, positiveTTL: Duration = .seconds(60), negativeTTL: Duration = .seconds(30), capacity: Int = 100_000,
+         metrics: RelayMetrics?) {
+        self.metrics = metrics
         self.base = base
         self.positiveTTL = positiveTTL
         self.negativeTTL = negativeTTL
@@ -31,12 +39,16 @@ public final class TwinCache: TwinDirectory {
 
     public func twin(id: UInt32) async throws -> Twin? {
         if let hit = cached(id: id) { return hit }
+        metrics?.cacheMisses.increment()
         let found = try await base.twin(id: id)
         let expires = ContinuousClock.now + (found == nil ? negativeTTL : positiveTTL)
-        entries.withLock { table in
-            if table.count >= capacity { table.removeAll(keepingCapacity: true) }
+        let flushed = entries.withLock { table in
+            let full = table.count >= capacity
+            if full { table.removeAll(keepingCapacity: true) }
             table[id] = Entry(twin: found, expires: expires)
+            return full
         }
+        if flushed { metrics?.cacheFlushes.increment() }
         return found
     }
 
@@ -47,10 +59,13 @@ public final class TwinCache: TwinDirectory {
     /// Replaces the entry with a twin seen in a chain event (a fresh positive TTL).
     func store(_ twin: Twin) {
         let expires = ContinuousClock.now + positiveTTL
-        entries.withLock { table in
-            if table.count >= capacity, table[twin.id] == nil { table.removeAll(keepingCapacity: true) }
+        let flushed = entries.withLock { table in
+            let full = table.count >= capacity && table[twin.id] == nil
+            if full { table.removeAll(keepingCapacity: true) }
             table[twin.id] = Entry(twin: twin, expires: expires)
+            return full
         }
+        if flushed { metrics?.cacheFlushes.increment() }
     }
 
     /// Forgets one twin: the next lookup reads the directory again.
@@ -61,7 +76,11 @@ public final class TwinCache: TwinDirectory {
     /// Forgets everything (events were missed).
     func removeAll() {
         entries.withLock { $0.removeAll(keepingCapacity: true) }
+        metrics?.cacheFlushes.increment()
     }
+
+    /// Entries held (expired ones included until replaced): `rmb_cache_entries`.
+    var count: Int { entries.withLock { $0.count } }
 }
 
 import RMBIdentity
