@@ -10,6 +10,15 @@ public enum RedundancyError: Error, Equatable, Sendable, CustomStringConvertible
     /// No relay confirmed the batch; `unconfirmedCopies` relays got it written without confirming.
     case noRelayAvailable([String], unconfirmedCopies: Int = 0)
 
+    /// Whether the frames may have reached the relay although it did not confirm them: the
+    /// batch was written and then its pong never came. Sent again elsewhere, that is an extra copy.
+    public var mayHaveReachedRelay: Bool {
+        switch self {
+        case .confirmationTimeout, .connectionLost: true
+        case .notConnected, .writeFailed, .noRelayAvailable: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .notConnected(let r): "relay \(r) is not connected"

@@ -57,8 +57,7 @@ public final class RelayPool: Sendable {
                 return Delivery(relay: connection.relay, unconfirmedCopies: unconfirmedCopies)
             } catch {
                 reasons.append(String(describing: error))
-                if case .confirmationTimeout? = error as? RedundancyError { unconfirmedCopies += 1 }
-                if case .connectionLost? = error as? RedundancyError { unconfirmedCopies += 1 }
+                if (error as? RedundancyError)?.mayHaveReachedRelay == true { unconfirmedCopies += 1 }
             }
         }
         throw .noRelayAvailable(reasons, unconfirmedCopies: unconfirmedCopies)

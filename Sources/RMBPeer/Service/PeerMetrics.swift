@@ -36,7 +36,7 @@ public final class PeerMetrics: Sendable {
 
     /// Why an envelope left this peer more than once (every copy beyond the first is counted
     /// under its reason in `rmb_peer_extra_copies_total`).
-    enum ExtraCopy: String, CaseIterable {
+    enum ExtraCopy: String {
         /// Written to a relay that did not confirm it (timeout, lost connection), then sent
         /// through the next relay.
         case unconfirmedRelay = "unconfirmed_relay"
@@ -48,8 +48,19 @@ public final class PeerMetrics: Sendable {
         case retry
     }
 
+    private let extraUnconfirmedRelay: CoreMetrics.Counter
+    private let extraUnansweredRequest: CoreMetrics.Counter
+    private let extraRepeatedRequest: CoreMetrics.Counter
+    private let extraRetry: CoreMetrics.Counter
+
+    /// The counter of extra copies sent for `reason`.
     func extraCopies(_ reason: ExtraCopy) -> CoreMetrics.Counter {
-        Counter(label: "rmb_peer_extra_copies_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        switch reason {
+        case .unconfirmedRelay: extraUnconfirmedRelay
+        case .unansweredRequest: extraUnansweredRequest
+        case .repeatedRequest: extraRepeatedRequest
+        case .retry: extraRetry
+        }
     }
 
     public init() {
@@ -69,6 +80,13 @@ public final class PeerMetrics: Sendable {
         envelopesRefused = counter("rmb_peer_envelopes_refused_total")
         duplicatesDropped = counter("rmb_peer_duplicates_dropped_total")
         delivered = counter("rmb_peer_delivered_total")
+        func extraCopy(_ reason: ExtraCopy) -> CoreMetrics.Counter {
+            Counter(label: "rmb_peer_extra_copies_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        extraUnconfirmedRelay = extraCopy(.unconfirmedRelay)
+        extraUnansweredRequest = extraCopy(.unansweredRequest)
+        extraRepeatedRequest = extraCopy(.repeatedRequest)
+        extraRetry = extraCopy(.retry)
     }
 
     /// Prometheus text exposition, with the gauges refreshed from the relays and the store.

@@ -46,7 +46,7 @@ struct FederationSender: Sendable {
                 if let end {
                     let left = end - ContinuousClock.now
                     guard left > .milliseconds(50) else { break }
-                    timeout = min(timeout, .nanoseconds(left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000))
+                    timeout = min(timeout, TimeAmount(left))
                 }
                 attempted = true
                 switch await post(raw, to: relay, timeout: timeout) {

@@ -153,7 +153,22 @@ struct FederationWorker: Service {
             schedule.end(id)
             return
         }
-        switch await forward(envelope, raw: raw) {
+        // Retry later with back-off (known-gaps §17) without holding a concurrency slot. The
+        // entry stays pending under this consumer; the back-off stays well under the reclaim
+        // idle time and the retry claims it again, so XAUTOCLAIM (meant for entries of dead
+        // consumers) does not hand it to a sibling meanwhile.
+        let idle = core.configuration.federationReclaimIdle
+        let delay = min(Duration.milliseconds(min(500 << min(attempt, 5), 10_000)), idle / 2)
+        var outcome = await forward(envelope, raw: raw)
+        if case .transient(let reason) = outcome,
+           !FederationGiveUp.retryCanLand(after: delay, envelope: envelope, nowMillis: unixNowMillis()) {
+            // A retry could not land in time: the failure is final for this envelope, and the
+            // sender hears why while its request still lives, not a bare "expired" after it.
+            core.metrics.federationGaveUp()
+            core.logger.info("federation gave up before expiry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)"])
+            outcome = .permanent(RelayErrorText.undeliverable(reason))
+        }
+        switch outcome {
         case .delivered:
             await finish(id)
             schedule.end(id)
@@ -162,21 +177,6 @@ struct FederationWorker: Service {
             await finish(id)
             schedule.end(id)
         case .transient(let reason):
-            // Retry later with back-off (known-gaps §17) without holding a concurrency slot. The
-            // entry stays pending under this consumer; the back-off stays well under the reclaim
-            // idle time and the retry claims it again, so XAUTOCLAIM (meant for entries of dead
-            // consumers) does not hand it to a sibling meanwhile.
-            let idle = core.configuration.federationReclaimIdle
-            let delay = min(Duration.milliseconds(min(500 << min(attempt, 5), 10_000)), idle / 2)
-            guard FederationGiveUp.retryCanLand(after: delay, envelope: envelope, nowMillis: unixNowMillis()) else {
-                // The sender hears why while its request still lives, not a bare "expired" after it.
-                core.metrics.federationGaveUp()
-                core.logger.info("federation gave up before expiry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)"])
-                await replyError(envelope, text: RelayErrorText.undeliverable(reason))
-                await finish(id)
-                schedule.end(id)
-                return
-            }
             core.logger.debug("federation will retry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)", "in": "\(delay)"])
             _ = schedule.postpone(id, attempt: attempt + 1, until: .now + delay)
         }
