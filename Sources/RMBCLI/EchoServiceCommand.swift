@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RMBClient
 import RMBProtocol
 import RedisClient
 
@@ -33,14 +34,18 @@ struct ServiceCommand: AsyncParsableCommand {
             }
             let queue = client.makeDedicatedConnection(label: "echo")
             defer { queue.close(); client.close() }
-            var taker = RequestTaker(queue: queue, name: "msgbus." + command)
+            // Waits up to a second for the first request of a batch, as the server library does.
+            var taker = QueueTaker(connection: queue, lists: ["msgbus." + command])
             var served = 0
             // With batches, a batch's answers go out in the same write as the next take.
             var pending: [RedisArgument] = []
             while count == 0 || served < count {
                 let requests: [[UInt8]]
                 do {
-                    requests = try await taker.take(limit: count == 0 ? batch : min(batch, count - served), pushing: pending)
+                    let limit = count == 0 ? batch : min(batch, count - served)
+                    let (taken, errors) = try await taker.take(limit: limit, after: pending.isEmpty ? [] : [Self.push(pending)])
+                    for message in errors { printError("redis: \(message); answers lost") }
+                    requests = taken?.entries ?? []
                     served += pending.count
                     pending = []
                 } catch {
@@ -66,7 +71,7 @@ struct ServiceCommand: AsyncParsableCommand {
                     continue
                 }
                 do {
-                    _ = try await client.send(RequestTaker.push(answers)).checked()
+                    _ = try await client.send(Self.push(answers)).checked()
                     served += answers.count
                 } catch {
                     printError("redis: \(error); \(answers.count) answers lost")
@@ -74,53 +79,7 @@ struct ServiceCommand: AsyncParsableCommand {
             }
         }
 
-        /// Takes the oldest waiting requests, waiting up to a second for the first: one `BLMPOP`
-        /// (Redis 7) per batch; on an older Redis, `BRPOP` for the first and `RPOP` with a count
-        /// for the rest (two round trips per batch, still fewer than one per request). `answers`
-        /// (of the last batch) are pushed first, in the same write.
-        struct RequestTaker {
-            let queue: RedisDedicatedConnection
-            let name: String
-            private var useBLMPOP = true
-
-            init(queue: RedisDedicatedConnection, name: String) {
-                self.queue = queue
-                self.name = name
-            }
-
-            mutating func take(limit: Int, pushing answers: [RedisArgument] = []) async throws -> [[UInt8]] {
-                var push: [[RedisArgument]] = answers.isEmpty ? [] : [Self.push(answers)]
-                if useBLMPOP && limit > 1 {
-                    let reply = try await waiting(["BLMPOP", 1, 1, .string(name), "RIGHT", "COUNT", .init(limit)], after: push)
-                    push = []
-                    if case .error = reply {
-                        useBLMPOP = false
-                    } else {
-                        // [key, [oldest, …]] or null after the timeout.
-                        guard let pair = reply.array, pair.count == 2 else { return [] }
-                        return (pair[1].array ?? []).compactMap(\.bytes)
-                    }
-                }
-                let reply = try await waiting(["BRPOP", .string(name), 1], after: push)
-                guard let pair = reply.array, pair.count == 2, let first = pair[1].bytes else { return [] }
-                guard limit > 1 else { return [first] }
-                // A Redis before 6.2 has no count on RPOP: one at a time then.
-                guard let more = try? await queue.send(["RPOP", .string(name), .init(limit - 1)]) else { return [first] }
-                return [first] + (more.array ?? []).compactMap(\.bytes)
-            }
-
-            /// One LPUSH for a batch of answers: the first answer pushed is the first the peer takes.
-            static func push(_ answers: [RedisArgument]) -> [RedisArgument] { ["LPUSH", "msgbus.system.reply"] + answers }
-
-            /// `command` (blocking up to a second) after `commands` in one write, and its reply. An
-            /// error reply to one of `commands` is reported, not thrown: `command` took requests.
-            private func waiting(_ command: [RedisArgument], after commands: [[RedisArgument]]) async throws -> RedisReply {
-                if commands.isEmpty { return try await queue.blocking(command, blockTimeout: .seconds(1)) }
-                let replies = try await queue.blocking(pipeline: commands + [command], blockTimeout: .seconds(1))
-                for case let .error(message) in replies.dropLast() { printError("redis: \(message); answers lost") }
-                guard let last = replies.last else { throw RedisError.protocolError("no reply to \(command.count) commands") }
-                return last
-            }
-        }
+        /// One LPUSH for a batch of answers: the first answer pushed is the first the peer takes.
+        static func push(_ answers: [RedisArgument]) -> [RedisArgument] { ["LPUSH", "msgbus.system.reply"] + answers }
     }
 }

@@ -120,22 +120,25 @@ struct PeerBench: AsyncParsableCommand {
 
     /// One run; prints its line (and CPU use of the watched processes); returns requests/s.
     private func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> Double {
-        let usage = PeerBenchCPU(watched: watched ?? [])
-        let load = PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
-                                 drain: .seconds(10))
-        let outcome = try await load.run()
-        print(PeerBenchReport.line(label, outcome))
-        if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
-        if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
-        return outcome.throughput
+        try await report(label) {
+            try await PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
+                                    drain: .seconds(10)).run()
+        }
     }
 
-    /// One run with RMBClient making the calls; prints its line like ``measure(_:_:_:_:)``.
+    /// The same run with RMBClient making the calls.
     private func measureClient(_ label: String, _ client: RMBClient, _ payload: [UInt8], _ pacing: PeerBenchPacing) async throws -> Double {
+        try await report(label) {
+            await PeerBenchClientLoad(client: client, destination: destination, command: command, payload: payload, ttl: ttl,
+                                      pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration)).run()
+        }
+    }
+
+    /// Runs `load` and prints its line, the watched processes' CPU use and (with --latency-log)
+    /// every latency; returns requests/s.
+    private func report(_ label: String, _ load: () async throws -> PeerBenchLoad.Outcome) async throws -> Double {
         let usage = PeerBenchCPU(watched: watched ?? [])
-        let load = PeerBenchClientLoad(client: client, destination: destination, command: command, payload: payload, ttl: ttl,
-                                       pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration))
-        let outcome = await load.run()
+        let outcome = try await load()
         print(PeerBenchReport.line(label, outcome))
         if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }

@@ -36,34 +36,17 @@ struct PeerBenchClientLoad: Sendable {
         return PeerBenchLoad.Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: nil, skippedSends: skipped)
     }
 
-    /// Starts each call at its due time (checked every ~½ ms); returns the calls not started
-    /// because more than 100,000 were waiting.
+    /// Starts each call at its due time; returns the calls not started because the peer had stalled.
     private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async -> Int {
-        let interval = 1e9 / rate
-        var next = 0
-        var skipped = 0
         await withDiscardingTaskGroup { group in
-            while true {
-                let now = peerBenchNanos()
-                if now >= end { return }
-                let dueCount = Int(Double(now - start) / interval) + 1
-                if dueCount > next {
-                    if ledger.sent - ledger.answered > 100_000 {
-                        skipped += dueCount - next
-                    } else {
-                        for index in next..<dueCount {
-                            let due = start + UInt64(Double(index) * interval)
-                            group.addTask { await call(ledger, due: due) }
-                        }
-                    }
-                    next = dueCount
+            // The closure throws only if `send` does, and this one does not.
+            (try? await PeerBenchFixedRate(rate: rate, start: start, end: end).run(ledger: ledger) { due, dueTime in
+                for index in due {
+                    let time = dueTime(index)
+                    group.addTask { await call(ledger, due: time) }
                 }
-                let wake = start + UInt64(Double(next) * interval)
-                let now2 = peerBenchNanos()
-                if wake > now2 { try? await Task.sleep(for: .nanoseconds(Int64(min(wake - now2, 500_000)))) }
-            }
+            }) ?? 0
         }
-        return skipped
     }
 
     private func call(_ ledger: PeerBenchLedger, due: UInt64) async {

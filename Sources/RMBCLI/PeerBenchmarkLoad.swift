@@ -51,6 +51,39 @@ enum PeerBenchPacing: Sendable {
     case fixed(perSecond: Double)
 }
 
+/// The open loop's clock: every ~½ ms, the requests whose due time has come are handed to `send`
+/// (their indices, and each one's due time); none while more than 100,000 wait for replies, and
+/// those are counted as skipped (the peer has stalled).
+struct PeerBenchFixedRate {
+    let rate: Double
+    let start: UInt64
+    let end: UInt64
+
+    func run(ledger: PeerBenchLedger,
+             send: (_ due: Range<Int>, _ dueTime: (Int) -> UInt64) async throws -> Void) async throws -> Int {
+        let interval = 1e9 / rate
+        let dueTime = { (index: Int) in start + UInt64(Double(index) * interval) }
+        var next = 0
+        var skipped = 0
+        while true {
+            let now = peerBenchNanos()
+            if now >= end { return skipped }
+            let dueCount = Int(Double(now - start) / interval) + 1
+            if dueCount > next {
+                if ledger.sent - ledger.answered > 100_000 {
+                    skipped += dueCount - next
+                } else {
+                    try await send(next..<dueCount, dueTime)
+                }
+                next = dueCount
+            }
+            let wake = dueTime(next)
+            let now2 = peerBenchNanos()
+            if wake > now2 { try await Task.sleep(for: .nanoseconds(Int64(min(wake - now2, 500_000)))) }
+        }
+    }
+}
+
 /// One measured run: warm-up, measured period, then up to `drain` for the last replies.
 struct PeerBenchLoad: Sendable {
     let redis: RedisClient
@@ -134,34 +167,17 @@ struct PeerBenchLoad: Sendable {
         }
     }
 
-    /// Sends what is due every ~½ ms; returns how many due requests were not sent because more
-    /// than 100,000 were waiting for replies (the peer has stalled).
+    /// Sends what is due every ~½ ms (several due requests in one LPUSH of up to 256); returns
+    /// how many due requests were not sent because the peer had stalled.
     private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async throws -> Int {
-        let interval = 1e9 / rate
-        var next = 0
-        var skipped = 0
-        while true {
-            let now = peerBenchNanos()
-            if now >= end { return skipped }
-            let dueCount = Int(Double(now - start) / interval) + 1
-            if dueCount > next {
-                if ledger.sent - ledger.answered > 100_000 {
-                    skipped += dueCount - next
-                } else {
-                    // Each request keeps its own due time, even when several leave together.
-                    var sent = 0
-                    while sent < dueCount - next {
-                        let count = min(256, dueCount - next - sent)
-                        let firstDue = start + UInt64(Double(next + sent) * interval)
-                        try await send(count, ledger: ledger, due: firstDue, spacing: interval)
-                        sent += count
-                    }
-                }
-                next = dueCount
+        try await PeerBenchFixedRate(rate: rate, start: start, end: end).run(ledger: ledger) { due, dueTime in
+            // Each request keeps its own due time, even when several leave together.
+            var sent = due.lowerBound
+            while sent < due.upperBound {
+                let count = min(256, due.upperBound - sent)
+                try await send(count, ledger: ledger, due: dueTime(sent), spacing: 1e9 / rate)
+                sent += count
             }
-            let wake = start + UInt64(Double(next) * interval)
-            let now2 = peerBenchNanos()
-            if wake > now2 { try await Task.sleep(for: .nanoseconds(Int64(min(wake - now2, 500_000)))) }
         }
     }
 

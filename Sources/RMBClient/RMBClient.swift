@@ -151,9 +151,9 @@ public final class RMBClient: Sendable {
         var failures = 0
         while !waiters.readerMayStop() {
             do {
-                guard let (_, entries) = try await taker.take(limit: 256) else { continue }
+                guard let taken = try await taker.take(limit: 256).taken else { continue }
                 failures = 0
-                for bytes in entries { settle(bytes) }
+                for bytes in taken.entries { settle(bytes) }
             } catch is CancellationError {
                 return
             } catch {

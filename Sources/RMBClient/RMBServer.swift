@@ -45,11 +45,11 @@ public struct RMBServer: Service {
         await withDiscardingTaskGroup { group in
             let slots = AsyncSemaphore(concurrency)
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                let taken: (list: String, entries: [[UInt8]])?
+                let taken: QueueTaker.Taken?
                 do {
                     // Never take more than can start now: the rest stays in Redis for another server.
                     await slots.waitForAny()
-                    taken = try await taker.take(limit: min(slots.available, 256))
+                    taken = try await taker.take(limit: min(slots.available, 256)).taken
                     failures = 0
                 } catch is CancellationError {
                     break
