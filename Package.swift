@@ -218,7 +218,7 @@ let package = Package(
             path: "Tests/SubstrateTestSupport"
         ),
         .testTarget(name: "SubstrateTests", dependencies: ["Substrate", "RMBCrypto", "RMBTestSupport"]),
-        .testTarget(name: "SubstrateRPCTests", dependencies: ["SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport"]),
+        .testTarget(name: "SubstrateRPCTests", dependencies: ["SubstrateRPC", "SubstrateTestSupport", "RMBTestSupport", "TLSSupport"]),
         .testTarget(
             name: "TFChainTests",
             dependencies: [
@@ -227,10 +227,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
-        .testTarget(name: "RMBCLITests", dependencies: [
-            "RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory",
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ]),
+        .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
         .testTarget(name: "RMBClientTests", dependencies: ["RMBClient", "RMBProtocol", "RedisClient", "RMBTestSupport"]),
         .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport", "SubstrateTestSupport"]),
         .testTarget(

@@ -1,0 +1,27 @@
+import Foundation
+import RMBTestSupport
+@testable import SubstrateRPC
+import SubstrateTestSupport
+import Testing
+import TLSSupport
+
+/// Closing a wss:// connection does not wait for the node's close_notify (issue 18): NIOSSL's
+/// default waits up to 5 s, which every CLI call against tfchain used to pay.
+@Suite("Substrate RPC over TLS", .timeLimit(.minutes(1)))
+struct TLSCloseTests {
+    @Test func closingAWssConnectionTakesLessThanASecond() async throws {
+        let ca = try TestCertificateAuthority()
+        defer { ca.remove() }
+        try ClientTLS.trust(caFile: ca.certificatePath)
+        let node = try await ReplayNode.start(tls: try ca.issue().serverConfiguration()) { request in
+            request.method == "system_chain" ? .result("tfchain") : nil
+        }
+        let client = makeClient([node.url])
+        #expect(try await client.call("system_chain") == .string("tfchain"))
+        let started = ContinuousClock.now
+        await client.close()
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(1), "close took \(took)")
+        await node.stop()
+    }
+}
