@@ -49,6 +49,10 @@ public struct RelayCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional,
             help: "Seconds a federation entry stays pending before a sibling process reclaims it (> 0); consumers of dead processes idle 10 times as long (at least 5 min) with nothing pending are removed.")
     var federationReclaimIdle = 15
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (leaf first): serve wss:// and https:// on the listen port. Needs --tls-key; SIGHUP reloads both files.")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
     @Option(name: .customLong("ca-file"), help: "PEM file of extra trusted roots for federation over https and tfchain (SSL_CERT_FILE is honoured too).")
     var caFile: String?
 
@@ -92,6 +96,7 @@ public struct RelayCommand: AsyncParsableCommand {
         guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
         guard twins == nil || substrate.isEmpty else { throw ValidationError("--twins and --substrate exclude each other: pick one twin directory") }
         guard catchupThreshold >= 0 else { throw ValidationError("--catchup-threshold must be >= 0") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard federationReclaimIdle > 0 else {
             throw ValidationError("--federation-reclaim-idle must be > 0 seconds, got \(federationReclaimIdle)")
         }
@@ -110,6 +115,12 @@ public struct RelayCommand: AsyncParsableCommand {
         let logger = Logger(label: "rmb.relay")
         raiseFileLimit(logger: logger)
         guard let address = ListenAddress(listen) else { throw ExitCode.validationFailure }
+        var tls: ServerTLS?
+        if let tlsCert, let tlsKey {
+            do throws(ServerTLS.Failure) { tls = try ServerTLS(certificatePath: tlsCert, privateKeyPath: tlsKey) } catch {
+                throw ValidationError(error.description)
+            }
+        }
         let directory: any TwinDirectory
         var chain: TFChainClient?
         if let twinsPath = twins {
@@ -120,9 +131,11 @@ public struct RelayCommand: AsyncParsableCommand {
             directory = client.directory
             chain = client
         }
-        let configuration = makeConfiguration(address)
+        var configuration = makeConfiguration(address)
+        configuration.tls = tls
         let server = try RelayServer(configuration: configuration, twins: directory, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let tls { services.append(.init(service: CertificateReloader(tls: tls, logger: logger))) }
         if let chain {
             var followerConfiguration = TwinEventFollower.Configuration()
             followerConfiguration.catchUpLimit = UInt64(catchupThreshold)

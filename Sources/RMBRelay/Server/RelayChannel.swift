@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
 import NIOWebSocket
 
 /// One TCP port for HTTP and WebSocket (relay.md §1). A request carrying WebSocket upgrade
@@ -29,12 +30,18 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let maxFrameSize: Int
+    /// The listener's TLS, if it serves TLS itself.
+    let tls: ServerTLS?
     /// Decides the upgrade: a session id, or the refusal to answer with.
     let authorize: @Sendable (HTTPRequestHead) async -> Result<SessionID, AuthRejection>
     let makeSession: SessionFactory
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            if let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            }
+            let secure = tls != nil
             let accepted = NIOLockedValueBox<SessionID?>(nil)
             let refused = NIOLockedValueBox<AuthRejection?>(nil)
             let authorize = self.authorize
@@ -78,7 +85,7 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: .seconds(600), logger: logger))
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel,

@@ -52,10 +52,12 @@ public final class RelayServer: Service, Sendable {
         let core = self.core
         let routes = HTTPRoutes(core: core)
         let maxFrameSize = configuration.maxFrameSize
+        let tls = configuration.tls
         let serverBuilder = HTTPServerBuilder { responder in
             RelayChannel(
                 responder: responder,
                 maxFrameSize: maxFrameSize,
+                tls: tls,
                 authorize: { head in
                     // Capacity is checked before the upgrade, not after it (known-gaps §22).
                     if core.registry.isFull { return .failure(AuthRejection(status: .serviceUnavailable, text: "max number of users")) }
@@ -81,7 +83,9 @@ public final class RelayServer: Service, Sendable {
                 guard let self, let bound = channel.localAddress?.port else { return }
                 self.port.withLock { $0 = bound }
                 self.resumeWaiters(bound)
-                core.logger.info("relay listening", metadata: ["port": "\(bound)", "domains": "\(core.configuration.domains)"])
+                core.logger.info("relay listening", metadata: [
+                    "port": "\(bound)", "tls": "\(tls != nil)", "domains": "\(core.configuration.domains)",
+                ])
             },
             logger: core.logger)
         // Graceful shutdown (SIGTERM/SIGINT in the executable's service group): close every

@@ -41,6 +41,9 @@ public struct RelayConfiguration: Sendable {
     public var federationLimit: RateLimit? = Self.defaultFederationLimit
     /// Generous: ~166 envelopes/s sustained for one twin, far above what a peer consumes, but a
     /// flood from other relays gets 429s instead of pushing a twin's queue past its MAXLEN trim.
+    /// Serve `wss://` and `https://` on the port (`--tls-cert`, `--tls-key`); nil = plain TCP,
+    /// for a relay behind a TLS-terminating proxy.
+    public var tls: ServerTLS? = nil
     public static let defaultFederationLimit = RateLimit(count: 10_000, size: 256 << 20)
 
     public struct RateLimit: Sendable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOSSL
 import NIOWebSocket
 import RMBProtocol
 
@@ -28,8 +29,9 @@ final class TestPeer: @unchecked Sendable {
         self.closeCodeBox = closeCode
     }
 
-    /// Connects and waits for the upgrade; throws if the relay refuses it.
-    static func connect(_ url: String, token: String) async throws -> TestPeer {
+    /// Connects and waits for the upgrade; throws if the relay refuses it (or, over `wss://`,
+    /// if `tls` — default: NIOSSL's client defaults — does not trust its certificate).
+    static func connect(_ url: String, token: String, tls: TLSConfiguration? = nil) async throws -> TestPeer {
         let (inbox, inboxContinuation) = AsyncStream<[UInt8]>.makeStream()
         let (outboxStream, outbox) = AsyncStream<WebSocketOutboundWriter.OutboundFrame>.makeStream()
         let (ready, readyContinuation) = AsyncStream<Bool>.makeStream()
@@ -40,7 +42,7 @@ final class TestPeer: @unchecked Sendable {
         let task = Task {
             do {
                 let frame = try await WebSocketClient.connect(
-                    url: url + "?" + token, configuration: .init(maxFrameSize: 1 << 24), logger: logger
+                    url: url + "?" + token, configuration: .init(maxFrameSize: 1 << 24), tlsConfiguration: tls, logger: logger
                 ) { inbound, outbound, _ in
                     readyContinuation.yield(true)
                     await withTaskGroup(of: Void.self) { group in
