@@ -49,6 +49,18 @@ public struct RelayCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional,
             help: "Seconds a federation entry stays pending before a sibling process reclaims it (> 0); consumers of dead processes idle 10 times as long (at least 5 min) with nothing pending are removed.")
     var federationReclaimIdle = 15
+    @Option(name: .long, help: "Seconds from accept until a connection is a WebSocket session or has sent a complete request head (TLS handshake included).")
+    var handshakeTimeout = 10.0
+    @Option(name: .long, help: "Seconds an HTTP request's body may take after its head.")
+    var requestTimeout = 30.0
+    @Option(name: .long, help: "Seconds a plain HTTP connection may stay open with no request in progress.")
+    var idleTimeout = 60.0
+    @Option(name: .long, help: "Seconds of silence after which a WebSocket session is pinged; silent for twice as long, it is closed.")
+    var pingInterval = 30.0
+    @Option(name: .long, help: "Open connections above which new ones are closed at accept (default: the open file limit minus 256).")
+    var maxConnections: Int?
+    @Option(name: .long, help: "Open connections from one address (IPv4, or IPv6 /64) above which new ones from it are closed at accept.")
+    var maxConnectionsPerAddress = 4096
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (leaf first): serve wss:// and https:// on the listen port. Needs --tls-key; SIGHUP reloads both files.")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
@@ -96,6 +108,13 @@ public struct RelayCommand: AsyncParsableCommand {
         guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
         guard twins == nil || substrate.isEmpty else { throw ValidationError("--twins and --substrate exclude each other: pick one twin directory") }
         guard catchupThreshold >= 0 else { throw ValidationError("--catchup-threshold must be >= 0") }
+        for (flag, seconds) in [("--handshake-timeout", handshakeTimeout), ("--request-timeout", requestTimeout),
+                                ("--idle-timeout", idleTimeout), ("--ping-interval", pingInterval)] {
+            guard seconds.isFinite, seconds > 0, seconds <= 86_400 else { throw ValidationError("\(flag) must be > 0 and at most 86400 seconds") }
+        }
+        guard (maxConnections ?? 1) > 0, maxConnectionsPerAddress > 0 else {
+            throw ValidationError("--max-connections and --max-connections-per-address must be > 0")
+        }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard federationReclaimIdle > 0 else {
             throw ValidationError("--federation-reclaim-idle must be > 0 seconds, got \(federationReclaimIdle)")
@@ -160,6 +179,12 @@ extension RelayCommand {
             rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
             maxTokenLifetime: maxTokenLifetime, federationReclaimIdle: .seconds(federationReclaimIdle))
         if federationLimit.count == 2 { configuration.federationLimit = .init(count: federationLimit[0], size: federationLimit[1]) }
+        configuration.limits.handshakeTimeout = .seconds(handshakeTimeout)
+        configuration.limits.requestTimeout = .seconds(requestTimeout)
+        configuration.limits.idleTimeout = .seconds(idleTimeout)
+        configuration.limits.pingInterval = .seconds(pingInterval)
+        configuration.limits.maxConnections = maxConnections
+        configuration.limits.maxConnectionsPerAddress = maxConnectionsPerAddress
         return configuration
     }
 }
@@ -175,16 +200,5 @@ struct ListenAddress {
         guard !host.isEmpty else { return nil }
         self.host = host
         self.port = port
-    }
-}
-
-/// Raises RLIMIT_NOFILE towards 524288 (or the hard limit) as the reference does.
-func raiseFileLimit(logger: Logger) {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
-    let target: rlim_t = 524_288
-    limit.rlim_cur = max(limit.rlim_cur, min(target, limit.rlim_max))
-    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
-        logger.debug("could not raise the open file limit")
     }
 }

@@ -14,6 +14,7 @@ struct HTTPRoutes: Sendable {
         router.post("/") { request, context in try await federationIngress(request, context: context) }
         router.get("/metrics") { _, _ in
             core.metrics.cacheEntries.record(core.twins.count)
+            core.metrics.openConnections.record(core.admission.open)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: core.metrics.exposition())))
         }
@@ -22,8 +23,10 @@ struct HTTPRoutes: Sendable {
 
     private func federationIngress(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: core.configuration.maxBodySize) } catch {
+        do { body = try await request.body.collect(upTo: core.configuration.maxBodySize) } catch is NIOTooManyBytesError {
             return text(.contentTooLarge, "bad request: body larger than \(core.configuration.maxBodySize) bytes")
+        } catch {
+            return text(.badRequest, "bad request: \(error)")
         }
         let bytes = Array(body.readableBytesView)
         let envelope: RMBEnvelope

@@ -32,12 +32,35 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
     let maxFrameSize: Int
     /// The listener's TLS, if it serves TLS itself.
     let tls: ServerTLS?
+    let limits: ConnectionLimits
+    let admission: ConnectionAdmission
+    /// Counts (and logs, rate-limited) a connection refused at accept or closed at a deadline.
+    let countRefusal: @Sendable (ConnectionAdmission.Refusal) -> Void
+    let countTimeout: @Sendable (ConnectionStage) -> Void
+    /// Counts (and logs, rate-limited) a malformed request, by kind.
+    let countBadRequest: @Sendable (String) -> Void
     /// Decides the upgrade: a session id, or the refusal to answer with.
     let authorize: @Sendable (HTTPRequestHead) async -> Result<SessionID, AuthRejection>
     let makeSession: SessionFactory
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        // Over a cap: closed at once, without a byte read. (A failed setup future would reach the
+        // listening channel as an error and end Hummingbird's accept loop: never fail it.)
+        let address = ConnectionAdmission.AddressKey(channel.remoteAddress)
+        if let refusal = admission.admit(address) {
+            countRefusal(refusal)
+            channel.close(promise: nil)
+            return channel.eventLoop.makeSucceededFuture(
+                Value(upgradeResult: channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel), channel: channel))
+        }
+        let admission = self.admission
+        channel.closeFuture.whenComplete { _ in admission.release(address) }
+        return channel.eventLoop.makeCompletedFuture {
+            let timedOut = self.countTimeout
+            try channel.pipeline.syncOperations.addHandler(
+                HandshakeDeadlineHandler(timeout: TimeAmount(limits.handshakeTimeout), onTimeout: timedOut),
+                name: HandshakeDeadlineHandler.name)
+            let requestTimeout = TimeAmount(limits.requestTimeout), idleTimeout = TimeAmount(limits.idleTimeout)
             if let tls {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
             }
@@ -71,6 +94,9 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                         guard let session = accepted.withLockedValue({ $0 }) else {
                             throw ChannelError.inappropriateOperationForState
                         }
+                        // A session: its liveness is now the pings' business (SessionLiveness).
+                        channel.pipeline.syncOperations.removeHandler(name: HandshakeDeadlineHandler.name, promise: nil)
+                        channel.pipeline.syncOperations.removeHandler(name: HTTPErrorCatcher.name, promise: nil)
                         try channel.pipeline.syncOperations.addHandler(
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
@@ -85,8 +111,12 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        channel.pipeline.syncOperations.removeHandler(name: HandshakeDeadlineHandler.name, promise: nil)
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
-                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: .seconds(600), logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPDeadlineHandler(requestTimeout: requestTimeout, idleTimeout: idleTimeout, onTimeout: timedOut))
+                        // Its idle timer is ours (HTTPDeadlineHandler); it still closes after the answer on shutdown.
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true))
@@ -104,7 +134,16 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             // a copy of it stays with every idle session; busy connections grow it as needed.
             try? channel.syncOptions?.setOption(
                 ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536))
+            let countBadRequest = self.countBadRequest
+            try channel.pipeline.syncOperations.addHandler(RequestLineGuard(onRefusal: { countBadRequest("uri_too_long") }))
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(UpgradeHeaderFilter(), position: .before(upgradeHandler))
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPErrorCatcher(
+                    rejectUpgrade: { text in refused.withLockedValue { $0 = AuthRejection(status: .internalServerError, text: text) } },
+                    onBadRequest: { countBadRequest("\($0)") }),
+                name: HTTPErrorCatcher.name)
             return Value(upgradeResult: result, channel: channel)
         }
     }

@@ -21,6 +21,10 @@ final class RelayCore: Sendable {
     let rateLimiter: RateLimiter?
     /// Federation ingress quota per destination twin (`--federation-limit`).
     let ingressLimiter: RateLimiter?
+    /// Open TCP connections of every stage, capped (`ConnectionLimits`).
+    let admission: ConnectionAdmission
+    /// One line per interval for errors a stranger can repeat at will.
+    let logThrottle = LogThrottle()
 
     init(configuration: RelayConfiguration, twins: any TwinDirectory, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
         self.configuration = configuration
@@ -38,6 +42,9 @@ final class RelayCore: Sendable {
         authenticator = Authenticator(twins: cache, maxLifetime: configuration.maxTokenLifetime)
         rateLimiter = configuration.rateLimit.map { RateLimiter(limit: $0, capacity: 2 * min(configuration.maxUsers, 500_000)) }
         ingressLimiter = configuration.federationLimit.map { RateLimiter(limit: $0, capacity: 100_000) }
+        admission = ConnectionAdmission(
+            maxConnections: configuration.limits.effectiveMaxConnections(fileLimit: openFileLimit()),
+            maxPerAddress: configuration.limits.maxConnectionsPerAddress)
     }
 
     var presenceTTLSeconds: Int { max(3, Int(configuration.presenceTTL.components.seconds)) }

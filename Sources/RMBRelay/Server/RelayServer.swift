@@ -53,11 +53,29 @@ public final class RelayServer: Service, Sendable {
         let routes = HTTPRoutes(core: core)
         let maxFrameSize = configuration.maxFrameSize
         let tls = configuration.tls
+        let limits = configuration.limits
         let serverBuilder = HTTPServerBuilder { responder in
             RelayChannel(
                 responder: responder,
                 maxFrameSize: maxFrameSize,
                 tls: tls,
+                limits: limits,
+                admission: core.admission,
+                countRefusal: { refusal in
+                    core.metrics.connectionRefused(refusal)
+                    core.logThrottle.log("refused." + refusal.rawValue, level: .warning, "connection refused at accept: cap reached",
+                                         metadata: ["cap": "\(refusal.rawValue)"], to: core.logger)
+                },
+                countTimeout: { stage in
+                    core.metrics.connectionTimedOut(stage)
+                    core.logThrottle.log("timeout." + stage.rawValue, level: .info, "connection closed at its deadline",
+                                         metadata: ["stage": "\(stage.rawValue)"], to: core.logger)
+                },
+                countBadRequest: { kind in
+                    core.metrics.badInput("http")
+                    core.logThrottle.log("bad-input.http", level: .info, "malformed HTTP request: answered and closed",
+                                         metadata: ["kind": "\(kind)"], to: core.logger)
+                },
                 authorize: { head in
                     // Capacity is checked before the upgrade, not after it (known-gaps §22).
                     if core.registry.isFull { return .failure(AuthRejection(status: .serviceUnavailable, text: "max number of users")) }
@@ -73,6 +91,7 @@ public final class RelayServer: Service, Sendable {
                              concurrency: configuration.federationConcurrency),
             PresenceService(core: core),
             WakeListener(core: core),
+            SessionLiveness(core: core),
         ]
         let app = Application(
             router: routes.makeRouter(),

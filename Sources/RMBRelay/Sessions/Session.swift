@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// A frame waiting to be written to a session's socket.
 enum Outgoing: Sendable {
@@ -44,6 +45,10 @@ final class Session: Sendable {
         var generation: UInt64?
     }
     private let state = Locked(State())
+    /// When the client was last heard from and last pinged (`NIODeadline` uptime nanoseconds):
+    /// `SessionLiveness` pings a silent session and closes one that stays silent.
+    private let lastHeard = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+    private let lastPinged = Atomic<UInt64>(0)
 
     init(id: SessionID, serial: UInt64, capacity: Int, channel: any Channel) {
         self.id = id
@@ -51,6 +56,13 @@ final class Session: Sendable {
         self.capacity = capacity
         self.channel = channel
     }
+
+    /// Something (any frame) arrived from the client, or reading resumed after a pause.
+    func heard(at now: UInt64 = NIODeadline.now().uptimeNanoseconds) { lastHeard.store(now, ordering: .relaxed) }
+
+    var liveness: (heard: UInt64, pinged: UInt64) { (lastHeard.load(ordering: .relaxed), lastPinged.load(ordering: .relaxed)) }
+
+    func pinged(at now: UInt64) { lastPinged.store(now, ordering: .relaxed) }
 
     /// Queues a frame; false when the session is closed, or (for `.direct` and `.stored`) full.
     @discardableResult

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOWebSocket
 
@@ -14,6 +15,7 @@ final class SessionChannelHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.session.heard()
         if connection.receive(.frame(unwrapInboundIn(data))) {
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
         }
@@ -38,16 +40,20 @@ final class SessionChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let logger = connection.logger
-        let max = connection.core.configuration.maxFrameSize
+        let core = connection.core
+        let metadata: Logger.Metadata = ["session": "\(connection.session.id)", "max": "\(core.configuration.maxFrameSize)"]
         switch error {
         case NIOWebSocketError.invalidFrameLength:
             // NIO's protocol error handler has already sent close 1009 (message too big).
-            logger.info("frame over --max-frame-size: closing the connection (1009)", metadata: ["max": "\(max)"])
+            core.metrics.badInput("oversized_frame")
+            core.logThrottle.log("bad-input.frame-size", level: .info, "frame over --max-frame-size: closing the connection (1009)",
+                                 metadata: metadata, to: core.logger)
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
-            logger.info("fragmented message over --max-frame-size: closing the connection", metadata: ["max": "\(max)"])
+            core.metrics.badInput("oversized_frame")
+            core.logThrottle.log("bad-input.message-size", level: .info, "fragmented message over --max-frame-size: closing the connection",
+                                 metadata: metadata, to: core.logger)
         default:
-            logger.debug("read failed", metadata: ["error": "\(error)"])
+            connection.logger.debug("read failed", metadata: ["error": "\(error)"])
         }
         context.close(promise: nil)
     }

@@ -100,6 +100,8 @@ final class SessionConnection: Sendable {
         let channel = session.channel
         channel.eventLoop.execute {
             if self.inbound.withLock({ $0.resume() }) {
+                // Not reading was our choice: the client's silence meanwhile does not count.
+                self.session.heard()
                 try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
             }
         }
@@ -111,7 +113,9 @@ final class SessionConnection: Sendable {
         case .binary:
             return await handleBinary(frame.unmaskedData)
         case .text:
-            logger.debug("text frame: closing the connection")
+            core.metrics.badInput("text_frame")
+            core.logThrottle.log("bad-input.text", level: .debug, "text frame: closing the connection",
+                                 metadata: ["session": "\(session.id)"], to: core.logger)
             close(with: .unacceptableData)
             return false
         case .ping:
@@ -129,7 +133,9 @@ final class SessionConnection: Sendable {
         let bytes = Array(data.readableBytesView)
         let envelope: RMBEnvelope
         do { envelope = try RMBEnvelope(wire: bytes) } catch {
-            logger.info("undecodable envelope: closing the connection", metadata: ["error": "\(error)"])
+            core.metrics.badInput("envelope")
+            core.logThrottle.log("bad-input.envelope", level: .info, "undecodable envelope: closing the connection",
+                                 metadata: ["session": "\(session.id)", "error": "\(error)"], to: core.logger)
             close(with: .unacceptableData)
             return false
         }

@@ -44,6 +44,8 @@ public struct RelayConfiguration: Sendable {
     /// Serve `wss://` and `https://` on the port (`--tls-cert`, `--tls-key`); nil = plain TCP,
     /// for a relay behind a TLS-terminating proxy.
     public var tls: ServerTLS? = nil
+    /// Deadlines of each connection stage and connection caps.
+    public var limits = ConnectionLimits()
     public static let defaultFederationLimit = RateLimit(count: 10_000, size: 256 << 20)
 
     public struct RateLimit: Sendable, Equatable {

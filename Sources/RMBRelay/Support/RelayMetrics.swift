@@ -20,6 +20,7 @@ public final class RelayMetrics: Sendable {
     let cacheMisses: CoreMetrics.Counter
     let cacheFlushes: CoreMetrics.Counter
     let cacheEntries: CoreMetrics.Gauge
+    let openConnections: CoreMetrics.Gauge
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -38,6 +39,7 @@ public final class RelayMetrics: Sendable {
         cacheMisses = Counter(label: "rmb_cache_misses_total", factory: factory)
         cacheFlushes = Counter(label: "rmb_cache_flushes_total", factory: factory)
         cacheEntries = Gauge(label: "rmb_cache_entries", factory: factory)
+        openConnections = Gauge(label: "relay_open_connections", factory: factory)
     }
 
     func federationSuccess(_ domain: String) {
@@ -52,6 +54,21 @@ public final class RelayMetrics: Sendable {
     /// expires (its sender got the error at once).
     func federationGaveUp() {
         Counter(label: "relay_federation_gave_up_total", factory: factory).increment()
+    }
+
+    /// A connection closed at accept: over `--max-connections` or `--max-connections-per-address`.
+    func connectionRefused(_ refusal: ConnectionAdmission.Refusal) {
+        Counter(label: "relay_connections_refused_total", dimensions: [("reason", refusal.rawValue)], factory: factory).increment()
+    }
+
+    /// A connection closed because a stage took too long (handshake, request, idle, ping).
+    func connectionTimedOut(_ stage: ConnectionStage) {
+        Counter(label: "relay_connection_timeouts_total", dimensions: [("stage", stage.rawValue)], factory: factory).increment()
+    }
+
+    /// A client's malformed input: an undecodable frame, a bad HTTP request.
+    func badInput(_ kind: String) {
+        Counter(label: "relay_bad_input_total", dimensions: [("kind", kind)], factory: factory).increment()
     }
 
     func enqueued(bytes: Int) {

@@ -84,3 +84,29 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
         thread.start()
     }
 }
+
+/// Blocking helpers for sockets a test holds open on purpose (idle, slow, stalled clients).
+enum RawSocket {
+    /// Reads until the far side closes (true) or `seconds` pass with the socket still open
+    /// (false); a reset counts as closed.
+    static func readUntilClosed(_ fd: Int32, seconds: Int) -> (bytes: [UInt8], closed: Bool) {
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count == 0 { return (received, true) }
+            if count > 0 { received += buffer.prefix(count); continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
+            return (received, true)
+        }
+        return (received, false)
+    }
+
+    static func send(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}

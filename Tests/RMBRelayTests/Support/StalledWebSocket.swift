@@ -36,6 +36,11 @@ final class StalledWebSocket: @unchecked Sendable {
         return socket
     }
 
+    /// Everything the socket delivers until the relay closes it (`closed`) or `seconds` pass.
+    func readUntilClosed(seconds: Int) async throws -> (bytes: [UInt8], closed: Bool) {
+        try await onThread { RawSocket.readUntilClosed(self.fd, seconds: seconds) }
+    }
+
     /// The payloads of the complete binary frames left in the socket, up to its end.
     func drain() async throws -> [[UInt8]] {
         try await onThread { self.blockingDrain() }

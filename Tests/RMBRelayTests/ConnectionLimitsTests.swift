@@ -1,0 +1,193 @@
+import Foundation
+import RMBProtocol
+import RMBTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The relay on the open internet: every stage of a connection has a deadline and the number of
+/// connections is capped, checked against a real `rmb-relay` process with hostile raw sockets
+/// while an authenticated session keeps working.
+extension RelayTests {
+@Suite(.timeLimit(.minutes(2)))
+struct ConnectionLimitsTests {
+    /// A relay process on a free port with alpha and dev in its twin file.
+    final class Relay: @unchecked Sendable {
+        let redis: RedisServer
+        let twins: TwinsFile
+        let process: RelayProcess
+        let port: Int
+
+        init(_ arguments: [String]) async throws {
+            redis = try await startRedis()
+            port = try freeLoopbackPort()
+            twins = try TwinsFile([(TestIdentity.dev, ["127.0.0.1:\(port)"]), (TestIdentity.alpha, ["127.0.0.1:\(port)"])])
+            process = try RelayProcess(arguments: [
+                "--twins", twins.path, "-r", redis.url, "-l", "127.0.0.1:\(port)", "-m", "127.0.0.1:\(port)",
+            ] + arguments)
+            guard await process.waitUp(port: port) else { throw TimeoutError() }
+        }
+
+        var url: String { "ws://127.0.0.1:\(port)/" }
+
+        func metrics() async throws -> String {
+            try await RawHTTP.send(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body
+        }
+
+        /// The value of one metric line (`name{labels}`), 0 when absent.
+        func metric(_ line: String) async throws -> Double {
+            for row in try await metrics().split(separator: "\n") where row.hasPrefix(line + " ") {
+                return Double(row.split(separator: " ").last ?? "") ?? 0
+            }
+            return 0
+        }
+
+        func stop() {
+            _ = process.stop()
+            redis.stop()
+            twins.remove()
+        }
+    }
+
+    /// dev → alpha through the relay: the session path still works.
+    static func roundTrip(_ relay: Relay) async throws {
+        let dev = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
+        let alpha = try await TestPeer.connect(relay.url, token: TestIdentity.alpha.token())
+        try await alpha.confirm(twin: TestIdentity.alpha.twin)
+        let request = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
+        try dev.send(request)
+        #expect(try await alpha.next().uid == request.uid)
+        await dev.close(); await alpha.close()
+    }
+
+    /// Opens `count` sockets; `prepare` writes to each what the attack needs.
+    static func open(_ count: Int, port: Int, _ prepare: @escaping @Sendable (Int32) -> Void = { _ in }) async throws -> [Int32] {
+        try await onThread {
+            try (0..<count).map { _ in
+                let fd = try RawHTTP.connectLoopback(port: port, timeout: 5)
+                prepare(fd)
+                return fd
+            }
+        }
+    }
+
+    /// How many of `fds` the relay closed within `seconds` (each waited for in turn, the clock
+    /// shared); closes them all.
+    static func closedCount(_ fds: [Int32], within seconds: Int) async throws -> Int {
+        try await onThread {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            var closed = 0
+            for fd in fds {
+                let left = max(0, Int((deadline - ContinuousClock.now).components.seconds) + 1)
+                if RawSocket.readUntilClosed(fd, seconds: left).closed { closed += 1 }
+                Glibc.close(fd)
+            }
+            return closed
+        }
+    }
+
+    @Test func silentSocketsAndSlowHeadsCloseAtTheHandshakeDeadline() async throws {
+        let relay = try await Relay(["--handshake-timeout", "1"])
+        defer { relay.stop() }
+        let session = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
+        let started = ContinuousClock.now
+        let silent = try await Self.open(100, port: relay.port)
+        // slowloris: a request head that never ends, one more header line every 300 ms
+        let slow = try await Self.open(100, port: relay.port) { RawSocket.send($0, "GET /metrics HTTP/1.1\r\nHost: x\r\n") }
+        let trickle = Task.detached {
+            for index in 0..<20 {
+                try? await Task.sleep(for: .milliseconds(300))
+                for fd in slow { RawSocket.send(fd, "X-Slow-\(index): y\r\n") }
+            }
+        }
+        #expect(try await Self.closedCount(silent + slow, within: 8) == 200)
+        trickle.cancel()
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(8), "took \(elapsed)")
+        #expect(try await relay.metric(#"relay_connection_timeouts_total{stage="handshake"}"#) >= 200)
+        // the session opened before is untouched, and new sessions work
+        #expect(!session.isClosed)
+        try await Self.roundTrip(relay)
+        await session.close()
+    }
+
+    @Test func trickledBodyClosesAtTheRequestDeadline() async throws {
+        let relay = try await Relay(["--request-timeout", "1"])
+        defer { relay.stop() }
+        let started = ContinuousClock.now
+        let fds = try await Self.open(1, port: relay.port) {
+            RawSocket.send($0, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        }
+        let trickle = Task.detached {
+            for _ in 0..<40 {
+                try? await Task.sleep(for: .milliseconds(200))
+                RawSocket.send(fds[0], "a")
+            }
+        }
+        #expect(try await Self.closedCount(fds, within: 6) == 1)
+        trickle.cancel()
+        #expect(ContinuousClock.now - started < .seconds(6))
+        let metrics = try await relay.metrics()
+        #expect(metrics.contains(#"relay_connection_timeouts_total{stage="request"} 1"#), "\(metrics)")
+    }
+
+    @Test func idleHTTPConnectionClosesAtTheIdleDeadline() async throws {
+        let relay = try await Relay(["--idle-timeout", "1"])
+        defer { relay.stop() }
+        let fds = try await Self.open(1, port: relay.port) { RawSocket.send($0, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") }
+        let started = ContinuousClock.now
+        let (bytes, closed) = try await onThread { RawSocket.readUntilClosed(fds[0], seconds: 6) }
+        close(fds[0])
+        #expect(closed)
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed > .milliseconds(800) && elapsed < .seconds(6), "closed after \(elapsed)")
+    }
+
+    @Test func silentSessionIsPingedThenClosedWhileAReceiveOnlySessionStays() async throws {
+        let relay = try await Relay(["--ping-interval", "1"])
+        defer { relay.stop() }
+        let stalled = try await StalledWebSocket.connect(port: relay.port, token: TestIdentity.dev.token())
+        let listener = try await TestPeer.connect(relay.url, token: TestIdentity.alpha.token())
+        let (bytes, closed) = try await stalled.readUntilClosed(seconds: 8)
+        #expect(closed, "a session that answers no ping is closed")
+        #expect(bytes.first == 0x89, "it was pinged first: \(bytes.prefix(4))")
+        #expect(try await relay.metric(#"relay_connection_timeouts_total{stage="ping"}"#) >= 1)
+        // alpha only receives (its client answers pings): still up after several intervals
+        try await Task.sleep(for: .seconds(3))
+        #expect(!listener.isClosed)
+        let dev = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
+        let request = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
+        try dev.send(request)
+        #expect(try await listener.next().uid == request.uid)
+        await dev.close(); await listener.close()
+    }
+
+    @Test func connectionsOverTheCapsAreClosedAtAccept() async throws {
+        let relay = try await Relay(["--max-connections-per-address", "5", "--handshake-timeout", "60"])
+        defer { relay.stop() }
+        let held = try await Self.open(5, port: relay.port)
+        let refused = try await Self.open(1, port: relay.port)
+        #expect(try await Self.closedCount(refused, within: 2) == 1, "the 6th connection from one address is closed at once")
+        // one of the five goes: a new connection fits again (and serves)
+        close(held[0])
+        #expect(await eventually {
+            (try? await RawHTTP.send(port: relay.port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout: 2))?.status == 200
+        })
+        #expect(try await relay.metric(#"relay_connections_refused_total{reason="max_connections_per_address"}"#) >= 1)
+        // four held + the scrape itself (earlier scrapes' closes may still be on their way)
+        #expect(await eventually { (try? await relay.metric("relay_open_connections")) == 5 })
+        for fd in held.dropFirst() { close(fd) }
+
+        let global = try await Relay(["--max-connections", "3", "--handshake-timeout", "60"])
+        defer { global.stop() }
+        let three = try await Self.open(3, port: global.port)
+        #expect(try await Self.closedCount(try await Self.open(1, port: global.port), within: 2) == 1)
+        for fd in three { close(fd) }
+        #expect(await eventually {
+            (try? await global.metric(#"relay_connections_refused_total{reason="max_connections"}"#)) ?? 0 >= 1
+        })
+    }
+}
+}
