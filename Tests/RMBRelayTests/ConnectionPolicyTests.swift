@@ -22,7 +22,11 @@ extension RelayTests {
     }
 
     @Test func admissionCapsGloballyAndPerAddress() throws {
-        let admission = ConnectionAdmission(maxConnections: 3, maxPerAddress: 2)
+        var limits = ConnectionLimits()
+        limits.maxConnections = 3
+        limits.maxConnectionsPerAddress = 2
+        let fileLimit = Mutex(100_000)
+        let admission = ConnectionAdmission(limits: limits, fileLimit: { fileLimit.withLock { $0 } })
         let one = ConnectionAdmission.AddressKey(try SocketAddress(ipAddress: "192.0.2.1", port: 1))
         let two = ConnectionAdmission.AddressKey(try SocketAddress(ipAddress: "192.0.2.2", port: 1))
         #expect(admission.admit(one) == nil)
@@ -33,6 +37,14 @@ extension RelayTests {
         admission.release(one)
         #expect(admission.open == 2)
         #expect(admission.admit(two) == nil)
+        // the file limit lowered under a running relay lowers the cap at once
+        var roomy = ConnectionLimits()
+        roomy.maxConnections = nil
+        let lowered = ConnectionAdmission(limits: roomy, fileLimit: { fileLimit.withLock { $0 } })
+        #expect(lowered.admit(.other) == nil)
+        fileLimit.withLock { $0 = ConnectionLimits.reservedDescriptors + 16 }
+        for _ in 1..<16 { #expect(lowered.admit(.other) == nil) }
+        #expect(lowered.admit(.other) == .relayFull)
     }
 
     @Test func addressKeysGroupAnIPv6SlashSixtyFourAndMappedIPv4() throws {

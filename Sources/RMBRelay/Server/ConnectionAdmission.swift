@@ -4,6 +4,12 @@ import Synchronization
 /// Counts open connections, globally and per client address, and refuses new ones above the
 /// caps of ``ConnectionLimits``. Every admitted connection is released exactly once, when its
 /// channel closes.
+///
+/// The global cap follows the open file limit as it is *now* (read at every accept: an
+/// operator may lower it with `prlimit` on a running relay): the process must never run out of
+/// descriptors, because libdispatch's worker-pool monitor opens `/proc/self/task/…/stat` files
+/// and traps (SIGILL in `_dispatch_workq_monitor_pools`) when it cannot — the relay crash seen
+/// with ~20,000 idle sockets.
 final class ConnectionAdmission: Sendable {
     enum Refusal: String, Sendable {
         case relayFull = "max_connections"
@@ -42,18 +48,20 @@ final class ConnectionAdmission: Sendable {
         }
     }
 
-    let maxConnections: Int
-    let maxPerAddress: Int
+    let limits: ConnectionLimits
+    private let fileLimit: @Sendable () -> Int
     private let state = Mutex(State())
 
-    init(maxConnections: Int, maxPerAddress: Int) {
-        self.maxConnections = maxConnections
-        self.maxPerAddress = maxPerAddress
+    init(limits: ConnectionLimits, fileLimit: @escaping @Sendable () -> Int = openFileLimit) {
+        self.limits = limits
+        self.fileLimit = fileLimit
     }
 
     /// Admits a connection from `key`, or says why not.
     func admit(_ key: AddressKey) -> Refusal? {
-        state.withLock { state in
+        let maxConnections = limits.effectiveMaxConnections(fileLimit: fileLimit())
+        let maxPerAddress = limits.maxConnectionsPerAddress
+        return state.withLock { state in
             if state.open >= maxConnections { return .relayFull }
             let fromAddress = state.perAddress[key, default: 0]
             if key != .other, fromAddress >= maxPerAddress { return .addressFull }

@@ -26,7 +26,8 @@ public struct ConnectionLimits: Sendable, Equatable {
 
     public init() {}
 
-    /// The global cap: the configured one, never above the open file limit minus the reserve.
+    /// The global cap: the configured one, never above the open file limit minus the reserve
+    /// (at least 16, so a tiny limit still admits someone).
     public func effectiveMaxConnections(fileLimit: Int) -> Int {
         let room = max(16, fileLimit - Self.reservedDescriptors)
         return min(maxConnections ?? room, room)

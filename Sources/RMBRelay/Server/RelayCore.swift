@@ -42,9 +42,7 @@ final class RelayCore: Sendable {
         authenticator = Authenticator(twins: cache, maxLifetime: configuration.maxTokenLifetime)
         rateLimiter = configuration.rateLimit.map { RateLimiter(limit: $0, capacity: 2 * min(configuration.maxUsers, 500_000)) }
         ingressLimiter = configuration.federationLimit.map { RateLimiter(limit: $0, capacity: 100_000) }
-        admission = ConnectionAdmission(
-            maxConnections: configuration.limits.effectiveMaxConnections(fileLimit: openFileLimit()),
-            maxPerAddress: configuration.limits.maxConnectionsPerAddress)
+        admission = ConnectionAdmission(limits: configuration.limits)
     }
 
     var presenceTTLSeconds: Int { max(3, Int(configuration.presenceTTL.components.seconds)) }
