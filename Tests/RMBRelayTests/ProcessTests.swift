@@ -37,7 +37,8 @@ struct ProcessTests {
         #expect(try await alpha.next().uid == request.uid)
         let status = try await onThread { relay.stop() }
         #expect(status == 0, "exit status \(String(describing: status)): \(relay.log)")
-        try await dev.waitClosed()
+        // told with 1001 "going away", not a dropped socket
+        #expect(try await dev.waitCloseCode() == .goingAway)
         await dev.close(); await alpha.close()
     }
 

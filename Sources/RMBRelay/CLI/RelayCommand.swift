@@ -61,6 +61,8 @@ public struct RelayCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(name: .long, help: "Open connections from one address (IPv4, or IPv6 /64) above which new ones from it are closed at accept.")
     var maxConnectionsPerAddress = 4096
+    @Option(name: .long, help: "Seconds a SIGTERM/SIGINT shutdown may take (sessions told, federation work handed back) before the process exits anyway.")
+    var shutdownTimeout = 10.0
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (leaf first): serve wss:// and https:// on the listen port. Needs --tls-key; SIGHUP reloads both files.")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
@@ -108,7 +110,7 @@ public struct RelayCommand: AsyncParsableCommand {
         guard maxFrameSize > 0, maxBodySize > 0 else { throw ValidationError("size limits must be > 0") }
         guard twins == nil || substrate.isEmpty else { throw ValidationError("--twins and --substrate exclude each other: pick one twin directory") }
         guard catchupThreshold >= 0 else { throw ValidationError("--catchup-threshold must be >= 0") }
-        for (flag, seconds) in [("--handshake-timeout", handshakeTimeout), ("--request-timeout", requestTimeout),
+        for (flag, seconds) in [("--shutdown-timeout", shutdownTimeout), ("--handshake-timeout", handshakeTimeout), ("--request-timeout", requestTimeout),
                                 ("--idle-timeout", idleTimeout), ("--ping-interval", pingInterval)] {
             guard seconds.isFinite, seconds > 0, seconds <= 86_400 else { throw ValidationError("\(flag) must be > 0 and at most 86400 seconds") }
         }
@@ -161,8 +163,11 @@ public struct RelayCommand: AsyncParsableCommand {
             services.append(.init(service: TwinEventService(
                 follower: TwinEventFollower(client: chain, configuration: followerConfiguration, logger: logger), server: server)))
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        services.append(.init(service: ShutdownWatchdog(limit: .seconds(shutdownTimeout), logger: logger)))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Past 80 % of the bound, what still runs is cancelled; the watchdog ends the rest.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout * 0.8)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         await chain?.close()
     }
@@ -179,6 +184,7 @@ extension RelayCommand {
             rankerPeriod: .seconds(rankerPeriod), maxFrameSize: maxFrameSize, maxBodySize: maxBodySize,
             maxTokenLifetime: maxTokenLifetime, federationReclaimIdle: .seconds(federationReclaimIdle))
         if federationLimit.count == 2 { configuration.federationLimit = .init(count: federationLimit[0], size: federationLimit[1]) }
+        configuration.shutdownTimeout = .seconds(shutdownTimeout)
         configuration.limits.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.limits.requestTimeout = .seconds(requestTimeout)
         configuration.limits.idleTimeout = .seconds(idleTimeout)

@@ -129,8 +129,9 @@ public final class RelayServer: Service, Sendable {
     /// Redis goes away.
     private func shutdown() async {
         core.connections.closeAll()
-        if !(await core.connections.waitUntilEmpty(limit: .seconds(30))) {
-            core.logger.error("shutdown: connections still cleaning up after 30 s", metadata: ["connections": "\(core.connections.count)"])
+        let limit = core.configuration.shutdownTimeout * 0.6
+        if !(await core.connections.waitUntilEmpty(limit: limit)) {
+            core.logger.error("shutdown: connections still cleaning up", metadata: ["after": "\(limit)", "connections": "\(core.connections.count)"])
         }
         try? await http.shutdown()
         core.redis.close()

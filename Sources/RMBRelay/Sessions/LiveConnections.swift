@@ -23,13 +23,14 @@ final class LiveConnections: Sendable {
 
     var count: Int { state.withLock { $0.open.count } }
 
-    /// Closes every connection's socket; connections opened later are closed by `insert`'s caller.
+    /// Closes every connection (close frame first); connections opened later are closed by `insert`'s caller.
     func closeAll() {
         let all = state.withLock { state in
             state.closing = true
             return Array(state.open.values)
         }
-        for connection in all { connection.session.terminate() }
+        // 1001 "going away" behind what is queued; sockets that do not take it close after 1 s.
+        for connection in all { connection.session.close(with: .goingAway, grace: .seconds(1)) }
     }
 
     /// Waits until every connection has cleaned up, or `limit` passed (false). Polls: this

@@ -86,7 +86,7 @@ struct WakeListener: Service {
                     if let session = core.registry.announced(sessionID, generation: generation) {
                         core.logger.info("closing a session replaced by a newer connection on another relay process",
                                          metadata: ["session": "\(sessionID)"])
-                        session.terminate()
+                        session.close(with: .normalClosure)
                     }
                 case nil:
                     continue

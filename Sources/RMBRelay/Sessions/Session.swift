@@ -172,10 +172,21 @@ final class Session: Sendable {
         }
     }
 
-    /// Closes the socket (replacement by a newer connection, eviction, shutdown); the
-    /// connection's cleanup then runs as for any disconnect.
+    /// Closes the socket at once (eviction of a client that does not read, a silent client);
+    /// the connection's cleanup then runs as for any disconnect.
     func terminate() {
         channel.close(promise: nil)
+    }
+
+    /// Tells the client with a close frame `code`, queued behind what is already queued (the
+    /// writer closes the socket once it is out), and closes the socket after `grace` anyway (a
+    /// client that does not read would otherwise keep it).
+    func close(with code: WebSocketErrorCode, grace: TimeAmount = .seconds(2)) {
+        var body = channel.allocator.buffer(capacity: 2)
+        body.write(webSocketErrorCode: code)
+        guard enqueue(.control(.connectionClose, body)) else { return terminate() }
+        let channel = self.channel
+        channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
     }
 
     // MARK: Cross-process replacement

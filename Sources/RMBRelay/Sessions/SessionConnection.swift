@@ -36,7 +36,7 @@ final class SessionConnection: Sendable {
         let id = session.id
         if core.connections.insert(self) {
             logger.debug("relay shutting down: closing a new connection")
-            session.terminate()
+            session.close(with: .goingAway, grace: .seconds(1))
         }
         // The generation first, then the registration here: both replacements, here and across
         // processes, then follow the one order Redis gives. (Registering here first let a
@@ -55,7 +55,7 @@ final class SessionConnection: Sendable {
             } else {
                 logger.debug("replacing older connection of this session")
             }
-            older.terminate()
+            older.close(with: .normalClosure)   // replaced: a close frame, not a dropped socket
         }
         core.metrics.connections.record(core.registry.count)
         logger.debug("session connected")
@@ -159,9 +159,7 @@ final class SessionConnection: Sendable {
     /// Queues a close frame behind everything queued so far; the writer closes the socket once
     /// it has been written (if the session no longer takes frames, the socket just closes).
     private func close(with code: WebSocketErrorCode) {
-        var body = session.channel.allocator.buffer(capacity: 2)
-        body.write(webSocketErrorCode: code)
-        if !session.enqueue(.control(.connectionClose, body)) { session.terminate() }
+        session.close(with: code)
     }
 
     /// After the socket closed and every frame read before was processed.

@@ -44,6 +44,8 @@ public struct RelayConfiguration: Sendable {
     /// Serve `wss://` and `https://` on the port (`--tls-cert`, `--tls-key`); nil = plain TCP,
     /// for a relay behind a TLS-terminating proxy.
     public var tls: ServerTLS? = nil
+    /// How long a graceful shutdown may wait for sessions to clean up (`--shutdown-timeout`).
+    public var shutdownTimeout: Duration = .seconds(10)
     /// Deadlines of each connection stage and connection caps.
     public var limits = ConnectionLimits()
     public static let defaultFederationLimit = RateLimit(count: 10_000, size: 256 << 20)
