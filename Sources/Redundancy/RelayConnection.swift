@@ -22,6 +22,8 @@ public actor RelayConnection {
         public var minimumBackoff: Duration = .milliseconds(200)
         public var maximumBackoff: Duration = .seconds(10)
         public var maximumFrameSize: Int = 4 << 20
+        /// When an unconfirmed batch also goes through the next relay (``RelayPool``).
+        public var hedge = HedgePolicy()
         public init() {}
     }
 
@@ -41,6 +43,8 @@ public actor RelayConnection {
     private var earlyPongs: Set<String> = []
     private var counter: UInt64 = 0
     private let confirmationPrefix: String
+    /// A probe (a batch of nothing but the envelope ping) is on its way to a silent relay.
+    private var probing = false
 
     public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(), logger: Logger,
                 token: @escaping @Sendable () throws -> String,
@@ -56,6 +60,23 @@ public actor RelayConnection {
     }
 
     public var status: RelayHealth { health }
+
+    /// How long a batch may wait for this relay's confirmation before it is hedged.
+    public var hedgeDeadline: Duration {
+        configuration.hedge.deadline(recent: health.roundTrips.recent, ceiling: configuration.confirmationTimeout)
+    }
+
+    public nonisolated var hedging: HedgePolicy { configuration.hedge }
+
+    /// A batch's confirmation passed its hedge deadline: the relay is silent (demoted, probed)
+    /// until a confirmation comes back.
+    public func confirmationOverdue(hedgedThrough other: RelayAddress?) {
+        if other != nil { health.hedges += 1 }
+        guard health.state == .connected, health.silentSince == nil else { return }
+        health.silentSince = .now
+        logger.warning("relay silent: confirmation overdue, sending through the next relay meanwhile",
+                       metadata: ["relay": "\(relay)", "deadline": "\(hedgeDeadline)", "through": "\(other.map { "\($0)" } ?? "none")"])
+    }
 
     // MARK: Connection loop
 
@@ -79,12 +100,30 @@ public actor RelayConnection {
     }
 
     private func expireOverdue(now: ContinuousClock.Instant) {
+        probeIfSilent()
         guard !pending.isEmpty else { return }
         for (uid, waiter) in pending where waiter.deadline <= now {
             pending.removeValue(forKey: uid)
             health.recordFailure("confirmation timeout")
             waiter.continuation.resume(throwing: RedundancyError.confirmationTimeout(relay))
         }
+    }
+
+    /// A silent relay with nothing of ours in flight gets a probe: its pong promotes it again
+    /// (``RelayHealth/recordSuccess(roundTrip:)``); a relay that stays silent is closed by the
+    /// WebSocket keepalive.
+    private func probeIfSilent() {
+        guard health.silentSince != nil, pending.isEmpty, !probing, writer != nil else { return }
+        probing = true
+        Task {
+            _ = try? await self.sendConfirmed([])
+            await self.probeFinished()
+        }
+    }
+
+    private func probeFinished() {
+        probing = false
+        if health.silentSince == nil { logger.info("relay answers again: promoted", metadata: ["relay": "\(relay)"]) }
     }
 
     private func connectionLoop() async {
@@ -157,6 +196,7 @@ public actor RelayConnection {
         if writer != nil { health.connectionsLost += 1 }
         writer = nil
         health.state = .disconnected
+        health.silentSince = nil
         earlyPongs.removeAll()
         let waiting = pending
         pending.removeAll()

@@ -18,21 +18,36 @@ public struct RelayHealth: Sendable, Equatable {
     /// Established connections that went down (a relay killed, a network cut, a half-open socket).
     public var connectionsLost: UInt64 = 0
     public var lastError: String?
+    /// Since when a confirmation of this connected relay is overdue (past its hedge deadline):
+    /// the relay is *silent*, demoted below every relay that answers, and probed until a
+    /// confirmation comes back.
+    public var silentSince: ContinuousClock.Instant?
+    /// Recent confirmation round trips, for the hedge deadline.
+    public var roundTrips = RoundTripWindow()
+    /// Batches of this relay that were hedged through another relay.
+    public var hedges: UInt64 = 0
 
     public init(relay: RelayAddress) { self.relay = relay }
 
-    /// Lower is better. Disconnected relays are never chosen; among connected ones fewer recent
-    /// failures win, then a shorter round trip.
+    /// What `rmb peer status` shows: `silent` is connected but not confirming.
+    public var displayState: String {
+        state == .connected && silentSince != nil ? "silent" : state.rawValue
+    }
+
+    /// Lower is better. Disconnected relays are never chosen; a silent one only after every
+    /// relay that answers; among the rest fewer recent failures win, then a shorter round trip.
     public var rank: Double {
         guard state == .connected else { return .infinity }
         let rtt = lastRoundTrip.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0.05
-        return recentFailures * 10 + rtt
+        return (silentSince == nil ? 0 : 1_000) + recentFailures * 10 + rtt
     }
 
     mutating func recordSuccess(roundTrip: Duration) {
         lastRoundTrip = roundTrip
+        roundTrips.record(roundTrip)
         recentFailures /= 2
         confirmedBatches += 1
+        silentSince = nil
     }
 
     mutating func recordFailure(_ error: String) {

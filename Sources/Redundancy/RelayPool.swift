@@ -3,15 +3,19 @@ import RMBProtocol
 import TwinDirectory
 
 /// Sessions to every relay of the twin at once. Outgoing batches go to the best-ranked
-/// connected relay and move on to the next one until one confirms; incoming frames of all
-/// relays are merged into ``inbound``.
+/// connected relay, are hedged through the next one when its confirmation is overdue, and move
+/// on until one confirms; incoming frames of all relays are merged into ``inbound``.
 public final class RelayPool: Sendable {
     public let connections: [RelayConnection]
     public let inbound: AsyncStream<InboundFrame>
     private let continuation: AsyncStream<InboundFrame>.Continuation
+    /// Runs the hedge deadlines.
+    private let clock: any Clock<Duration>
 
     public init(relays: [RelayAddress], peer: RMBAddress, configuration: RelayConnection.Configuration = .init(),
+                clock: any Clock<Duration> = ContinuousClock(),
                 logger: Logger, token: @escaping @Sendable () throws -> String) {
+        self.clock = clock
         let (stream, continuation) = AsyncStream.makeStream(of: InboundFrame.self, bufferingPolicy: .bufferingNewest(100_000))
         self.inbound = stream
         self.continuation = continuation
@@ -32,32 +36,89 @@ public final class RelayPool: Sendable {
         continuation.finish()
     }
 
-    /// Where a confirmed batch went, and how many relays it was written to before (each an extra
-    /// copy on the wire when the write got through but the confirmation did not come back).
+    /// Where a confirmed batch went, and how many other relays got a copy of it.
     public struct Delivery: Sendable, Equatable {
         public var relay: RelayAddress
-        /// Relays the batch was written to without a confirmation, before `relay` confirmed it.
+        /// Relays the batch was written to that failed without a confirmation (timeout, lost
+        /// connection) before `relay` confirmed it.
         public var unconfirmedCopies: Int
+        /// Relays the batch was hedged through (or from) that had not confirmed when `relay` did.
+        public var hedgedCopies: Int = 0
+
+        public init(relay: RelayAddress, unconfirmedCopies: Int, hedgedCopies: Int = 0) {
+            self.relay = relay; self.unconfirmedCopies = unconfirmedCopies; self.hedgedCopies = hedgedCopies
+        }
     }
 
-    /// Sends a batch through the best relay that confirms it. `written` as in
+    private enum AttemptEvent: Sendable {
+        case settled(Int, Result<Duration, any Error>)
+        case hedgeDue(Int)
+    }
+
+    /// Sends a batch through the best relay that confirms it. When that relay's confirmation is
+    /// later than its hedge deadline (``HedgePolicy``), the batch goes through the next-ranked
+    /// connected relay as well, without waiting for the first to fail, and the first one to
+    /// confirm wins (receivers drop the second copy by uid). At most two relays carry a batch
+    /// at once; a relay that fails hands over to the next one. `written` as in
     /// ``RelayConnection/sendConfirmed(_:written:)`` (it may run again for a later relay).
     @discardableResult
     public func send(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws(RedundancyError) -> Delivery {
-        var ranked: [(Double, RelayConnection)] = []
+        var ranked: [(rank: Double, connection: RelayConnection)] = []
         for connection in connections {
             ranked.append((await connection.status.rank, connection))
         }
-        ranked.sort { $0.0 < $1.0 }
+        let candidates = ranked.filter { $0.rank.isFinite }.sorted { $0.rank < $1.rank }.map(\.connection)
+        guard !candidates.isEmpty else { throw .noRelayAvailable([], unconfirmedCopies: 0) }
+
+        let (events, sink) = AsyncStream.makeStream(of: AttemptEvent.self)
+        var next = 0
+        var outstanding = Set<Int>()
+        var timers: [Int: Task<Void, Never>] = [:]
         var reasons: [String] = []
         var unconfirmedCopies = 0
-        for (rank, connection) in ranked where rank.isFinite {
-            do {
-                _ = try await connection.sendConfirmed(frames, written: written)
-                return Delivery(relay: connection.relay, unconfirmedCopies: unconfirmedCopies)
-            } catch {
+        defer {
+            for timer in timers.values { timer.cancel() }
+            sink.finish()
+        }
+        let clock = self.clock
+        func launch() async {
+            let index = next, connection = candidates[index]
+            next += 1
+            outstanding.insert(index)
+            Task {
+                let result: Result<Duration, any Error>
+                do { result = .success(try await connection.sendConfirmed(frames, written: written)) } catch { result = .failure(error) }
+                sink.yield(.settled(index, result))
+            }
+            if connection.hedging.enabled {
+                let deadline = await connection.hedgeDeadline
+                timers[index] = Task {
+                    try? await clock.sleep(for: deadline)
+                    if !Task.isCancelled { sink.yield(.hedgeDue(index)) }
+                }
+            }
+        }
+
+        await launch()
+        for await event in events {
+            switch event {
+            case .settled(let index, .success):
+                return Delivery(relay: candidates[index].relay, unconfirmedCopies: unconfirmedCopies, hedgedCopies: outstanding.count - 1)
+            case .settled(let index, .failure(let error)):
+                outstanding.remove(index)
+                timers.removeValue(forKey: index)?.cancel()
                 reasons.append(String(describing: error))
                 if (error as? RedundancyError)?.mayHaveReachedRelay == true { unconfirmedCopies += 1 }
+                if outstanding.isEmpty {
+                    guard next < candidates.count else { throw .noRelayAvailable(reasons, unconfirmedCopies: unconfirmedCopies) }
+                    await launch()
+                }
+            case .hedgeDue(let index):
+                timers.removeValue(forKey: index)
+                guard outstanding.contains(index) else { continue }
+                let hedgeTo = outstanding.count < 2 && next < candidates.count ? candidates[next] : nil
+                await candidates[index].confirmationOverdue(hedgedThrough: hedgeTo?.relay)
+                if hedgeTo != nil { await launch() }
             }
         }
         throw .noRelayAvailable(reasons, unconfirmedCopies: unconfirmedCopies)

@@ -10,6 +10,8 @@ struct BusReply: Sendable, CustomStringConvertible {
     let errorCode: Int?
     let errorMessage: String?
     let keys: [String]
+    /// When the test read it (replies are parsed as they are popped).
+    let receivedAt = ContinuousClock.now
 
     init?(_ bytes: [UInt8]) {
         raw = String(decoding: bytes, as: UTF8.self)

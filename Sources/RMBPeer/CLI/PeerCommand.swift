@@ -146,6 +146,11 @@ public struct PeerCommand: AsyncParsableCommand {
                                                       redisURL: redis ?? file.redis ?? "redis://localhost:6379",
                                                       storePath: store ?? file.storePath ?? "rmb-peer-store")
         if let mib = file.storeMapSizeMiB { configuration.storeMapSize = mib << 20 }
+        if let millis = file.keepaliveMillis { configuration.connection.keepalive = .milliseconds(millis) }
+        if let millis = file.confirmationTimeoutMillis { configuration.connection.confirmationTimeout = .milliseconds(millis) }
+        if let enabled = file.hedge { configuration.connection.hedge.enabled = enabled }
+        if let millis = file.hedgeFloorMillis { configuration.connection.hedge.floor = .milliseconds(millis) }
+        if let multiplier = file.hedgeMultiplier { configuration.connection.hedge.multiplier = multiplier }
         if let text = metrics ?? file.metricsListen {
             guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port),
                   colon > text.startIndex else {

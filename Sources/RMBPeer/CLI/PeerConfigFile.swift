@@ -22,6 +22,12 @@ struct PeerConfigFile: Equatable {
     var metricsListen: String?
     /// `[tls] ca_file`: PEM file of extra trusted roots (flag --ca-file).
     var caFile: String?
+    /// `[relays]` timing of every relay connection: keepalive, confirmation timeout, hedging.
+    var keepaliveMillis: Int?
+    var confirmationTimeoutMillis: Int?
+    var hedge: Bool?
+    var hedgeFloorMillis: Int?
+    var hedgeMultiplier: Double?
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -30,7 +36,7 @@ struct PeerConfigFile: Equatable {
     private static let known: [String: Set<String>] = [
         "identity": ["mnemonic", "mnemonic_file", "key_type"],
         "directory": ["twins_file", "substrate", "update"],
-        "relays": ["urls", "replace"],
+        "relays": ["urls", "replace", "keepalive_ms", "confirmation_timeout_ms", "hedge", "hedge_floor_ms", "hedge_multiplier"],
         "redis": ["url"],
         "store": ["path", "map_size_mib"],
         "metrics": ["listen"],
@@ -91,6 +97,23 @@ struct PeerConfigFile: Equatable {
         config.storePath = try string("store", "path")
         config.metricsListen = try string("metrics", "listen")
         config.caFile = try string("tls", "ca_file")
+        func milliseconds(_ section: String, _ key: String) throws(Failure) -> Int? {
+            guard let value = root[section]?.table?[key] else { return nil }
+            guard let number = value.int, number > 0, number <= 3_600_000 else {
+                throw Failure(description: "\(path): \(section).\(key) must be a whole number of milliseconds, 1 to 3600000")
+            }
+            return number
+        }
+        config.keepaliveMillis = try milliseconds("relays", "keepalive_ms")
+        config.confirmationTimeoutMillis = try milliseconds("relays", "confirmation_timeout_ms")
+        config.hedgeFloorMillis = try milliseconds("relays", "hedge_floor_ms")
+        config.hedge = try bool("relays", "hedge")
+        if let value = root["relays"]?.table?["hedge_multiplier"] {
+            guard let number = value.double ?? value.int.map(Double.init), number >= 1, number <= 100 else {
+                throw Failure(description: "\(path): relays.hedge_multiplier must be a number from 1 to 100")
+            }
+            config.hedgeMultiplier = number
+        }
         if let value = root["store"]?.table?["map_size_mib"] {
             guard let size = value.int, size > 0 else { throw Failure(description: "\(path): store.map_size_mib must be a positive integer") }
             config.storeMapSizeMiB = size

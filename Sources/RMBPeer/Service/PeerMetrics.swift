@@ -46,12 +46,16 @@ public final class PeerMetrics: Sendable {
         case repeatedRequest = "repeated_request"
         /// A batch that no relay confirmed, sent again after its back-off.
         case retry
+        /// Sent through the next relay as well because the first one's confirmation was overdue
+        /// (hedging: a silent relay delays nothing); the copy that lost the race is the extra.
+        case hedge
     }
 
     private let extraUnconfirmedRelay: CoreMetrics.Counter
     private let extraUnansweredRequest: CoreMetrics.Counter
     private let extraRepeatedRequest: CoreMetrics.Counter
     private let extraRetry: CoreMetrics.Counter
+    private let extraHedge: CoreMetrics.Counter
 
     /// The counter of extra copies sent for `reason`.
     func extraCopies(_ reason: ExtraCopy) -> CoreMetrics.Counter {
@@ -60,6 +64,7 @@ public final class PeerMetrics: Sendable {
         case .unansweredRequest: extraUnansweredRequest
         case .repeatedRequest: extraRepeatedRequest
         case .retry: extraRetry
+        case .hedge: extraHedge
         }
     }
 
@@ -87,6 +92,7 @@ public final class PeerMetrics: Sendable {
         extraUnansweredRequest = extraCopy(.unansweredRequest)
         extraRepeatedRequest = extraCopy(.repeatedRequest)
         extraRetry = extraCopy(.retry)
+        extraHedge = extraCopy(.hedge)
     }
 
     /// Prometheus text exposition, with the gauges refreshed from the relays and the store.

@@ -134,6 +134,9 @@ struct Postman: Sendable {
                 logger.info("batch confirmed by another relay after a lost confirmation; receivers drop the copies",
                             metadata: ["relay": "\(delivery.relay)", "count": "\(live.count)", "copies": "\(delivery.unconfirmedCopies)"])
             }
+            if delivery.hedgedCopies > 0 {
+                metrics.extraCopies(.hedge).increment(by: live.count * delivery.hedgedCopies)
+            }
             logger.debug("batch confirmed", metadata: ["relay": "\(delivery.relay)", "count": "\(live.count)"])
         } catch {
             let attempts = live.map(\.attempts).max() ?? 0

@@ -33,10 +33,11 @@ struct StatusReporter: Sendable {
         for health in await relays.status() {
             var entry: [String: Any] = [
                 "relay": health.relay.canonical,
-                "state": health.state.rawValue,
+                "state": health.displayState,
                 "rank": health.rank.isFinite ? health.rank : -1,
                 "recent_failures": health.recentFailures,
                 "confirmed_batches": health.confirmedBatches,
+                "hedged_batches": health.hedges,
             ]
             if let rtt = health.lastRoundTrip {
                 entry["last_round_trip_ms"] = Double(rtt.components.seconds) * 1000 + Double(rtt.components.attoseconds) / 1e15

@@ -1,0 +1,78 @@
+import Foundation
+import RMBTestSupport
+import Testing
+
+/// A relay that goes silent — frozen with SIGSTOP, its TCP connections open, nothing coming
+/// back — delays nobody: batches it does not confirm in time are hedged through the other relay
+/// (issue 19), in both directions, and nothing is lost or seen twice.
+@Suite("rmb-peer hides a silent relay (real processes)", .serialized, .timeLimit(.minutes(3)))
+struct SilentRelayTests {
+    @Test("the relay in use frozen mid-stream: no request waits over a second, none lost or doubled")
+    func frozenRelayIsHedgedAround() async throws {
+        let requesterMetrics = try freeLoopbackPort(), responderMetrics = try freeLoopbackPort()
+        let network = try await LocalNetwork.start(relays: 2, peers: [
+            .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(requesterMetrics)"]),
+            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(responderMetrics)"]),
+        ])
+        defer { network.shutdown() }
+        for peer in network.peers { try await peer.waitUntilConnected() }
+        let client = try BusClient(url: network.peers[0].redisURL)
+        let echo = try EchoService(url: network.peers[1].redisURL)
+        defer { echo.stop() }
+
+        // A rate a debug build carries with room to spare (the release figures come from `rmb bench peer`).
+        let rate = 25, seconds = 12
+        let total = rate * seconds
+        let refs = (0..<total).map { "frozen-\($0)" }
+        let collector = Task { try await client.collect("ret-frozen", count: total, timeout: .seconds(90), linger: .seconds(2), idle: .seconds(30)) }
+        var sentAt: [String: ContinuousClock.Instant] = [:]
+        let start = ContinuousClock.now
+        var frozen: LocalNetwork.Relay?
+        for (index, ref) in refs.enumerated() {
+            let due = start + .milliseconds(index * 1000 / rate)
+            if due > .now { try await Task.sleep(until: due) }
+            if index == 3 * rate {
+                // Freeze the relay the requester confirms most batches through: the one in use.
+                let status = peerStatus(network.peers[0])?["relays"] as? [[String: Any]] ?? []
+                let busiest = status.max { ($0["confirmed_batches"] as? Int ?? 0) < ($1["confirmed_batches"] as? Int ?? 0) }
+                let canonical = busiest?["relay"] as? String
+                frozen = network.relays.first { canonical?.hasSuffix(":\($0.port)") == true } ?? network.relays[0]
+                frozen?.process.signal(SIGSTOP)
+            }
+            if index == 9 * rate { frozen?.process.signal(SIGCONT) }
+            sentAt[ref] = .now
+            try await client.push("msgbus.system.local", BusClient.requestJSON(ref: ref, cmd: "echo", dst: [2], ret: "ret-frozen", dat: Array(ref.utf8), exp: 300))
+        }
+        frozen?.process.signal(SIGCONT)
+        let replies = try await collector.value
+        let tally = ReplyTally(expected: Set(refs), replies: replies)
+        #expect(tally.answered == total && tally.duplicates == 0 && tally.errors.isEmpty, "\(tally)\n\(network.diagnostics())")
+
+        var latencies: [Duration] = []
+        for reply in replies { if let ref = reply.ref, let sent = sentAt[ref] { latencies.append(reply.receivedAt - sent) } }
+        latencies.sort()
+        let over = latencies.filter { $0 > .seconds(1) }.count
+        func at(_ q: Double) -> Duration { latencies.isEmpty ? .zero : latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
+        print("[silent relay] frozen \(frozen.map { "\($0.port)" } ?? "?") for \(6) s at \(rate)/s: p50 \(at(0.5)) p99 \(at(0.99)) max \(latencies.last ?? .zero), over 1 s: \(over)")
+        // the slowest request of each second of sending, for the log
+        var slowestPerSecond = [Duration](repeating: .zero, count: seconds)
+        for reply in replies {
+            guard let ref = reply.ref, let sent = sentAt[ref], let index = Int(ref.split(separator: "-").last ?? "") else { continue }
+            slowestPerSecond[index / rate] = max(slowestPerSecond[index / rate], reply.receivedAt - sent)
+        }
+        print("[silent relay] slowest per second of sending: \(slowestPerSecond.map { "\($0.components.seconds).\(String(format: "%03d", Int($0.components.attoseconds / 1_000_000_000_000_000)))" })")
+        #expect(over == 0, "\(over) requests waited over 1 s (max \(latencies.last ?? .zero))")
+
+        let requester = try await PeerObservabilityTests.scrape(requesterMetrics)
+        let responder = try await PeerObservabilityTests.scrape(responderMetrics)
+        let hedged = (PeerObservabilityTests.value(#"rmb_peer_extra_copies_total{reason="hedge"}"#, in: requester) ?? 0)
+            + (PeerObservabilityTests.value(#"rmb_peer_extra_copies_total{reason="hedge"}"#, in: responder) ?? 0)
+        print("[silent relay] hedged copies: \(hedged)")
+        #expect(hedged > 0, "the frozen window was crossed by hedging")
+        // resumed, the relay is no longer shown silent (promoted, or reconnected after its keepalive ran out)
+        #expect(await eventually(timeout: .seconds(20)) {
+            let relays = peerStatus(network.peers[0])?["relays"] as? [[String: Any]] ?? []
+            return relays.count == 2 && relays.allSatisfy { $0["state"] as? String == "connected" }
+        }, "\(String(describing: peerStatus(network.peers[0])))")
+    }
+}
