@@ -15,6 +15,19 @@ struct PeerConfigFileTests {
         #expect(config.mnemonic == nil && config.substrate == nil)
     }
 
+    @Test func relayTimingKeys() throws {
+        let config = try PeerConfigFile.parse("""
+            [relays]
+            keepalive_ms = 2000
+            confirmation_timeout_ms = 4000
+            hedge = false
+            hedge_floor_ms = 150
+            hedge_multiplier = 3
+            """, path: "c.toml")
+        #expect(config.keepaliveMillis == 2000 && config.confirmationTimeoutMillis == 4000)
+        #expect(config.hedge == false && config.hedgeFloorMillis == 150 && config.hedgeMultiplier == 3)
+    }
+
     @Test func badFilesGiveClearErrors() {
         let cases: [(String, String)] = [
             ("[identity]\nmnemonik = \"x\"", "unknown key 'mnemonik' in [identity]"),
@@ -22,6 +35,9 @@ struct PeerConfigFileTests {
             ("[redis]\nurl = 5", "redis.url must be a string"),
             ("[relays]\nurls = \"x\"", "relays.urls must be an array of strings"),
             ("[store]\nmap_size_mib = -1", "map_size_mib must be a positive integer"),
+            ("[relays]\nhedge_floor_ms = 0", "relays.hedge_floor_ms must be a whole number of milliseconds"),
+            ("[relays]\nhedge_multiplier = 0.5", "relays.hedge_multiplier must be a number from 1 to 100"),
+            ("[relays]\nhedge = \"yes\"", "relays.hedge must be true or false"),
             ("[=]", "c.toml"),
             ("a = [}", "c.toml"),
             ("[identity", "c.toml"),
