@@ -5,8 +5,8 @@
 #   relays, two peers with fresh sr25519 identities (e2e keys on their twin records, durable LMDB
 #   stores), an echo service behind the second peer, and a second echo service on a Redis
 #   database without any peer for the bare-Redis baseline — then runs `rmb bench peer`:
-#     closed loop, fixed rates, the bare-Redis baseline, and the failover of a relay the
-#     requesting peer uses (SIGKILL mid-stream).
+#     closed loop, fixed rates, the bare-Redis baseline, a relay the requesting peer uses frozen
+#     mid-stream (SIGSTOP for 5 s at 200/s and 1,000/s), and its failover (SIGKILL mid-stream).
 # Options: --no-build (use the existing release binaries), --keep (keep logs and stores),
 # --store-dir=DIR (put the peers' LMDB stores there, e.g. /dev/shm to see the peer without the
 # disk's fsync latency), --echo-batch=N (how many requests both echo services take at once: 256 by
@@ -69,6 +69,9 @@ EOF
 )
 read -r in_use_port batches <<<"$in_use"
 victim=relay1; [ "$in_use_port" = "$relay2" ] && victim=relay2
+echo "freeze: stopping $victim (:$in_use_port, ranked first by peer 1) for 5 s mid-stream, then resuming it"
+"$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
+  --modes freeze --freeze-pid "${pid_of[$victim]}" --freeze-for 5 --duration 12 "${extra[@]}"
 echo "failover: killing $victim (:$in_use_port, ranked first by peer 1; confirmed batches so far: $batches)"
 "$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
   --modes failover --kill-pid "${pid_of[$victim]}" --watch "peer1=${pid_of[peer1]},peer2=${pid_of[peer2]}" "${extra[@]}"

@@ -19,6 +19,8 @@ struct PeerBench: AsyncParsableCommand {
               baseline  closed + rates again, straight through the echo service on --baseline-redis (no RMB)
               failover  --failover-rate requests/s; SIGKILL --kill-pid (a relay the peer uses) a third into the run:
                         time to the first reply of a request sent after the kill, pause, requests stranded
+              freeze    each of --freeze-rates requests/s; SIGSTOP --freeze-pid (a relay the peer uses) a quarter into
+                        the run for --freeze-for s: latency of the requests sent while it is frozen, count over 1 s
             Everything is started by scripts/bench-peer.sh (release build, one command).
             """)
 
@@ -41,7 +43,12 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Append every measured request to this file: run label, due time (ms into the run), latency (ms; '-' unanswered), tab-separated.")
     var latencyLog: String?
 
-    enum Mode: String, CaseIterable { case closed, rate, client, baseline, failover }
+    @Option(help: "Process to freeze in freeze mode (SIGSTOP, SIGCONT --freeze-for seconds later): a relay the requesting peer uses.")
+    var freezePid: Int32?
+    @Option(help: "Seconds the frozen process stays stopped in freeze mode.") var freezeFor: Int = 5
+    @Option(help: "Requests/s of the freeze runs, comma-separated (one run each).") var freezeRates: String = "200,1000"
+
+    enum Mode: String, CaseIterable { case closed, rate, client, baseline, failover, freeze }
 
     func validate() throws {
         guard window > 0, duration > 0, warmup >= 0, size >= 0, ttl > 0, failoverRate > 0, failoverTtl > 0 else {
@@ -49,14 +56,24 @@ struct PeerBench: AsyncParsableCommand {
         }
         guard !parsedRates.isEmpty, parsedRates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates: comma-separated positive numbers") }
         for name in modes.split(separator: ",") where Mode(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
-            throw ValidationError("unknown mode '\(name)' (closed, rate, client, baseline, failover)")
+            throw ValidationError("unknown mode '\(name)' (closed, rate, client, baseline, failover, freeze)")
         }
         if selectedModes.contains(.baseline), baselineRedis == nil { throw ValidationError("baseline mode needs --baseline-redis") }
         if selectedModes.contains(.failover), killPid == nil { throw ValidationError("failover mode needs --kill-pid") }
+        if selectedModes.contains(.freeze) {
+            guard freezePid != nil else { throw ValidationError("freeze mode needs --freeze-pid") }
+            guard freezeFor > 0, Duration.seconds(freezeFor) < .seconds(duration) * 3 / 4 else {
+                throw ValidationError("--freeze-for must be > 0 and end before the measured period (--duration) does")
+            }
+            guard !parsedFreezeRates.isEmpty, parsedFreezeRates.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--freeze-rates: comma-separated positive numbers")
+            }
+        }
         guard watched != nil else { throw ValidationError("--watch: name=pid,name=pid") }
     }
 
     private var selectedModes: [Mode] { modes.split(separator: ",").compactMap { Mode(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+    private var parsedFreezeRates: [Int] { freezeRates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     private var parsedRates: [Int] { rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     private var watched: [(String, Int32)]? {
         var result: [(String, Int32)] = []
@@ -108,6 +125,8 @@ struct PeerBench: AsyncParsableCommand {
                 for rate in parsedRates { _ = try await measure("redis \(rate)/s", baseline, direct, .fixed(perSecond: Double(rate))) }
             case .failover:
                 try await failover(peerRedis, payload: payload, replyQueue: replyQueue)
+            case .freeze:
+                for rate in parsedFreezeRates { try await freeze(peerRedis, rate: rate, payload: payload, replyQueue: replyQueue) }
             }
         }
         if let closedRMB, let closedClient, closedRMB > 0 {
@@ -155,6 +174,31 @@ struct PeerBench: AsyncParsableCommand {
         let outcome = try await load.run()
         print(PeerBenchReport.line("rmb \(failoverRate)/s, relay killed", outcome))
         for line in PeerBenchReport.failover(outcome, pid: pid) { print(line) }
+    }
+}
+
+extension PeerBench {
+    /// A relay frozen mid-stream (SIGSTOP: its connections stay open, nothing comes back) for
+    /// `--freeze-for` seconds, a quarter into the measured period.
+    func freeze(_ client: RedisClient, rate: Int, payload: [UInt8], replyQueue: String) async throws {
+        guard let pid = freezePid else { return }
+        let route = PeerBenchRoute.peer(destination: destination, command: command, payload: payload, ttl: failoverTtl, replyQueue: replyQueue)
+        var load = PeerBenchLoad(redis: client, route: route, pacing: .fixed(perSecond: Double(rate)), warmup: .seconds(warmup),
+                                 measure: .seconds(duration), drain: .seconds(Int64(failoverTtl)))
+        let seconds = freezeFor
+        load.event = (Duration.seconds(duration) / 4, {
+            kill(pid, SIGSTOP)
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: Double(seconds))
+                kill(pid, SIGCONT)
+            }
+        })
+        defer { kill(pid, SIGCONT) }
+        let outcome = try await load.run()
+        print(PeerBenchReport.line("rmb \(rate)/s, relay frozen \(seconds) s", outcome))
+        for line in PeerBenchReport.freeze(outcome, pid: pid, seconds: seconds) { print(line) }
+        // Let the relay catch up (and the peers promote it) before the next run.
+        try await Task.sleep(for: .seconds(3))
     }
 }
 

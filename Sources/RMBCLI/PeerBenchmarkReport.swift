@@ -45,6 +45,18 @@ enum PeerBenchReport {
         ]
     }
 
+    /// The requests due while the relay was frozen: their latency, and how many waited over 1 s.
+    static func freeze(_ outcome: PeerBenchLoad.Outcome, pid: Int32, seconds: Int) -> [String] {
+        guard let frozenAt = outcome.eventAt else { return ["    the freeze did not happen (run too short?)"] }
+        let window = frozenAt..<(frozenAt + UInt64(seconds) * 1_000_000_000)
+        let latencies = outcome.snapshot.latencies(dueIn: window)
+        let over = latencies.filter { $0 > 1_000_000_000 }.count
+        return [
+            "    frozen: SIGSTOP pid \(pid) for \(seconds) s; the \(latencies.count) requests sent meanwhile: latency ms "
+                + PeerBenchLatency(sorted: latencies).line + "; over 1 s: \(over); unanswered: \(outcome.snapshot.unanswered(dueIn: window))",
+        ]
+    }
+
     /// Appends one tab-separated line per request due in the measured period (`--latency-log`),
     /// so a tail can be looked at in time: are the slow requests scattered or in bursts?
     static func appendLatencies(_ label: String, _ outcome: PeerBenchLoad.Outcome, to path: String) throws {

@@ -21,6 +21,8 @@ struct RelayBench: AsyncParsableCommand {
 
     @Option(help: "The rmb-relay executable (default: rmb-relay next to this rmb).") var relayBinary: String?
     @Option(help: "Redis URL to use (default: start a throwaway redis-server on a free port).") var redis: String?
+    @Option(help: "Extra flags for the relay, space-separated, e.g. \"--max-connections-per-address 100000\" (all bench sessions come from 127.0.0.1).")
+    var relayFlags: String = ""
     @Option(help: "redis-server executable, when the bench starts one.") var redisServer: String = "redis-server"
     @Option(help: "Comma-separated modes: throughput, rate, offline, idle.") var modes: String = "throughput,rate,offline,idle"
     @Option(help: "Sender→receiver session pairs.") var pairs: Int = 8
@@ -85,7 +87,8 @@ struct RelayBench: AsyncParsableCommand {
         print("rmb bench relay: \(binary), redis \(redisURL)\(redis == nil ? " (started by the bench)" : ""), \(ProcessInfo.processInfo.activeProcessorCount) CPUs")
         print("\(pairs) session pairs, \(size)-byte payloads (signed requests), each mode on a fresh relay")
         for mode in selected {
-            let relay = try RelayUnderTest(binary: binary, redisURL: redisURL, fixture: fixture, directory: directory, label: mode.rawValue)
+            let relay = try RelayUnderTest(binary: binary, flags: relayFlags.split(separator: " ").map(String.init), redisURL: redisURL,
+                                           fixture: fixture, directory: directory, label: mode.rawValue)
             defer { relay.stop() }
             switch mode {
             case .throughput: try await runThroughput(relay, fixture: fixture)
@@ -175,13 +178,13 @@ struct RelayUnderTest {
     let port: Int
     var url: String { "ws://127.0.0.1:\(port)/" }
 
-    init(binary: String, redisURL: String, fixture: RelayBenchFixture, directory: String, label: String) throws {
+    init(binary: String, flags: [String] = [], redisURL: String, fixture: RelayBenchFixture, directory: String, label: String) throws {
         port = try LoopbackTCP.freePort()
         let twins = directory + "/twins-\(label).toml"
         try fixture.twinFile(relay: "http://127.0.0.1:\(port)").write(toFile: twins, atomically: true, encoding: .utf8)
         let child = try BenchChild(name: "rmb-relay", arguments: [
             binary, "--twins", twins, "--listen", "127.0.0.1:\(port)", "--domain", "127.0.0.1:\(port)", "--redis", redisURL,
-        ], logPath: directory + "/relay-\(label).log")
+        ] + flags, logPath: directory + "/relay-\(label).log")
         guard LoopbackTCP.waitListening(port: port, timeout: .seconds(20), alive: { child.isRunning }) else {
             child.stop()
             throw InputError("rmb-relay did not start listening: \(child.logTail())")
