@@ -2,7 +2,7 @@
 # Installs the Debian packages RMB for Swift needs, if any is missing. Idempotent and quiet
 # when everything is there. Uses sudo when not run as root.
 set -euo pipefail
-packages=(libsodium-dev libsecp256k1-dev libssl-dev liblmdb-dev libhiredis-dev redis-server pkg-config openssl)
+packages=(libsodium-dev libsecp256k1-dev libssl-dev liblmdb-dev libhiredis-dev zlib1g-dev redis-server pkg-config openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -71,12 +71,25 @@ public final class LocalNetwork: @unchecked Sendable {
         public let port: Int
         public let redisURL: String
         public let process: ChildProcess
-        /// The relay's domain, as listed on twin records (`127.0.0.1:<port>`).
-        public var domain: String { "127.0.0.1:\(port)" }
-        public var url: String { "http://127.0.0.1:\(port)" }
+        /// Serves TLS itself (``TLS``): reached as `localhost:<port>`, i.e. wss:// and https://.
+        public let secure: Bool
+        /// The relay's domain, as listed on twin records (`127.0.0.1:<port>`, or `localhost:<port>` with TLS).
+        public var domain: String { secure ? "localhost:\(port)" : "127.0.0.1:\(port)" }
+        public var url: String { secure ? "https://localhost:\(port)" : "http://127.0.0.1:\(port)" }
 
-        init(index: Int, port: Int, redisURL: String, process: ChildProcess) {
-            self.index = index; self.port = port; self.redisURL = redisURL; self.process = process
+        init(index: Int, port: Int, redisURL: String, process: ChildProcess, secure: Bool = false) {
+            self.index = index; self.port = port; self.redisURL = redisURL; self.process = process; self.secure = secure
+        }
+    }
+
+    /// Relays that serve TLS themselves with a test certificate (for `localhost`), and peers and
+    /// relays that trust its CA through `--ca-file`.
+    public struct TLS: Sendable {
+        public var certificatePath: String
+        public var privateKeyPath: String
+        public var caPath: String
+        public init(certificatePath: String, privateKeyPath: String, caPath: String) {
+            self.certificatePath = certificatePath; self.privateKeyPath = privateKeyPath; self.caPath = caPath
         }
     }
 
@@ -143,7 +156,8 @@ public final class LocalNetwork: @unchecked Sendable {
 
     /// Starts Redis, the relays and the peers, and waits until every relay answers TCP and
     /// every peer is connected to all its relays.
-    public static func start(relays relayCount: Int, peers specs: [PeerSpec], timeout: Duration = .seconds(60)) async throws -> LocalNetwork {
+    public static func start(relays relayCount: Int, peers specs: [PeerSpec], tls: TLS? = nil,
+                             timeout: Duration = .seconds(60)) async throws -> LocalNetwork {
         let bin = binDirectory
         for name in ["rmb-relay", "rmb-peer"] {
             let path = bin.appendingPathComponent(name).path
@@ -169,7 +183,8 @@ public final class LocalNetwork: @unchecked Sendable {
             let identity = identities[spec.identity]
             toml += "\n[[twin]]\nid = \(spec.twin)\naccount = \"\(identity.account)\"\n"
             if spec.e2e { toml += "pk = \"\(identity.e2eKey)\"\n" }
-            toml += "relays = [ " + spec.relays.map { "\"http://127.0.0.1:\(ports[$0])\"" }.joined(separator: ", ") + " ]\n"
+            let entry = { (port: Int) in tls == nil ? "http://127.0.0.1:\(port)" : "localhost:\(port)" }
+            toml += "relays = [ " + spec.relays.map { "\"\(entry(ports[$0]))\"" }.joined(separator: ", ") + " ]\n"
         }
         try toml.write(to: twinsFile, atomically: true, encoding: .utf8)
 
@@ -178,11 +193,12 @@ public final class LocalNetwork: @unchecked Sendable {
             let url = "\(redis.url)/\(index)"
             let process = ChildProcess(
                 name: "relay\(index)",
-                arguments: [bin.appendingPathComponent("rmb-relay").path, "--domain", "127.0.0.1:\(port)",
+                arguments: [bin.appendingPathComponent("rmb-relay").path, "--domain", tls == nil ? "127.0.0.1:\(port)" : "localhost:\(port)",
                             "--listen", "127.0.0.1:\(port)", "--redis", url, "--twins", twinsFile.path]
+                            + (tls.map { ["--tls-cert", $0.certificatePath, "--tls-key", $0.privateKeyPath, "--ca-file", $0.caPath] } ?? [])
                             + (debugLogs ? ["-d"] : []),
                 logFile: directory.appendingPathComponent("relay\(index).log"))
-            relays.append(Relay(index: index, port: port, redisURL: url, process: process))
+            relays.append(Relay(index: index, port: port, redisURL: url, process: process, secure: tls != nil))
         }
 
         var peers: [Peer] = []
@@ -192,7 +208,8 @@ public final class LocalNetwork: @unchecked Sendable {
             let store = directory.appendingPathComponent("store-twin\(spec.twin)")
             var arguments = [bin.appendingPathComponent("rmb-peer").path, "--twins", twinsFile.path,
                              "--redis", url, "--store", store.path]
-            for index in spec.connect ?? [] { arguments += ["--relay", "http://127.0.0.1:\(ports[index])"] }
+            for index in spec.connect ?? [] { arguments += ["--relay", tls == nil ? "http://127.0.0.1:\(ports[index])" : "localhost:\(ports[index])"] }
+            if let tls { arguments += ["--ca-file", tls.caPath] }
             arguments += spec.extraArguments
             if debugLogs { arguments.append("-d") }
             let process = ChildProcess(name: "peer-twin\(spec.twin)", arguments: arguments,
