@@ -19,18 +19,7 @@ struct FileExhaustionTests {
             var fds: [Int32] = []
             let deadline = ContinuousClock.now + .seconds(seconds)
             while fds.count < count && ContinuousClock.now < deadline {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                guard fd >= 0 else { break }
-                var tv = timeval(tv_sec: 0, tv_usec: 500_000)
-                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = UInt16(port).bigEndian
-                address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                guard connected == 0 else { close(fd); continue }
+                guard let fd = try? RawHTTP.connectLoopback(port: port, timeout: 5, connectTimeoutMicroseconds: 500_000) else { continue }
                 fds.append(fd)
             }
             return fds

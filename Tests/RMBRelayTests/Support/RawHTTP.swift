@@ -16,9 +16,14 @@ enum RawHTTP {
 
     /// A blocking TCP socket connected to 127.0.0.1:`port`, reads timing out after `timeout` s
     /// (and a `receiveBuffer`-byte kernel buffer when given). The caller closes it.
-    static func connectLoopback(port: Int, timeout: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+    static func connectLoopback(port: Int, timeout: Int, receiveBuffer: Int32? = nil, connectTimeoutMicroseconds: Int? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TimeoutError() }
+        if let connectTimeoutMicroseconds {
+            // Linux bounds a blocking connect by the send timeout (a full accept backlog drops SYNs).
+            var tv = timeval(tv_sec: connectTimeoutMicroseconds / 1_000_000, tv_usec: connectTimeoutMicroseconds % 1_000_000)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
