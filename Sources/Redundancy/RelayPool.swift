@@ -7,8 +7,11 @@ import TwinDirectory
 /// on until one confirms; incoming frames of all relays are merged into ``inbound``.
 public final class RelayPool: Sendable {
     public let connections: [RelayConnection]
-    public let inbound: AsyncStream<InboundFrame>
-    private let continuation: AsyncStream<InboundFrame>.Continuation
+    /// Frames of every relay, in arrival order per relay. Bounded: when the consumer falls
+    /// ``inboundCapacity`` frames behind, the connections stop reading their sockets until it
+    /// catches up (the relays keep the rest), instead of dropping frames.
+    public let inbound = LaneBuffer<InboundFrame>()
+    public static let inboundCapacity = 10_000
     /// Runs the hedge deadlines.
     private let clock: any Clock<Duration>
 
@@ -16,12 +19,10 @@ public final class RelayPool: Sendable {
                 clock: any Clock<Duration> = ContinuousClock(),
                 logger: Logger, token: @escaping @Sendable () throws -> String) {
         self.clock = clock
-        let (stream, continuation) = AsyncStream.makeStream(of: InboundFrame.self, bufferingPolicy: .bufferingNewest(100_000))
-        self.inbound = stream
-        self.continuation = continuation
+        let inbound = self.inbound
         self.connections = relays.map { relay in
             RelayConnection(relay: relay, peer: peer, configuration: configuration, logger: logger, token: token) { frame in
-                continuation.yield(frame)
+                await inbound.append(frame, waitingBelow: Self.inboundCapacity)
             }
         }
     }
@@ -33,7 +34,7 @@ public final class RelayPool: Sendable {
                 group.addTask { await connection.run() }
             }
         }
-        continuation.finish()
+        await inbound.finish()
     }
 
     /// Where a confirmed batch went, and how many other relays got a copy of it.

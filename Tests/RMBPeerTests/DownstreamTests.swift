@@ -28,13 +28,13 @@ struct DownstreamTests {
         let pair = try PeerCoreTests.pair(e2e: true)
         let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, redis: client,
                                     wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
-        let (frames, input) = AsyncStream.makeStream(of: InboundFrame.self)
+        let frames = LaneBuffer<InboundFrame>()
         let running = Task { await downstream.run(frames) }
         let relay = try RelayAddress(parsing: "relay.example.com")
 
         let before = try store.stats().commits
         let envelope = try await pair.devFactory.make(PeerCoreTests.request("ride along"))
-        input.yield(InboundFrame(relay: relay, envelope: .success(try RMBEnvelope(wire: try envelope.wireBytes()))))
+        await frames.append(InboundFrame(relay: relay, envelope: .success(try RMBEnvelope(wire: try envelope.wireBytes()))))
         let service = client.makeDedicatedConnection(label: "service")
         defer { service.close() }
         let pushed = try await service.blocking(["BRPOP", "msgbus.echo.ping", "10"], blockTimeout: .seconds(11))
@@ -49,7 +49,7 @@ struct DownstreamTests {
         #expect(try store.stats().commits - before == 1)
         #expect(try store.inbox.state(key) != nil)
 
-        input.finish()
+        await frames.finish()
         // Closing commits what still waits for company (the delivery mark), so the run ends.
         await store.close()
         await running.value

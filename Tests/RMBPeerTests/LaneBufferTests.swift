@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import RMBPeer
+import Redundancy
 
 /// The FIFO between the downstream stages: order, batches, the end, and backpressure.
 struct LaneBufferTests {
@@ -41,5 +42,18 @@ struct LaneBufferTests {
         await buffer.finish()
         await producer.value
         #expect(await buffer.takeBatch(limit: 10) == [1])
+    }
+
+    @Test func aLongBacklogIsTakenInOrderAcrossCompactions() async {
+        let buffer = LaneBuffer<Int>()
+        await buffer.append(contentsOf: Array(0..<20_000))
+        var taken: [Int] = []
+        for round in 0..<30 {
+            taken += await buffer.takeBatch(limit: 512)
+            // producers keep adding while the backlog is taken (the compaction keeps both ends right)
+            await buffer.append(20_000 + round)
+        }
+        while await buffer.count > 0 { taken += await buffer.takeBatch(limit: 4096) }
+        #expect(taken == Array(0..<20_030))
     }
 }

@@ -73,18 +73,20 @@ struct ConnectionLimitsTests {
     }
 
     /// How many of `fds` the relay closed within `seconds` (each waited for in turn, the clock
-    /// shared); closes them all.
-    static func closedCount(_ fds: [Int32], within seconds: Int) async throws -> Int {
-        try await onThread {
+    /// shared); then runs `before` (e.g. stops a task writing to them) and closes them all.
+    static func closedCount(_ fds: [Int32], within seconds: Int, before: @Sendable () async -> Void = {}) async throws -> Int {
+        let closed = try await onThread {
             let deadline = ContinuousClock.now + .seconds(seconds)
             var closed = 0
             for fd in fds {
                 let left = max(0, Int((deadline - ContinuousClock.now).components.seconds) + 1)
                 if RawSocket.readUntilClosed(fd, seconds: left).closed { closed += 1 }
-                Glibc.close(fd)
             }
             return closed
         }
+        await before()
+        for fd in fds { Glibc.close(fd) }
+        return closed
     }
 
     @Test func silentSocketsAndSlowHeadsCloseAtTheHandshakeDeadline() async throws {
@@ -95,14 +97,16 @@ struct ConnectionLimitsTests {
         let silent = try await Self.open(100, port: relay.port)
         // slowloris: a request head that never ends, one more header line every 300 ms
         let slow = try await Self.open(100, port: relay.port) { RawSocket.send($0, "GET /metrics HTTP/1.1\r\nHost: x\r\n") }
+        // The trickle stops before the sockets are closed: a closed descriptor's number is soon
+        // another socket's (a later scrape, a session), which must not get these bytes.
         let trickle = Task.detached {
-            for index in 0..<20 {
+            for index in 0..<20 where !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(300))
+                if Task.isCancelled { break }
                 for fd in slow { RawSocket.send(fd, "X-Slow-\(index): y\r\n") }
             }
         }
-        #expect(try await Self.closedCount(silent + slow, within: 8) == 200)
-        trickle.cancel()
+        #expect(try await Self.closedCount(silent + slow, within: 8, before: { trickle.cancel(); await trickle.value }) == 200)
         let elapsed = ContinuousClock.now - started
         #expect(elapsed < .seconds(8), "took \(elapsed)")
         #expect(try await relay.metric(#"relay_connection_timeouts_total{stage="handshake"}"#) >= 200)
@@ -120,13 +124,13 @@ struct ConnectionLimitsTests {
             RawSocket.send($0, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
         }
         let trickle = Task.detached {
-            for _ in 0..<40 {
+            for _ in 0..<40 where !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(200))
+                if Task.isCancelled { break }
                 RawSocket.send(fds[0], "a")
             }
         }
-        #expect(try await Self.closedCount(fds, within: 6) == 1)
-        trickle.cancel()
+        #expect(try await Self.closedCount(fds, within: 6, before: { trickle.cancel(); await trickle.value }) == 1)
         #expect(ContinuousClock.now - started < .seconds(6))
         let metrics = try await relay.metrics()
         #expect(metrics.contains(#"relay_connection_timeouts_total{stage="request"} 1"#), "\(metrics)")

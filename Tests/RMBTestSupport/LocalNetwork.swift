@@ -260,7 +260,8 @@ public final class LocalNetwork: @unchecked Sendable {
     /// The last lines of every log, for failure messages.
     public func diagnostics(lines: Int = 15) -> String {
         (relays.map(\.process) + peers.map(\.process)).map { process in
-            "--- \(process.name) (\(process.isRunning ? "running" : "not running")) \(process.logFile.path)\n\(process.logTail(lines: lines))"
+            // A process that died gets its whole crash report (a backtrace runs to ~100 lines).
+            "--- \(process.name) (\(process.isRunning ? "running" : "not running")) \(process.logFile.path)\n\(process.logTail(lines: process.isRunning ? lines : max(lines, 200)))"
         }.joined(separator: "\n")
     }
 

@@ -24,7 +24,11 @@ struct Downstream: Sendable {
     let logger: Logger
     var lanes = 8
 
-    func run(_ frames: AsyncStream<InboundFrame>) async {
+    /// Frames a lane may hold before the reader waits for it (and, through the pool's buffer,
+    /// the relay connections stop reading): memory stays bounded under a burst.
+    static let laneCapacity = 4096
+
+    func run(_ frames: LaneBuffer<InboundFrame>) async {
         let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>() }
         let marks = LaneBuffer<InboxKey>()
         let unsettled = LaneBuffer<Unsettled>()
@@ -51,18 +55,22 @@ struct Downstream: Sendable {
                     }
                 }
                 group.addTask { await self.redeliverPending(marks: marks) }
-                for await frame in frames {
-                    let envelope: RMBEnvelope
-                    switch frame.envelope {
-                    case .success(let decoded): envelope = decoded
-                    case .failure(let error):
-                        metrics.envelopesRefused.increment()
-                        logger.warning("dropping undecodable frame", metadata: ["relay": "\(frame.relay)", "error": "\(error)"])
-                        continue
+                while true {
+                    let batch = await frames.takeBatch(limit: 512)
+                    if batch.isEmpty { break }
+                    for frame in batch {
+                        let envelope: RMBEnvelope
+                        switch frame.envelope {
+                        case .success(let decoded): envelope = decoded
+                        case .failure(let error):
+                            metrics.envelopesRefused.increment()
+                            logger.warning("dropping undecodable frame", metadata: ["relay": "\(frame.relay)", "error": "\(error)"])
+                            continue
+                        }
+                        metrics.envelopesReceived.increment()
+                        let source = envelope.hasSource ? envelope.source.twin : 0
+                        await buffers[Int(source % UInt32(lanes))].append(envelope, waitingBelow: Self.laneCapacity)
                     }
-                    metrics.envelopesReceived.increment()
-                    let source = envelope.hasSource ? envelope.source.twin : 0
-                    await buffers[Int(source % UInt32(lanes))].append(envelope)
                 }
                 for buffer in buffers { await buffer.finish() }
                 group.cancelAll()
