@@ -75,6 +75,46 @@ struct ScaleOutTests {
         await dev.close(); await alpha.close(); await first.stop(); await second.stop()
     }
 
+    /// The reference's delivery workers (relay.md §5, §10): sessions fill worker 0, then 1; a
+    /// session past `workers × user_per_worker` gets 503; a freed place is taken again first.
+    @Test func sessionsFillWorkersInOrderUpToTheCapacity() async throws {
+        let redis = try await startRedis()
+        defer { redis.stop() }
+        let port = try freeLoopbackPort()
+        let twins = MemoryTwins([(TestIdentity.dev, ["127.0.0.1:\(port)"])])
+        let relay = try await RelayHarness.start(redis: redis.url, twins: twins, port: port) {
+            $0.workers = 2; $0.usersPerWorker = 2
+        }
+        /// Sessions per worker, from the gauge's series.
+        func loads() async throws -> [Int] {
+            let reply = try await RawHTTP.send(port: relay.port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return reply.body.split(separator: "\n").filter { $0.hasPrefix("relay_worker_connections{") }.sorted()
+                .map { Int(Double($0.split(separator: " ").last ?? "") ?? -1) }
+        }
+        func expectLoads(_ expected: [Int]) async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            var seen = try await loads()
+            while seen != expected, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                seen = try await loads()
+            }
+            #expect(seen == expected)
+        }
+        var peers: [TestPeer] = []
+        for sid in ["a", "b", "c"] { peers.append(try await TestPeer.connect(relay.url, token: TestIdentity.dev.token(sid: sid))) }
+        try await expectLoads([2, 1])
+        peers.append(try await TestPeer.connect(relay.url, token: TestIdentity.dev.token(sid: "d")))
+        try await expectLoads([2, 2])
+        await #expect(throws: (any Error).self) { try await TestPeer.connect(relay.url, token: TestIdentity.dev.token(sid: "e")) }
+        await peers[0].close()
+        try await expectLoads([1, 2])
+        peers.append(try await TestPeer.connect(relay.url, token: TestIdentity.dev.token(sid: "f")))
+        try await expectLoads([2, 2])
+        for peer in peers.dropFirst() { await peer.close() }
+        try await expectLoads([0, 0])
+        await relay.stop()
+    }
+
     @Test func metricsScrape() async throws {
         let redis = try await startRedis()
         defer { redis.stop() }

@@ -35,7 +35,9 @@ final class RelayCore: Sendable {
         store = RelayStore(redis: redis, processID: processID)
         let cache = TwinCache(twins, metrics: metrics)
         self.twins = cache
-        registry = SessionRegistry(capacity: configuration.maxUsers)
+        registry = SessionRegistry(workers: configuration.workers, usersPerWorker: configuration.usersPerWorker) { worker, sessions in
+            metrics.workerConnections(worker, sessions)
+        }
         delivery = StreamDelivery(store: store, logger: logger)
         router = EnvelopeRouter(configuration: configuration, registry: registry, store: store, twins: cache,
                                 delivery: delivery, metrics: metrics, logger: logger)

@@ -57,7 +57,6 @@ final class SessionConnection: Sendable {
             }
             older.close(with: .normalClosure)   // replaced: a close frame, not a dropped socket
         }
-        core.metrics.connections.record(core.registry.count)
         logger.debug("session connected")
         if inbound.withLock({ $0.start() }) { startRun() }
         await core.delivery.drain(session)
@@ -173,7 +172,6 @@ final class SessionConnection: Sendable {
         if core.registry.unregister(session) {
             await core.store.releasePresence(session.id, generation: session.generation)
         }
-        core.metrics.connections.record(core.registry.count)
         core.metrics.evictionsClosed.increment()
         logger.debug("session disconnected")
         core.connections.remove(self)

@@ -11,15 +11,45 @@ final class SessionRegistry: Sendable {
         var expected: [SessionID: Int] = [:]
         /// The highest generation another process announced for an id connected or expected here.
         var announced: [SessionID: UInt64] = [:]
+        var slots: WorkerSlots
+        /// The worker of each registered connection, by serial.
+        var workerOf: [UInt64: Int] = [:]
+
+        /// Records `session` in the sessions and its worker; releases the worker of `replaced`.
+        mutating func admit(_ session: Session, replacing replaced: Session?) -> [(worker: Int, load: Int)] {
+            sessions[session.id] = session
+            var changed: [(worker: Int, load: Int)] = []
+            if let replaced { changed += leave(replaced) }
+            let worker = slots.assign()
+            workerOf[session.serial] = worker
+            changed.append((worker, slots.loads[worker]))
+            return changed
+        }
+
+        mutating func leave(_ session: Session) -> [(worker: Int, load: Int)] {
+            guard let worker = workerOf.removeValue(forKey: session.serial) else { return [] }
+            slots.release(worker)
+            return [(worker, slots.loads[worker])]
+        }
 
         mutating func forgetAnnouncementsIfUnused(_ id: SessionID) {
             if sessions[id] == nil && expected[id] == nil { announced[id] = nil }
         }
     }
-    private let state = Locked(State())
+    private let state: Locked<State>
     let capacity: Int
+    /// Told each worker's new session count (`relay_worker_connections{worker}`).
+    private let workerLoad: @Sendable (_ worker: Int, _ sessions: Int) -> Void
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    init(workers: Int, usersPerWorker: Int, workerLoad: @escaping @Sendable (_ worker: Int, _ sessions: Int) -> Void = { _, _ in }) {
+        let slots = WorkerSlots(workers: workers, usersPerWorker: usersPerWorker)
+        let (capacity, overflow) = slots.workers.multipliedReportingOverflow(by: slots.usersPerWorker)
+        self.capacity = overflow ? Int.max : capacity
+        self.state = Locked(State(slots: slots))
+        self.workerLoad = workerLoad
+    }
+
+    convenience init(capacity: Int) { self.init(workers: 1, usersPerWorker: capacity) }
 
     var count: Int { state.withLock { $0.sessions.count } }
     var isFull: Bool { count >= capacity }
@@ -41,19 +71,20 @@ final class SessionRegistry: Sendable {
     /// close: the one registered before when `session` is newer, else `session` itself. Without
     /// a generation (Redis failed), the later arrival counts as newer.
     func register(_ session: Session) -> Session? {
-        state.withLock { state in
+        let (older, changed) = state.withLock { state -> (Session?, [(worker: Int, load: Int)]) in
             let id = session.id
             if let count = state.expected[id] { state.expected[id] = count > 1 ? count - 1 : nil }
             let generation = session.generation
             if let generation, let announced = state.announced[id], announced > generation {
                 state.forgetAnnouncementsIfUnused(id)
-                return session
+                return (session, [])
             }
             let old = state.sessions[id]
-            if let generation, let oldGeneration = old?.generation, oldGeneration > generation { return session }
-            state.sessions[id] = session
-            return old
+            if let generation, let oldGeneration = old?.generation, oldGeneration > generation { return (session, []) }
+            return (old, state.admit(session, replacing: old))
         }
+        for change in changed { workerLoad(change.worker, change.load) }
+        return older
     }
 
     /// Another process registered `id` with `generation`; returns the connection here that this
@@ -72,12 +103,15 @@ final class SessionRegistry: Sendable {
     /// connection of it is registered, or is taking its generation (it claimed the presence).
     @discardableResult
     func unregister(_ session: Session) -> Bool {
-        state.withLock { state in
-            guard let current = state.sessions[session.id], current.serial == session.serial else { return false }
+        let (gone, changed) = state.withLock { state -> (Bool, [(worker: Int, load: Int)]) in
+            guard let current = state.sessions[session.id], current.serial == session.serial else { return (false, []) }
             state.sessions[session.id] = nil
+            let changed = state.leave(session)
             state.forgetAnnouncementsIfUnused(session.id)
-            return state.expected[session.id] == nil
+            return (state.expected[session.id] == nil, changed)
         }
+        for change in changed { workerLoad(change.worker, change.load) }
+        return gone
     }
 
     func session(for id: SessionID) -> Session? {

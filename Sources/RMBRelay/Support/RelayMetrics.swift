@@ -12,7 +12,6 @@ public final class RelayMetrics: Sendable {
     let messageRxBytes: CoreMetrics.Counter
     let messageTx: CoreMetrics.Counter
     let messageTxBytes: CoreMetrics.Counter
-    let connections: CoreMetrics.Gauge
     let evictionsClosed: CoreMetrics.Counter
     let evictionsBackPressure: CoreMetrics.Counter
     let evictionsCancelled: CoreMetrics.Counter
@@ -31,7 +30,6 @@ public final class RelayMetrics: Sendable {
         messageRxBytes = Counter(label: "relay_message_rx_bytes", factory: factory)
         messageTx = Counter(label: "relay_message_tx", factory: factory)
         messageTxBytes = Counter(label: "relay_message_tx_bytes", factory: factory)
-        connections = Gauge(label: "relay_worker_connections", dimensions: [("worker", "0")], factory: factory)
         evictionsClosed = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "closed")], factory: factory)
         evictionsBackPressure = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "back_pressure_timeout")], factory: factory)
         evictionsCancelled = Counter(label: "relay_session_evictions_total", dimensions: [("reason", "cancelled")], factory: factory)
@@ -40,6 +38,12 @@ public final class RelayMetrics: Sendable {
         cacheFlushes = Counter(label: "rmb_cache_flushes_total", factory: factory)
         cacheEntries = Gauge(label: "rmb_cache_entries", factory: factory)
         openConnections = Gauge(label: "relay_open_connections", factory: factory)
+    }
+
+    /// Sessions held by one delivery worker (relay.md §10; see `WorkerSlots`). A worker's
+    /// series appears with its first session.
+    func workerConnections(_ worker: Int, _ sessions: Int) {
+        Gauge(label: "relay_worker_connections", dimensions: [("worker", String(worker))], factory: factory).record(sessions)
     }
 
     func federationSuccess(_ domain: String) {
