@@ -139,8 +139,10 @@ let package = Package(
             name: "RMBPeer",
             dependencies: [
                 "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store", "TLSSupport",
+                "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -165,10 +167,18 @@ let package = Package(
         ]),
 
         // MARK: Relay
+        // One process' start and stop, shared by rmb-relay and rmb-peer.
+        .target(
+            name: "ProcessLifecycle",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "RMBRelay",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "RedisClient", "TLSSupport",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "RedisClient", "TLSSupport", "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -45,6 +45,8 @@ public actor RelayConnection {
     private let confirmationPrefix: String
     /// A probe (a batch of nothing but the envelope ping) is on its way to a silent relay.
     private var probing = false
+    /// Set by ``shutdown()``: the session is closing for good, no reconnect.
+    private var stopping = false
 
     public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(), logger: Logger,
                 token: @escaping @Sendable () throws -> String,
@@ -126,10 +128,20 @@ public actor RelayConnection {
         if health.silentSince == nil { logger.info("relay answers again: promoted", metadata: ["relay": "\(relay)"]) }
     }
 
+    /// Ends the session politely and for good: a close frame (1001, going away) instead of a
+    /// dropped socket, and no reconnect. ``run()`` returns once the relay answers the close (or
+    /// the WebSocket close timeout passes); a connection still being set up is left to the
+    /// caller's cancellation.
+    public func shutdown() async {
+        stopping = true
+        guard let writer else { return }
+        try? await writer.close(.goingAway, reason: "peer shutting down")
+    }
+
     private func connectionLoop() async {
         var failures = 0
         var lastLogged: String?
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopping {
             let startedAt = ContinuousClock.now
             let reason: String
             do {
@@ -156,7 +168,7 @@ public actor RelayConnection {
                 detach(generation, reason: reason)
                 health.recordFailure(reason)
             }
-            if Task.isCancelled { break }
+            if Task.isCancelled || stopping { break }
             // A connection that lived a while resets the backoff.
             failures = ContinuousClock.now - startedAt > .seconds(30) ? 0 : failures + 1
             let delay = backoff(failures)

@@ -37,6 +37,16 @@ public final class RelayPool: Sendable {
         await inbound.finish()
     }
 
+    /// Closes every session with a close frame (1001) and stops reconnecting; ``run()`` returns
+    /// when the relays answered (bound it with the caller's cancellation).
+    public func closeSessions() async {
+        await withDiscardingTaskGroup { group in
+            for connection in connections {
+                group.addTask { await connection.shutdown() }
+            }
+        }
+    }
+
     /// Where a confirmed batch went, and how many other relays got a copy of it.
     public struct Delivery: Sendable, Equatable {
         public var relay: RelayAddress

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
+import ProcessLifecycle
+import ServiceLifecycle
 import TLSSupport
 import RMBIdentity
 import RMBProtocol
@@ -33,6 +34,8 @@ public struct PeerCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: .hidden) var uploads: String?
     @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
     @Flag(name: .customLong("replace-relays"), help: "On update, write exactly the --relay list (default: keep other relays on the record).") var replaceRelays = false
+    @Option(name: .long, help: "Seconds a SIGTERM/SIGINT stop may take (intake stopped, batches in flight confirmed for up to half of it, sessions closed) before the process exits anyway.")
+    var shutdownTimeout = 10.0
     @Flag(name: .short, help: "More logs (-d debug, -dd trace).") var debug: Int
 
     /// The reference's default tfchain endpoint.
@@ -63,6 +66,7 @@ public struct PeerCommand: AsyncParsableCommand {
     public func run() async throws {
         var logger = Logger(label: "rmb-peer")
         logger.logLevel = debug >= 2 ? .trace : debug == 1 ? .debug : .info
+        guard shutdownTimeout > 0, shutdownTimeout.isFinite else { throw ValidationError("--shutdown-timeout must be > 0") }
         let file: PeerConfigFile
         do throws(PeerConfigFile.Failure) {
             if let config { file = try PeerConfigFile.load(path: config) } else { file = PeerConfigFile() }
@@ -91,12 +95,14 @@ public struct PeerCommand: AsyncParsableCommand {
             // peer.md §1.5: 500 entries, 5 minutes.
             directory = CachedTwinDirectory(backend: client.directory)
         }
+        configuration.drainTimeout = .seconds(shutdownTimeout / 2)
         let service = try await PeerService(configuration: configuration, directory: directory, logger: logger)
-        let task = Task { await service.run() }
-        let shutdownLogger = logger
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { shutdownLogger.info("shutting down"); task.cancel() }
-        await task.value
-        signals.cancel()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: service), .init(service: ShutdownWatchdog(limit: .seconds(shutdownTimeout), logger: logger))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Past 80 % of the bound, what still runs is cancelled; the watchdog ends the rest.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout * 0.8)
+        try await ServiceGroup(configuration: groupConfiguration).run()
         await chain?.close()
     }
 
@@ -162,21 +168,4 @@ public struct PeerCommand: AsyncParsableCommand {
         }
         return configuration
     }
-}
-
-/// Runs `handler` on the given signals (the process ignores their default action meanwhile).
-final class SignalWatcher {
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() { sources.forEach { $0.cancel() } }
 }

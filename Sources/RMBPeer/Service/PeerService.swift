@@ -4,11 +4,17 @@ import RMBIdentity
 import RMBProtocol
 import RedisClient
 import Redundancy
+import ServiceLifecycle
 import Store
 import TwinDirectory
 
-/// The running gateway: relay sessions, local intake, postman, downstream.
-public final class PeerService: Sendable {
+/// The running gateway: relay sessions, local intake, postman, downstream. A swift-service-lifecycle
+/// `Service`: run it in a `ServiceGroup`, whose graceful shutdown (SIGTERM) stops it in order —
+/// local intake first, then (bounded by ``Configuration/drainTimeout``) the batches in flight
+/// are confirmed and their confirmations stored, then the relay sessions get close frames, then
+/// the store closes. Cancellation stops everything at once; nothing is lost either way (the
+/// store re-sends after a restart), a graceful stop only sends fewer copies twice.
+public final class PeerService: Service, Sendable {
     public struct Configuration: Sendable {
         public var identity: Identity
         public var relays: [RelayAddress]
@@ -18,6 +24,10 @@ public final class PeerService: Sendable {
         public var connection = RelayConnection.Configuration()
         /// Where to serve `GET /metrics` (Prometheus); `nil` = no listening port.
         public var metricsAddress: (host: String, port: Int)?
+        /// How long a graceful stop waits for batches in flight to be confirmed.
+        public var drainTimeout: Duration = .seconds(5)
+        /// How long a graceful stop waits for the relays to answer the close frames.
+        public var closeTimeout: Duration = .seconds(2)
 
         public init(identity: Identity, relays: [RelayAddress], redisURL: String, storePath: String) {
             self.identity = identity; self.relays = relays; self.redisURL = redisURL; self.storePath = storePath
@@ -29,12 +39,16 @@ public final class PeerService: Sendable {
     public let store: Store
     public let metrics = PeerMetrics()
     private let metricsAddress: (host: String, port: Int)?
+    private let drainTimeout: Duration
+    private let closeTimeout: Duration
+    private let clock: any Clock<Duration>
     private let redis: RedisClient
     private let directory: any TwinDirectory
     private let logger: Logger
 
     /// Resolves the twin of the identity and opens the store; throws with a clear message.
-    public init(configuration: Configuration, directory: any TwinDirectory, logger: Logger) async throws {
+    public init(configuration: Configuration, directory: any TwinDirectory, clock: any Clock<Duration> = ContinuousClock(),
+                logger: Logger) async throws {
         guard let twinID = try await directory.twinID(account: configuration.identity.account) else {
             throw PeerError.noTwin(configuration.identity.account.ss58)
         }
@@ -46,6 +60,9 @@ public final class PeerService: Sendable {
         self.directory = directory
         self.logger = logger
         self.metricsAddress = configuration.metricsAddress
+        self.drainTimeout = configuration.drainTimeout
+        self.closeTimeout = configuration.closeTimeout
+        self.clock = clock
         self.redis = try RedisClient(url: configuration.redisURL, poolSize: 4, logger: logger)
         do { _ = try await redis.send(["PING"]) } catch {
             throw PeerError.redisUnreachable(configuration.redisURL, String(describing: error))
@@ -57,7 +74,8 @@ public final class PeerService: Sendable {
         }
     }
 
-    /// Runs until cancelled (SIGTERM/SIGINT in the executable), then closes the store.
+    /// Runs until a graceful shutdown (drains in order, see the type) or cancellation, then
+    /// closes the store.
     public func run() async {
         let keys = E2EKeyCache(ownKey: peer.identity.e2eKey)
         let factory = EnvelopeFactory(peer: peer, directory: directory, keys: keys)
@@ -65,42 +83,118 @@ public final class PeerService: Sendable {
         let doorbell = Doorbell()
         let wake: @Sendable () -> Void = { doorbell.ringLater() }
         let pipeline = OutgoingPipeline(factory: factory, store: store, logger: logger)
+        let progress = Postman.Progress()
         logger.info("rmb-peer running", metadata: ["twin": "\(peer.twinID)", "account": "\(peer.identity.account.ss58)",
                                                    "relays": "\(relays.connections.map { $0.relay.canonical })"])
+        // The relay sessions run outside the graceful shutdown's reach: swift-websocket closes a
+        // connection as soon as its task sees one, and they must carry the drain. They stop
+        // when told (close frames) or cancelled with this task.
+        let relays = self.relays
+        let sessions = Task.detached { await relays.run() }
+        // For the log only: how long each step of a stop took.
+        var stopBegan: ContinuousClock.Instant?
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                let undeliverable = UndeliverableReporter(store: self.store, redis: self.redis, logger: self.logger)
+                group.addTask {
+                    await Postman(store: self.store, relays: relays, doorbell: doorbell, undeliverable: undeliverable,
+                                  metrics: self.metrics, logger: self.logger, progress: progress).run()
+                }
+                group.addTask {
+                    // Ends when the sessions end (their inbound stream finishes).
+                    await Downstream(validator: validator, factory: factory, store: self.store, redis: self.redis,
+                                     wakePostman: wake, metrics: self.metrics, logger: self.logger).run(relays.inbound)
+                }
+                group.addTask {
+                    await Resender(store: self.store, wakePostman: wake, connectionsLost: { await relays.status().reduce(0) { $0 + $1.connectionsLost } },
+                                   metrics: self.metrics, logger: self.logger).run()
+                }
+                if let address = self.metricsAddress {
+                    group.addTask {
+                        // Stops at the start of a graceful shutdown (Hummingbird follows it).
+                        await MetricsEndpoint(host: address.host, port: address.port, metrics: self.metrics, relays: relays,
+                                              store: self.store, logger: self.logger).run()
+                    }
+                }
+                group.addTask { await self.sweep(reporting: undeliverable) }
+                group.addTask { await StatusReporter(peer: self.peer, relays: relays, store: self.store, logger: self.logger).run() }
+
+                await cancelWhenGracefulShutdown { await self.runIntake(pipeline: pipeline, wake: wake) }
+                stopBegan = .now
+                if !Task.isCancelled { await self.drain(progress, sessions: sessions, began: .now) }
+                sessions.cancel()
+                await sessions.value
+                group.cancelAll()
+            }
+        } onCancel: {
+            sessions.cancel()
+        }
+        redis.close()
+        await store.close()
+        logger.info("rmb-peer stopped", metadata: stopBegan.map { ["stop_ms": "\(Self.milliseconds(since: $0))"] } ?? [:])
+    }
+
+    private static func milliseconds(since instant: ContinuousClock.Instant) -> Int64 {
+        let elapsed = ContinuousClock.now - instant
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Takes local requests and replies until cancelled (by a graceful shutdown, first thing).
+    private func runIntake(pipeline: OutgoingPipeline, wake: @escaping @Sendable () -> Void) async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.relays.run() }
-            let undeliverable = UndeliverableReporter(store: self.store, redis: self.redis, logger: self.logger)
-            group.addTask {
-                await Postman(store: self.store, relays: self.relays, doorbell: doorbell, undeliverable: undeliverable,
-                              metrics: self.metrics, logger: self.logger).run()
-            }
-            group.addTask {
-                await Downstream(validator: validator, factory: factory, store: self.store, redis: self.redis,
-                                 wakePostman: wake, metrics: self.metrics, logger: self.logger).run(self.relays.inbound)
-            }
             for queue in [RedisKeys.local, RedisKeys.reply] {
                 group.addTask {
                     await LocalIntake(queue: queue, redis: self.redis, pipeline: pipeline, store: self.store,
                                       wakePostman: wake, metrics: self.metrics, logger: self.logger).run()
                 }
             }
-            let relays = self.relays
-            group.addTask {
-                await Resender(store: self.store, wakePostman: wake, connectionsLost: { await relays.status().reduce(0) { $0 + $1.connectionsLost } },
-                               metrics: self.metrics, logger: self.logger).run()
-            }
-            if let address = self.metricsAddress {
-                group.addTask {
-                    await MetricsEndpoint(host: address.host, port: address.port, metrics: self.metrics, relays: self.relays,
-                                          store: self.store, logger: self.logger).run()
-                }
-            }
-            group.addTask { await self.sweep(reporting: undeliverable) }
-            group.addTask { await StatusReporter(peer: self.peer, relays: self.relays, store: self.store, logger: self.logger).run() }
         }
-        redis.close()
-        await store.close()
-        logger.info("rmb-peer stopped")
+    }
+
+    /// The graceful stop after the intake ended: waits (at most ``Configuration/drainTimeout``)
+    /// until no batch is in flight and nothing in the outbox is due, then closes the relay
+    /// sessions with close frames (at most ``Configuration/closeTimeout``).
+    private func drain(_ progress: Postman.Progress, sessions: Task<Void, Never>, began: ContinuousClock.Instant) async {
+        logger.info("shutting down: local intake stopped, waiting for batches in flight")
+        if await waitUntilSettled(progress) {
+            logger.info("shutting down: every batch in flight is confirmed", metadata: ["after_ms": "\(Self.milliseconds(since: began))"])
+        } else if !Task.isCancelled {
+            logger.warning("shutting down with batches unconfirmed: they are sent again after the restart",
+                           metadata: ["batches_in_flight": "\(progress.inFlight.count)", "drain_timeout": "\(drainTimeout)"])
+        }
+        logger.info("shutting down: closing relay sessions", metadata: ["after_ms": "\(Self.milliseconds(since: began))"])
+        await relays.closeSessions()
+        let closeTimeout = self.closeTimeout, clock = self.clock
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await sessions.value }
+            group.addTask { try? await clock.sleep(for: closeTimeout, tolerance: nil) }
+            await group.next()
+            group.cancelAll()
+        }
+        logger.info("shutting down: relay sessions closed", metadata: ["after_ms": "\(Self.milliseconds(since: began))"])
+    }
+
+    /// True once no batch is in flight and nothing in the outbox is due; false at the drain
+    /// timeout or on cancellation.
+    private func waitUntilSettled(_ progress: Postman.Progress) async -> Bool {
+        let clock = self.clock, drainTimeout = self.drainTimeout, store = self.store
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    let due = (try? store.outbox.nextDueTime()).flatMap { $0 }.map { $0.millis <= StoreTime.now.millis } ?? false
+                    if progress.isSettled && !due { return true }
+                    try? await clock.sleep(for: .milliseconds(20), tolerance: nil)
+                }
+                return false
+            }
+            group.addTask {
+                try? await clock.sleep(for: drainTimeout, tolerance: nil)
+                return false
+            }
+            let settled = await group.next() ?? false
+            group.cancelAll()
+            return settled
+        }
     }
 
     /// Expired inbox keys (with their stored replies), backlogs, outbox entries and awaiting

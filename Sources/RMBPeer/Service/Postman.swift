@@ -23,9 +23,19 @@ struct Postman: Sendable {
     let undeliverable: UndeliverableReporter
     let metrics: PeerMetrics
     let logger: Logger
+    /// Shared with whoever must know when everything handed to a relay is settled (a graceful stop).
+    var progress = Progress()
     var batchSize = 256
     var batchesInFlight = 8
     var resendPolicy = ResendPolicy()
+
+    /// What the postman handed to relays and has not settled yet.
+    final class Progress: Sendable {
+        let confirming = Confirming()
+        let inFlight = InFlight()
+        /// No batch waits for its confirmation, and every confirmation is stored.
+        var isSettled: Bool { inFlight.count == 0 && confirming.count == 0 }
+    }
 
     /// Outbox entries handed to a relay and not settled yet: waiting for their pong, or confirmed
     /// with the confirmation not stored yet. Later rounds leave them alone.
@@ -53,8 +63,8 @@ struct Postman: Sendable {
     }
 
     func run() async {
-        let confirming = Confirming()
-        let inFlight = InFlight()
+        let confirming = progress.confirming
+        let inFlight = progress.inFlight
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 if inFlight.count >= batchesInFlight {

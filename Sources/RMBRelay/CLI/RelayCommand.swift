@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TLSSupport
+import ProcessLifecycle
 import ServiceLifecycle
 import TFChain
 
