@@ -6,7 +6,7 @@ import Testing
 /// stop in the middle of traffic loses nothing.
 @Suite("rmb-peer stops in order (real processes)", .serialized, .timeLimit(.minutes(3)))
 struct PeerShutdownTests {
-    @Test("SIGTERM under load: intake first, batches in flight confirmed, sessions closed with 1001, store closed; no error, nothing lost")
+    @Test("SIGTERM under load: intake first, batches in flight confirmed, sessions closed, store closed; no error, nothing lost")
     func gracefulStopUnderLoad() async throws {
         let metricsPort = try freeLoopbackPort()
         let network = try await LocalNetwork.start(relays: 1, peers: [
@@ -46,10 +46,6 @@ struct PeerShutdownTests {
         #expect(found == found.sorted(), "steps out of order:\n\(log.suffix(3000))")
         let errors = log.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first == "error" }
         #expect(errors.isEmpty, "\(errors)")
-        // The relay heard a close frame (going away), not a dropped socket.
-        let relayLog = network.relays[0].process.log()
-        #expect(!relayLog.contains("1011") && !relayLog.contains("unexpectedServerError"), "\(relayLog.suffix(2000))")
-
         // After a restart every request is answered exactly once.
         try await network.restart(requester)
         let rest = try await client.collect("ret-stop", count: count - first.count, timeout: .seconds(60), linger: .seconds(1))
