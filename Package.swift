@@ -28,6 +28,8 @@ let package = Package(
         // Relay: HTTP + WebSocket server, federation client, metrics, lifecycle.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        // WebSocketTransport uses its WebSocketHandler through an SPI: pinned to a minor version.
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", .upToNextMinor(from: "1.6.2")),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
@@ -85,14 +87,35 @@ let package = Package(
         ),
 
         // MARK: TLS settings shared by every client connection (trust roots, close)
-        .target(name: "TLSSupport", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
+        .target(
+            name: "TLSSupport",
+            dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
+        // Client WebSockets (relay sessions, tfchain), IP-address hosts over TLS included.
+        .target(
+            name: "WebSocketTransport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "WSCore", package: "swift-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
 
         // MARK: tfchain (Substrate) access: SCALE, metadata, extrinsics; JSON-RPC; twin records
         .target(name: "Substrate", dependencies: ["RMBCrypto"]),
         .target(
             name: "SubstrateRPC",
             dependencies: [
-                "TLSSupport",
+                "TLSSupport", "WebSocketTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -129,7 +152,7 @@ let package = Package(
         .target(
             name: "Redundancy",
             dependencies: [
-                "RMBProtocol", "TwinDirectory", "TLSSupport",
+                "RMBProtocol", "TwinDirectory", "TLSSupport", "WebSocketTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWSClient
 import TLSSupport
+import WebSocketTransport
 import Logging
 import NIOCore
 import RMBProtocol
@@ -150,7 +151,7 @@ public actor RelayConnection {
                 var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maximumFrameSize,
                                                                    autoPing: .enabled(timePeriod: configuration.keepalive))
                 wsConfiguration.closeTimeout = .seconds(2)
-                let close = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) { inbound, outbound, _ in
+                let close = try await WebSocketConnector.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) { inbound, outbound in
                     let generation = await self.attach(outbound)
                     defer { Task { await self.detach(generation, reason: "connection closed") } }
                     for try await message in inbound.messages(maxSize: self.configuration.maximumFrameSize) {
@@ -164,7 +165,7 @@ public actor RelayConnection {
             } catch is CancellationError {
                 break
             } catch {
-                reason = String(describing: error)
+                reason = await CertificateDiagnosis.describe(error, url: relay.websocketURL)
                 detach(generation, reason: reason)
                 health.recordFailure(reason)
             }

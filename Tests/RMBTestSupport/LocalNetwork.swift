@@ -71,14 +71,15 @@ public final class LocalNetwork: @unchecked Sendable {
         public let port: Int
         public let redisURL: String
         public let process: ChildProcess
-        /// Serves TLS itself (``TLS``): reached as `localhost:<port>`, i.e. wss:// and https://.
-        public let secure: Bool
-        /// The relay's domain, as listed on twin records (`127.0.0.1:<port>`, or `localhost:<port>` with TLS).
-        public var domain: String { secure ? "localhost:\(port)" : "127.0.0.1:\(port)" }
-        public var url: String { secure ? "https://localhost:\(port)" : "http://127.0.0.1:\(port)" }
+        /// The host it is reached by when it serves TLS itself (``TLS/host``): wss:// and https://.
+        public let tlsHost: String?
+        public var secure: Bool { tlsHost != nil }
+        /// The relay's domain, as listed on twin records (`127.0.0.1:<port>`, or `<TLS host>:<port>`).
+        public var domain: String { tlsHost.map { "\($0):\(port)" } ?? "127.0.0.1:\(port)" }
+        public var url: String { tlsHost.map { "https://\($0):\(port)" } ?? "http://127.0.0.1:\(port)" }
 
-        init(index: Int, port: Int, redisURL: String, process: ChildProcess, secure: Bool = false) {
-            self.index = index; self.port = port; self.redisURL = redisURL; self.process = process; self.secure = secure
+        init(index: Int, port: Int, redisURL: String, process: ChildProcess, tlsHost: String? = nil) {
+            self.index = index; self.port = port; self.redisURL = redisURL; self.process = process; self.tlsHost = tlsHost
         }
     }
 
@@ -88,8 +89,11 @@ public final class LocalNetwork: @unchecked Sendable {
         public var certificatePath: String
         public var privateKeyPath: String
         public var caPath: String
-        public init(certificatePath: String, privateKeyPath: String, caPath: String) {
-            self.certificatePath = certificatePath; self.privateKeyPath = privateKeyPath; self.caPath = caPath
+        /// How twin records, peers and relays name the relays: a DNS name, or an IP address
+        /// (the certificate must list it).
+        public var host: String
+        public init(certificatePath: String, privateKeyPath: String, caPath: String, host: String = "localhost") {
+            self.certificatePath = certificatePath; self.privateKeyPath = privateKeyPath; self.caPath = caPath; self.host = host
         }
     }
 
@@ -183,7 +187,7 @@ public final class LocalNetwork: @unchecked Sendable {
             let identity = identities[spec.identity]
             toml += "\n[[twin]]\nid = \(spec.twin)\naccount = \"\(identity.account)\"\n"
             if spec.e2e { toml += "pk = \"\(identity.e2eKey)\"\n" }
-            let entry = { (port: Int) in tls == nil ? "http://127.0.0.1:\(port)" : "localhost:\(port)" }
+            let entry = { (port: Int) in tls.map { "\($0.host):\(port)" } ?? "http://127.0.0.1:\(port)" }
             toml += "relays = [ " + spec.relays.map { "\"\(entry(ports[$0]))\"" }.joined(separator: ", ") + " ]\n"
         }
         try toml.write(to: twinsFile, atomically: true, encoding: .utf8)
@@ -193,12 +197,12 @@ public final class LocalNetwork: @unchecked Sendable {
             let url = "\(redis.url)/\(index)"
             let process = ChildProcess(
                 name: "relay\(index)",
-                arguments: [bin.appendingPathComponent("rmb-relay").path, "--domain", tls == nil ? "127.0.0.1:\(port)" : "localhost:\(port)",
+                arguments: [bin.appendingPathComponent("rmb-relay").path, "--domain", tls.map { "\($0.host):\(port)" } ?? "127.0.0.1:\(port)",
                             "--listen", "127.0.0.1:\(port)", "--redis", url, "--twins", twinsFile.path]
                             + (tls.map { ["--tls-cert", $0.certificatePath, "--tls-key", $0.privateKeyPath, "--ca-file", $0.caPath] } ?? [])
                             + (debugLogs ? ["-d"] : []),
                 logFile: directory.appendingPathComponent("relay\(index).log"))
-            relays.append(Relay(index: index, port: port, redisURL: url, process: process, secure: tls != nil))
+            relays.append(Relay(index: index, port: port, redisURL: url, process: process, tlsHost: tls?.host))
         }
 
         var peers: [Peer] = []
@@ -208,7 +212,7 @@ public final class LocalNetwork: @unchecked Sendable {
             let store = directory.appendingPathComponent("store-twin\(spec.twin)")
             var arguments = [bin.appendingPathComponent("rmb-peer").path, "--twins", twinsFile.path,
                              "--redis", url, "--store", store.path]
-            for index in spec.connect ?? [] { arguments += ["--relay", tls == nil ? "http://127.0.0.1:\(ports[index])" : "localhost:\(ports[index])"] }
+            for index in spec.connect ?? [] { arguments += ["--relay", tls.map { "\($0.host):\(ports[index])" } ?? "http://127.0.0.1:\(ports[index])"] }
             if let tls { arguments += ["--ca-file", tls.caPath] }
             arguments += spec.extraArguments
             if debugLogs { arguments.append("-d") }

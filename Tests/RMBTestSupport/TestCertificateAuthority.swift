@@ -48,7 +48,9 @@ public struct TestCertificateAuthority: Sendable {
     private let keyPEM: String
 
     /// Makes a new self-signed root, valid from an hour ago for ten years.
-    public init(commonName: String = "RMB Test CA") throws {
+    /// Each CA has a name of its own: trust is process-wide (`ClientTLS.trust`), and two trusted
+    /// CAs of one name make the verifier pick the wrong one (BAD_SIGNATURE) in parallel tests.
+    public init(commonName: String = "RMB Test CA \(UUID().uuidString.prefix(8))") throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("rmb-test-ca-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

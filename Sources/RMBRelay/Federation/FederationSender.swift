@@ -1,3 +1,4 @@
+import TLSSupport
 import TwinDirectory
 import AsyncHTTPClient
 import Foundation
@@ -89,7 +90,7 @@ struct FederationSender: Sendable {
             default: return .failed("status \(response.status.code)")
             }
         } catch {
-            return .failed(String(describing: error))
+            return .failed(await CertificateDiagnosis.describe(error, url: relay.federationURL))
         }
     }
 }

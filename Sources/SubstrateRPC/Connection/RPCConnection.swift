@@ -1,5 +1,6 @@
 import HummingbirdWSClient
 import TLSSupport
+import WebSocketTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -116,8 +117,8 @@ final class RPCConnection: Sendable {
                                                            autoPing: .enabled(timePeriod: configuration.keepalive))
         wsConfiguration.closeTimeout = configuration.closeTimeout
         do {
-            let closeFrame = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) {
-                inbound, outbound, _ in
+            let closeFrame = try await WebSocketConnector.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) {
+                inbound, outbound in
                 guard self.opened() else { return }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await self.writeLoop(outbound) }
@@ -128,7 +129,7 @@ final class RPCConnection: Sendable {
             }
             end(.transport("connection closed by the node" + (closeFrame.map { " (\($0.closeCode))" } ?? "")))
         } catch {
-            end(.transport("\(error)"))
+            end(.transport(await CertificateDiagnosis.describe(error, url: url)))
         }
     }
 
