@@ -36,6 +36,7 @@ public final class ReplayNode: Sendable {
         var nextConnection = 0
         var sessions: [Int: any Channel] = [:]
         var frames = 0
+        var closeFrames = 0
     }
 
     private init(port: Int, tls: Bool, state: Locked<NodeState>, task: Task<Void, Never>) {
@@ -132,6 +133,11 @@ public final class ReplayNode: Sendable {
     /// Frames received that were not a JSON-RPC request (garbage, binary).
     public var ignoredFrames: Int {
         state.withLock { $0.frames }
+    }
+
+    /// Close frames clients sent (a polite close sends one).
+    public var closeFramesReceived: Int {
+        state.withLock { $0.closeFrames }
     }
 
     /// Drops every open connection at once (TCP close, no close frame): a node crash.

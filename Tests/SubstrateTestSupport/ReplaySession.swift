@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import NIOWebSocket
 import Logging
 
 /// One client connection to the replay node: reads requests in order, records them, and runs
@@ -29,6 +30,7 @@ struct ReplaySession: Sendable {
             return state.nextConnection
         }
         defer { _ = state.withLock { $0.sessions.removeValue(forKey: connection) } }
+        await CloseFrameCounter.install(on: channel, state: state)
         await withTaskGroup(of: Void.self) { group in
             do {
                 for try await message in inbound.messages(maxSize: 64 << 20) {
@@ -115,5 +117,28 @@ struct ReplaySession: Sendable {
         let params = (object["params"] as? [Any] ?? []).map { (try? NodeJSON(any: $0)) ?? nil }
         let id = object["id"].flatMap { try? NodeJSON(any: $0) } ?? nil
         return Parsed(method: method, params: params, id: id)
+    }
+}
+
+/// Counts the close frames clients send (``ReplayNode/closeFramesReceived``): it sits right
+/// after the WebSocket frame decoder, where control frames still pass.
+final class CloseFrameCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+    let state: Locked<ReplayNode.NodeState>
+
+    init(state: Locked<ReplayNode.NodeState>) { self.state = state }
+
+    static func install(on channel: any Channel, state: Locked<ReplayNode.NodeState>) async {
+        try? await channel.eventLoop.submit {
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            try pipeline.addHandler(CloseFrameCounter(state: state), position: .after(decoder))
+        }.get()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if unwrapInboundIn(data).opcode == .connectionClose { state.withLock { $0.closeFrames += 1 } }
+        context.fireChannelRead(data)
     }
 }

@@ -96,10 +96,24 @@ final class RPCConnection: Sendable {
         state.withLockedValue { $0.task }?.cancel()
     }
 
-    /// ``shutdown(_:)``, then waits until the socket task has ended.
+    /// Ends the connection politely and waits until the socket task has ended: the writer
+    /// stops, so the WebSocket handler returns and sends a close frame (1000) and waits for the
+    /// node's (at most ``Configuration/closeTimeout``, then the TLS close, 250 ms); a node that
+    /// answers neither is cut off by cancellation shortly after.
     func close(_ reason: RPCError) async {
-        shutdown(reason)
-        await state.withLockedValue { $0.task }?.value
+        end(reason)
+        guard let task = state.withLockedValue({ $0.task }) else { return }
+        let bound = configuration.closeTimeout + .milliseconds(500)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await task.value }
+            group.addTask {
+                try? await Task.sleep(for: bound)
+                task.cancel()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        await task.value
     }
 
     var isEnded: Bool {
