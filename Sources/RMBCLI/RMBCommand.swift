@@ -1,3 +1,4 @@
+import RMBProtocol
 import ArgumentParser
 import Foundation
 
@@ -6,7 +7,7 @@ public struct RMBCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rmb",
         abstract: "Reliable Message Bus tools: keys, envelopes, relay tokens, twins, benchmarks.",
-        version: "0.1.0",
+        version: RMBVersion.semantic,
         subcommands: [KeyCommand.self, EnvelopeCommand.self, JWTCommand.self, TwinCommand.self, PeerStatusCommand.self, ServiceCommand.self, StoreCommand.self, BenchCommand.self]
     )
 

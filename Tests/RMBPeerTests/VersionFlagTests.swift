@@ -1,4 +1,5 @@
 import Foundation
+import RMBProtocol
 import RMBTestSupport
 import Testing
 
@@ -11,6 +12,14 @@ import Testing
         #expect(long.status == 0 && !long.output.isEmpty, "\(long)")
         #expect(short.status == 0, "\(short)")
         #expect(short.output == long.output)
+    }
+
+    /// One version everywhere (RMBVersion): the three executables print the same.
+    @Test func everyExecutablePrintsTheOneVersion() throws {
+        for binary in ["rmb-peer", "rmb-relay", "rmb"] {
+            let output = try run(binary, "--version")
+            #expect(output.status == 0 && output.output.trimmingCharacters(in: .whitespacesAndNewlines) == RMBVersion.semantic, "\(binary): \(output)")
+        }
     }
 
     private func run(_ binary: String, _ argument: String) throws -> CommandOutput {

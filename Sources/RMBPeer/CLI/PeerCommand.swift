@@ -15,7 +15,7 @@ public struct PeerCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rmb-peer",
         abstract: "RMB peer: a twin's gateway between local Redis applications and RMB relays.",
-        version: VersionPlugin.version
+        version: RMBVersion.semantic
     )
 
     @Option(name: [.short, .long], help: "Mnemonic or 0x hex seed (prefer RMB_MNEMONIC or --mnemonic-file).") var mnemonic: String?

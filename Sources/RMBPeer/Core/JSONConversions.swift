@@ -43,7 +43,7 @@ public enum VersionPlugin {
     public static let name = "rmb"
     public static let versionCommand = "rmb.version"
     /// Version of this implementation, reported to `rmb.version`.
-    public static let version = "v0.1.0-swift"
+    public static let version = RMBVersion.peerPlugin
 
     /// The response to an incoming `rmb.version` request.
     public static func reply(to request: ValidatedEnvelope) -> OutgoingMessage {

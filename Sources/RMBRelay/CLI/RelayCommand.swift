@@ -1,4 +1,5 @@
 import TwinDirectory
+import RMBProtocol
 import ArgumentParser
 import Foundation
 import Logging
@@ -13,7 +14,7 @@ import TFChain
 /// without TLS, and `--domain host:port` matches such entries.
 public struct RelayCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "rmb-relay", abstract: "Reliable Message Bus relay (wire-compatible with rmb-rs).", version: "0.1.0")
+        commandName: "rmb-relay", abstract: "Reliable Message Bus relay (wire-compatible with rmb-rs).", version: RMBVersion.semantic)
 
     @Option(name: [.customShort("m"), .customLong("domain")], parsing: .upToNextOption, help: "The relay's own domain names.")
     var domains: [String] = []
