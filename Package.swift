@@ -265,7 +265,15 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
         .testTarget(name: "RMBClientTests", dependencies: ["RMBClient", "RMBProtocol", "RedisClient", "RMBTestSupport"]),
-        .testTarget(name: "RMBPeerTests", dependencies: ["RMBPeer", "RMBTestSupport", "SubstrateTestSupport"]),
+        .testTarget(
+            name: "RMBPeerTests",
+            dependencies: [
+                "RMBPeer", "RMBTestSupport", "SubstrateTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]
+        ),
         .testTarget(
             name: "RMBRelayTests",
             dependencies: [

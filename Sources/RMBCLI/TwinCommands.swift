@@ -185,6 +185,7 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// Async ``reportingErrors(_:)``: chain failures (node unreachable, transaction rejected, not
 /// finalized) exit 1, bad input exits 2 — so scripts can tell "retry later" from "fix the call".
+/// "No such twin" is bad input whichever way it was asked (by id, or by the key's account).
 @discardableResult
 func reportingAsyncErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
@@ -193,7 +194,8 @@ func reportingAsyncErrors<T>(_ body: () async throws -> T) async throws -> T {
         throw exit
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(error is TFChainError ? 1 : 2)
+        if let chain = error as? TFChainError, !chain.isCallersMistake { throw ExitCode(1) }
+        throw ExitCode(2)
     }
 }
 

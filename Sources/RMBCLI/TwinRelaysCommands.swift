@@ -149,8 +149,8 @@ struct EditOptions: ParsableArguments {
     }
 
     private func editChain(_ client: TFChainClient, _ operation: EditRelays.Operation, _ arguments: [RelayAddress]) async throws -> String {
-        if let local = arguments.first(where: { !$0.isChainCompatible }) {
-            throw ValidationError("relay \(local.canonical): tfchain takes host names only (no scheme, port or path)")
+        if let refused = arguments.first(where: { !$0.isChainCompatible }), let reason = refused.chainIncompatibility {
+            throw ValidationError("relay \(refused.canonical) cannot be written on tfchain: \(reason)")
         }
         let identity = try twin.secret.identity()
         guard let id = try await client.directory.twinID(account: identity.account) else {
@@ -174,7 +174,9 @@ struct EditOptions: ParsableArguments {
         let receipt = try await client.updateTwin(
             signer: IdentityExtrinsicSigner(identity), relayField: field, publicKey: record.publicKey,
             finalizationTimeout: .seconds(timeout))
-        return "twin \(id) relays: \(describe(receipt.record.twin.relays)) (finalized in block 0x\(Hex.encode(receipt.blockHash)))"
+        let landed = receipt.blockHash.map { "finalized in block 0x\(Hex.encode($0))" }
+            ?? "the node dropped the transaction watch; the twin record shows the change"
+        return "twin \(id) relays: \(describe(receipt.record.twin.relays)) (\(landed))"
     }
 
     private func describe(_ relays: [RelayAddress]) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HummingbirdWSClient
 import TLSSupport
 import WebSocketTransport
@@ -23,6 +24,9 @@ public actor RelayConnection {
         public var minimumBackoff: Duration = .milliseconds(200)
         public var maximumBackoff: Duration = .seconds(10)
         public var maximumFrameSize: Int = 4 << 20
+        /// From connecting to the WebSocket upgrade's answer: a relay that accepts the TCP
+        /// connection and never answers (hung, frozen) is given up on and tried again.
+        public var handshakeTimeout: Duration = .seconds(10)
         /// When an unconfirmed batch also goes through the next relay (``RelayPool``).
         public var hedge = HedgePolicy()
         public init() {}
@@ -34,12 +38,16 @@ public actor RelayConnection {
     private let configuration: Configuration
     private let deliver: @Sendable (InboundFrame) async -> Void
     private let logger: Logger
+    /// Runs the confirmation sweep, the handshake timeout and the back-off.
+    private let clock: any Clock<Duration>
+    /// Time on `clock` since this connection was made: deadlines, round trips, `silentSince`.
+    private let stopwatch: Stopwatch
 
     private var writer: WebSocketOutboundWriter?
     private var generation: UInt64 = 0
     private var health: RelayHealth
-    /// Batches waiting for their pong, with the instant they time out (``expireOverdue()``).
-    private var pending: [String: (continuation: CheckedContinuation<Void, any Error>, deadline: ContinuousClock.Instant)] = [:]
+    /// Batches waiting for their pong, with the time (``now``) they time out (``expireOverdue(now:)``).
+    private var pending: [String: (continuation: CheckedContinuation<Void, any Error>, deadline: Duration)] = [:]
     /// Pongs that arrived while their sender was still finishing its writes.
     private var earlyPongs: Set<String> = []
     private var counter: UInt64 = 0
@@ -49,10 +57,13 @@ public actor RelayConnection {
     /// Set by ``shutdown()``: the session is closing for good, no reconnect.
     private var stopping = false
 
-    public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(), logger: Logger,
+    public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(),
+                clock: any Clock<Duration> = ContinuousClock(), logger: Logger,
                 token: @escaping @Sendable () throws -> String,
                 deliver: @escaping @Sendable (InboundFrame) async -> Void) {
         self.relay = relay
+        self.clock = clock
+        self.stopwatch = Stopwatch(clock)
         self.peer = peer
         self.configuration = configuration
         self.logger = logger
@@ -63,6 +74,9 @@ public actor RelayConnection {
     }
 
     public var status: RelayHealth { health }
+
+    /// Time on the connection's clock since it was made.
+    private var now: Duration { stopwatch.elapsed() }
 
     /// How long a batch may wait for this relay's confirmation before it is hedged.
     public var hedgeDeadline: Duration {
@@ -76,7 +90,7 @@ public actor RelayConnection {
     public func confirmationOverdue(hedgedThrough other: RelayAddress?) {
         if other != nil { health.hedges += 1 }
         guard health.state == .connected, health.silentSince == nil else { return }
-        health.silentSince = .now
+        health.silentSince = now
         logger.warning("relay silent: confirmation overdue, sending through the next relay meanwhile",
                        metadata: ["relay": "\(relay)", "deadline": "\(hedgeDeadline)", "through": "\(other.map { "\($0)" } ?? "none")"])
     }
@@ -97,12 +111,12 @@ public actor RelayConnection {
     private func watchConfirmations() async {
         let period = min(configuration.confirmationTimeout / 4, .milliseconds(250))
         while !Task.isCancelled {
-            try? await Task.sleep(for: period)
-            expireOverdue(now: .now)
+            try? await clock.sleep(for: period, tolerance: nil)
+            expireOverdue(now: now)
         }
     }
 
-    private func expireOverdue(now: ContinuousClock.Instant) {
+    private func expireOverdue(now: Duration) {
         probeIfSilent()
         guard !pending.isEmpty else { return }
         for (uid, waiter) in pending where waiter.deadline <= now {
@@ -143,7 +157,7 @@ public actor RelayConnection {
         var failures = 0
         var lastLogged: String?
         while !Task.isCancelled && !stopping {
-            let startedAt = ContinuousClock.now
+            let startedAt = now
             let reason: String
             do {
                 let url = relay.websocketURL + "?" + (try token())
@@ -151,14 +165,7 @@ public actor RelayConnection {
                 var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maximumFrameSize,
                                                                    autoPing: .enabled(timePeriod: configuration.keepalive))
                 wsConfiguration.closeTimeout = .seconds(2)
-                let close = try await WebSocketConnector.connect(url: url, configuration: wsConfiguration, tlsConfiguration: ClientTLS.configuration(), logger: logger) { inbound, outbound in
-                    let generation = await self.attach(outbound)
-                    defer { Task { await self.detach(generation, reason: "connection closed") } }
-                    for try await message in inbound.messages(maxSize: self.configuration.maximumFrameSize) {
-                        guard case .binary(let buffer) = message else { continue }
-                        await self.received(Array(buffer.readableBytesView))
-                    }
-                }
+                let close = try await connect(url: url, configuration: wsConfiguration)
                 reason = "closed by relay\(close.map { ": \($0.closeCode)" } ?? "")"
                 detach(generation, reason: reason)
                 health.lastError = reason
@@ -171,7 +178,7 @@ public actor RelayConnection {
             }
             if Task.isCancelled || stopping { break }
             // A connection that lived a while resets the backoff.
-            failures = ContinuousClock.now - startedAt > .seconds(30) ? 0 : failures + 1
+            failures = now - startedAt > .seconds(30) ? 0 : failures + 1
             let delay = backoff(failures)
             var metadata: Logger.Metadata = ["relay": "\(relay)", "reason": "\(reason)",
                                              "in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"]
@@ -184,9 +191,43 @@ public actor RelayConnection {
             } else {
                 logger.debug("relay connection down, reconnecting", metadata: metadata)
             }
-            try? await Task.sleep(for: delay)
+            try? await clock.sleep(for: delay, tolerance: nil)
         }
         detach(generation, reason: "shut down")
+    }
+
+    /// One session: connects, reads until it ends, returns the relay's close frame if any.
+    /// Throws ``HandshakeTimeout`` when the upgrade is not answered within the configured time.
+    private func connect(url: String, configuration wsConfiguration: WebSocketClientConfiguration) async throws -> WebSocketCloseFrame? {
+        enum Outcome: Sendable { case closed(WebSocketCloseFrame?), upgradedInTime }
+        let upgraded = UpgradeFlag()
+        let (clock, timeout, logger, maximumFrameSize) = (self.clock, configuration.handshakeTimeout, self.logger, configuration.maximumFrameSize)
+        return try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                .closed(try await WebSocketConnector.connect(url: url, configuration: wsConfiguration,
+                                                             tlsConfiguration: ClientTLS.configuration(), logger: logger) { inbound, outbound in
+                    upgraded.set()
+                    let generation = await self.attach(outbound)
+                    defer { Task { await self.detach(generation, reason: "connection closed") } }
+                    for try await message in inbound.messages(maxSize: maximumFrameSize) {
+                        guard case .binary(let buffer) = message else { continue }
+                        await self.received(Array(buffer.readableBytesView))
+                    }
+                })
+            }
+            group.addTask {
+                try await clock.sleep(for: timeout, tolerance: nil)
+                guard upgraded.isSet else { throw HandshakeTimeout(timeout: timeout) }
+                return .upgradedInTime
+            }
+            while let outcome = try await group.next() {
+                if case .closed(let frame) = outcome {
+                    group.cancelAll()
+                    return frame
+                }
+            }
+            return nil
+        }
     }
 
     private func backoff(_ failures: Int) -> Duration {
@@ -239,7 +280,7 @@ public actor RelayConnection {
     /// keeping the order on the wire, while this one waits for its pong).
     public func sendConfirmed(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws -> Duration {
         guard let writer else { throw RedundancyError.notConnected(relay) }
-        let started = ContinuousClock.now
+        let started = now
         counter += 1
         let uid = confirmationPrefix + String(counter)
         var ping = RMBEnvelope()
@@ -260,14 +301,27 @@ public actor RelayConnection {
             throw RedundancyError.writeFailed(relay, String(describing: error))
         }
         written?()
-        let deadline = ContinuousClock.now + configuration.confirmationTimeout
+        let deadline = now + configuration.confirmationTimeout
         if earlyPongs.remove(uid) == nil {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 pending[uid] = (continuation, deadline)
             }
         }
-        let elapsed = ContinuousClock.now - started
+        let elapsed = now - started
         health.recordSuccess(roundTrip: elapsed)
         return elapsed
     }
+}
+
+/// The relay accepted the connection but did not answer the WebSocket upgrade in time.
+public struct HandshakeTimeout: Error, CustomStringConvertible {
+    public let timeout: Duration
+    public var description: String { "no answer to the WebSocket upgrade within \(timeout)" }
+}
+
+/// Set once the WebSocket upgrade succeeded (read by the handshake timer).
+final class UpgradeFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

@@ -20,8 +20,8 @@ public struct RelayHealth: Sendable, Equatable {
     public var lastError: String?
     /// Since when a confirmation of this connected relay is overdue (past its hedge deadline):
     /// the relay is *silent*, demoted below every relay that answers, and probed until a
-    /// confirmation comes back.
-    public var silentSince: ContinuousClock.Instant?
+    /// confirmation comes back. Time on the connection's clock (since the connection was made).
+    public var silentSince: Duration?
     /// Recent confirmation round trips, for the hedge deadline.
     public var roundTrips = RoundTripWindow()
     /// Batches of this relay that were hedged through another relay.

@@ -21,7 +21,7 @@ public final class RelayPool: Sendable {
         self.clock = clock
         let inbound = self.inbound
         self.connections = relays.map { relay in
-            RelayConnection(relay: relay, peer: peer, configuration: configuration, logger: logger, token: token) { frame in
+            RelayConnection(relay: relay, peer: peer, configuration: configuration, clock: clock, logger: logger, token: token) { frame in
                 await inbound.append(frame, waitingBelow: Self.inboundCapacity)
             }
         }

@@ -50,7 +50,7 @@ public struct BlockHeader: Sendable, Hashable {
 }
 
 /// One status of `author_submitAndWatchExtrinsic` (Substrate's `TransactionStatus`).
-public enum TransactionStatus: Sendable, Hashable {
+public enum TransactionStatus: Sendable, Hashable, CustomStringConvertible {
     case future
     case ready
     case broadcast([String])
@@ -67,6 +67,22 @@ public enum TransactionStatus: Sendable, Hashable {
         switch self {
         case .finalized, .finalityTimeout, .usurped, .dropped, .invalid: true
         case .future, .ready, .broadcast, .inBlock, .retracted: false
+        }
+    }
+
+    /// As the node names it, block hashes in 0x hex (`inBlock(0x01e9…)`), for errors and logs.
+    public var description: String {
+        switch self {
+        case .future: "future"
+        case .ready: "ready"
+        case .broadcast(let peers): "broadcast(\(peers.count) peers)"
+        case .inBlock(let hash): "inBlock(\(Hex.encode(hash)))"
+        case .retracted(let hash): "retracted(\(Hex.encode(hash)))"
+        case .finalityTimeout(let hash): "finalityTimeout(\(Hex.encode(hash)))"
+        case .finalized(let hash): "finalized(\(Hex.encode(hash)))"
+        case .usurped(let hash): "usurped(\(Hex.encode(hash)))"
+        case .dropped: "dropped"
+        case .invalid: "invalid"
         }
     }
 

@@ -33,7 +33,13 @@ public struct ChainTwinDirectory: TwinDirectory {
     /// The full on-chain record (with the raw relay field), or `nil` if there is no such twin.
     public func record(id: UInt32, at block: [UInt8]? = nil) async throws -> TwinRecord? {
         guard let bytes = try await storage.storageValue(key: Self.twinKey(id: id), at: block) else { return nil }
-        let record = try TwinRecord(scale: bytes)
+        let record: TwinRecord
+        do { record = try TwinRecord(scale: bytes) } catch {
+            // A runtime upgrade that changed the Twin type is named as such (from the live
+            // metadata), not reported as a bad value.
+            try await storage.explainUndecodableValue()
+            throw TFChainError.inconsistentRecord("twin \(id) does not decode: \(error)")
+        }
         guard record.id == id else { throw TFChainError.inconsistentRecord("twin \(id) is stored with id \(record.id)") }
         return record
     }

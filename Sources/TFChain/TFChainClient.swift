@@ -9,9 +9,12 @@ public actor TFChainClient: ChainStorageReading {
     public nonisolated let rpc: SubstrateRPCClient
     let logger: Logger
     private var cachedRuntime: (specVersion: UInt32, runtime: TFChainRuntime)?
+    /// Paces the look-ups after a lost transaction watch.
+    let clock: any Clock<Duration>
 
-    public init(rpc: SubstrateRPCClient, logger: Logger = Logger(label: "rmb.tfchain")) {
+    public init(rpc: SubstrateRPCClient, clock: any Clock<Duration> = ContinuousClock(), logger: Logger = Logger(label: "rmb.tfchain")) {
         self.rpc = rpc
+        self.clock = clock
         self.logger = logger
     }
 
@@ -25,6 +28,17 @@ public actor TFChainClient: ChainStorageReading {
 
     public func storageValue(key: [UInt8], at block: [UInt8]?) async throws -> [UInt8]? {
         do { return try await rpc.storage(key: key, at: block) } catch { throw TFChainError.node(error.description) }
+    }
+
+    /// Loads the node's current runtime (``runtime()``), whose check names a changed Twin layout
+    /// with the runtime version.
+    public func explainUndecodableValue() async throws {
+        do { _ = try await runtime() } catch {
+            if case .runtimeMismatch(let detail) = error, let specVersion = try? await rpc.runtimeVersion().specVersion {
+                throw TFChainError.runtimeMismatch("runtime \(specVersion): \(detail)")
+            }
+            throw error
+        }
     }
 
     /// The runtime facts for the node's current runtime; metadata is fetched again only when

@@ -18,6 +18,21 @@ public enum TFChainError: Error, Sendable, CustomStringConvertible {
     case missingEvent(String)
     /// The node could not be reached or answered with an error.
     case node(String)
+    /// The node accepted the transaction, then the connection ended before its outcome, and the
+    /// twin record did not show the change within the wait: it may still land (until its
+    /// mortality ends) or not.
+    case outcomeUnknown(String)
+
+    /// Whether the caller must change something (no twin for this key, a relay list the chain
+    /// refuses) rather than retry later: the CLI exits 2 for these, as for any bad input, and 1
+    /// for the chain's own failures.
+    public var isCallersMistake: Bool {
+        switch self {
+        case .noTwin, .invalidRelayField: true
+        case .inconsistentRecord, .runtimeMismatch, .transactionRejected, .extrinsicFailed, .notFinalized, .missingEvent, .node,
+             .outcomeUnknown: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -30,6 +45,7 @@ public enum TFChainError: Error, Sendable, CustomStringConvertible {
         case .notFinalized(let waited, let status): "transaction not finalized after \(waited) (last status: \(status))"
         case .missingEvent(let detail): "no TwinUpdated event: \(detail)"
         case .node(let detail): "tfchain node error: \(detail)"
+        case .outcomeUnknown(let detail): "outcome unknown: \(detail)"
         }
     }
 }

@@ -7,7 +7,9 @@ import TwinDirectory
 /// The result of a finalized `update_twin`: where it landed and the record the chain emitted.
 public struct TwinUpdateReceipt: Sendable {
     public let extrinsicHash: [UInt8]
-    public let blockHash: [UInt8]
+    /// The finalized block holding it; nil when the node dropped the transaction watch and the
+    /// change was confirmed by reading the twin record instead.
+    public let blockHash: [UInt8]?
     /// The twin as the `TwinUpdated` event reports it (the chain's view after the update).
     public let record: TwinRecord
 }
@@ -57,8 +59,44 @@ extension TFChainClient {
             "account": "\(account.ss58)", "nonce": "\(nonce)", "relay": "\(relayField ?? "none")",
             "extrinsic": "\(extrinsic.hashHexString)",
         ])
-        let blockHash = try await submitAndAwaitFinalization(extrinsic, timeout: finalizationTimeout)
+        let blockHash: [UInt8]
+        do {
+            blockHash = try await submitAndAwaitFinalization(extrinsic, timeout: finalizationTimeout)
+        } catch {
+            guard case .outcomeUnknown(let detail) = error else { throw error }
+            // The node took the transaction and the connection ended: whether it landed is
+            // read from the record, not guessed from the lost watch.
+            logger.warning("lost the transaction watch; reading the twin record to learn the outcome", metadata: ["reason": "\(detail)"])
+            let window = max(.seconds(2), min(.seconds(60), finalizationTimeout))
+            if let record = try await recordShowing(relayField: relayField, publicKey: publicKey, account: account, within: window) {
+                logger.info("update_twin landed (seen in the twin record)", metadata: ["twin": "\(record.id)"])
+                return TwinUpdateReceipt(extrinsicHash: extrinsic.hash, blockHash: nil, record: record)
+            }
+            throw .outcomeUnknown("\(detail); after \(window) the twin record does not show the change. The transaction " +
+                                  "\(extrinsic.hashHexString) may still land until its mortality ends (\(Self.mortalityPeriod) blocks); " +
+                                  "check with `rmb twin show` before submitting again")
+        }
         return try await receipt(for: extrinsic, in: blockHash, runtime: runtime)
+    }
+
+    /// The signer's twin record once it shows `relayField` and `publicKey` (those given), read
+    /// every 2 s on ``clock`` for at most `window`; nil when it never did.
+    private func recordShowing(relayField: String?, publicKey: [UInt8]?, account: AccountID, within window: Duration) async throws(TFChainError) -> TwinRecord? {
+        var waited = Duration.zero
+        while true {
+            do {
+                if let id = try await directory.twinID(account: account), let record = try await directory.record(id: id),
+                   relayField.map({ Array($0.utf8) == record.relayField }) ?? true,
+                   publicKey.map({ $0 == record.publicKey }) ?? true {
+                    return record
+                }
+            } catch {
+                logger.debug("twin record look-up failed", metadata: ["error": "\(error)"])
+            }
+            guard waited < window else { return nil }
+            do { try await clock.sleep(for: .seconds(2), tolerance: nil) } catch { return nil }
+            waited += .seconds(2)
+        }
     }
 
     /// Watches the transaction until it is finalized, failing on any terminal status or timeout.
@@ -84,9 +122,9 @@ extension TFChainClient {
                             continue
                         }
                     }
-                    return .failure(.node("the node ended the transaction watch without a final status"))
+                    return .failure(.outcomeUnknown("the node ended the transaction watch without a final status"))
                 } catch {
-                    return .failure(.node("transaction watch failed: \(error)"))
+                    return .failure(.outcomeUnknown("the node accepted the transaction, then the watch failed: \(error)"))
                 }
             }
             group.addTask {

@@ -23,30 +23,34 @@ public enum ClientTLS {
         }
     }
 
-    private static let extraFiles = Mutex<[String]>([])
+    /// Roots added with ``trust(caFile:)``, by file, read once: a file moved or deleted later
+    /// does not break every later connection.
+    private static let extraRoots = Mutex<[(path: String, certificates: [NIOSSLCertificate])]>([])
 
     /// Adds the certificates of a PEM file to the roots trusted by every later connection of this
     /// process. Throws when the file holds no readable certificate.
     public static func trust(caFile path: String) throws(Failure) {
+        let certificates: [NIOSSLCertificate]
         do {
-            guard !(try NIOSSLCertificate.fromPEMFile(path)).isEmpty else { throw Failure.unreadableCAFile(path, "no certificate in it") }
-        } catch let error as Failure {
-            throw error
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
         } catch {
             throw .unreadableCAFile(path, String(describing: error))
         }
-        extraFiles.withLock { if !$0.contains(path) { $0.append(path) } }
+        guard !certificates.isEmpty else { throw .unreadableCAFile(path, "no certificate in it") }
+        extraRoots.withLock { roots in
+            if !roots.contains(where: { $0.path == path }) { roots.append((path, certificates)) }
+        }
     }
 
     /// A client configuration: full verification against the trusted roots, short close.
     public static func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.shutdownTimeout = .milliseconds(shutdownTimeout)
-        var files = extraFiles.withLock { $0 }
+        var roots: [NIOSSLAdditionalTrustRoots] = extraRoots.withLock { $0.map { .certificates($0.certificates) } }
         if let file = environment["SSL_CERT_FILE"], !file.isEmpty, FileManager.default.isReadableFile(atPath: file) {
-            files.append(file)
+            roots.append(.file(file))
         }
-        configuration.additionalTrustRoots = files.map { .file($0) }
+        configuration.additionalTrustRoots = roots
         return configuration
     }
 }

@@ -31,6 +31,24 @@ extension RelayAddress {
         return true
     }
 
+    /// Why this relay cannot be written on tfchain, in words; nil when it can. The reasons,
+    /// in order: a plain-http scheme, a port, a `_` (tfchain joins relays with it), tfchain's
+    /// quirk of refusing a `.` as the second character (`a.example.com`), any other failure of
+    /// ``isValidChainRelayField(_:)``.
+    public var chainIncompatibility: String? {
+        if !isSecure { return "it has a plain-http scheme (tfchain stores host names only; relays are reached over wss)" }
+        if port != nil { return "it has a port (tfchain stores host names only; relays are reached on 443)" }
+        if host.contains("_") { return "it contains '_', which tfchain uses to join relays" }
+        let bytes = Array(host.utf8)
+        if bytes.count > 1, bytes[1] == UInt8(ascii: ".") {
+            return "tfchain refuses a '.' as the second character of the relay field (its check's quirk), e.g. 'a.example.com'; use a host whose first label is longer"
+        }
+        if !Self.isValidChainRelayField(host) {
+            return "it fails tfchain's check of the relay field ([A-Za-z0-9._-], no leading, trailing or doubled '.', at most \(Self.maximumChainRelayFieldLength) bytes)"
+        }
+        return nil
+    }
+
     /// Relays from the chain's `relay` field: host names joined with `_` (twins.md §1).
     ///
     /// Differences from the original, on purpose: empty pieces (`a__b`, a leading or trailing

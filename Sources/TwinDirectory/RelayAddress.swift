@@ -51,9 +51,7 @@ public struct RelayAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether this address can be stored in the chain's relay field (secure, default port,
     /// DNS name accepted by tfchain's check).
-    public var isChainCompatible: Bool {
-        isSecure && port == nil && Self.isValidChainRelayField(host) && !host.contains("_")
-    }
+    public var isChainCompatible: Bool { chainIncompatibility == nil }
 
     public var description: String { canonical }
 }

@@ -61,10 +61,12 @@ import Testing
 
     @Test func relaysTheChainWouldRefuseAreRejectedBeforeSigning() async throws {
         let (fake, node) = try await Self.chain()
-        for bad in ["http://127.0.0.1:8080", "r.example.com:8443", "a.example.com"] {
+        // Each refused with its own reason (issue 16: all used to say "host names only").
+        for (bad, reason) in [("http://127.0.0.1:8080", "plain-http"), ("r.example.com:8443", "port"),
+                              ("a.fake.test", "second character"), ("x_y.fake.test", "'_'")] {
             let result = try await Self.rmb(["twin", "relays", "add", "--substrate", node.url, "--mnemonic", Self.devMnemonic, bad])
             #expect(result.status == 2, "\(bad): \(result.stdout) \(result.stderr)")
-            #expect(result.stderr.hasPrefix("error:"))
+            #expect(result.stderr.hasPrefix("error:") && result.stderr.contains(reason), "\(bad): \(result.stderr)")
         }
         let notListed = try await Self.rmb(["twin", "relays", "remove", "--substrate", node.url, "--mnemonic", Self.devMnemonic, "nope.example.com"])
         #expect(notListed.status == 2)
@@ -80,7 +82,53 @@ import Testing
                                          "--timeout", "1", "r1.example.com"])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("not finalized"))
+        #expect(result.stderr.contains("last status: ready"), "\(result.stderr)")
         #expect(Date().timeIntervalSince(started) < 60)   // bounded (generous: parallel suite on two cores)
+        await node.stop()
+    }
+
+    /// Block hashes in errors are hex, not byte arrays (issue 16).
+    @Test func aTransactionStuckInABlockNamesTheBlockInHex() async throws {
+        let (fake, node) = try await Self.chain()
+        fake.with { $0.statuses = ["ready", ["inBlock": NodeJSON(stringLiteral: FakeTFChain.blockHash(121))]] }
+        let result = try await Self.rmb(["twin", "relays", "set", "--substrate", node.url, "--mnemonic", Self.devMnemonic,
+                                         "--timeout", "1", "r1.example.com"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("inBlock(\(FakeTFChain.blockHash(121)))"), "\(result.stderr)")
+        #expect(!result.stderr.contains("inBlock(["), "\(result.stderr)")
+        await node.stop()
+    }
+
+    /// A runtime upgrade that changed the Twin type: a read names it with the runtime version and
+    /// exits 1 (the chain changed, not the call), instead of a generic decode error (issue 16).
+    @Test func aChangedTwinLayoutIsNamedOnRead() async throws {
+        let (fake, node) = try await Self.chain()
+        // The Twin type's field `entities` renamed in the live metadata, and the stored twins in a
+        // layout the built-in decoder cannot read.
+        var metadata = try Fixtures.data("tfchain-metadata-v14.scale")
+        let field = Array("\u{20}entities".utf8)
+        let at = try #require((0...(metadata.count - field.count)).first { Array(metadata[$0..<($0 + field.count)]) == field })
+        metadata[at + field.count - 1] = UInt8(ascii: "z")
+        fake.with { state in
+            state.metadataOverride = "0x" + metadata.map { String(format: "%02x", $0) }.joined()
+            for (key, value) in state.storage where value.count > 12 { state.storage[key] = "0x0102" }
+        }
+        let result = try await Self.rmb(["twin", "show", "--substrate", node.url, "--id", "41"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("runtime \(FakeTFChain.specVersion)") && result.stderr.contains("no longer has the fields"),
+                "\(result.stderr)")
+        await node.stop()
+    }
+
+    /// "No such twin" is the caller's to fix, asked by id or by key: exit 2 both ways (issue 16).
+    @Test func noSuchTwinExitsTwoWhicheverWayItIsAsked() async throws {
+        let (_, node) = try await Self.chain()
+        let byID = try await Self.rmb(["twin", "relays", "list", "--substrate", node.url, "--id", "8"])
+        #expect(byID.status == 2, "\(byID.stderr)")
+        let otherKey = "bridge scale parent tribe elegant void army spend brief trigger burst chief"
+        let byKey = try await Self.rmb(["twin", "relays", "add", "--substrate", node.url, "--mnemonic", otherKey, "r9.example.net"])
+        #expect(byKey.status == 2, "\(byKey.stderr)")
+        #expect(byKey.stderr.contains("no twin found"), "\(byKey.stderr)")
         await node.stop()
     }
 

@@ -29,7 +29,7 @@ import TwinDirectory
         answering.recordSuccess(roundTrip: .milliseconds(40))
         answering.recordFailure("one failure")
         #expect(silent.rank < answering.rank)
-        silent.silentSince = .now
+        silent.silentSince = .seconds(1)
         #expect(silent.displayState == "silent")
         #expect(silent.rank > answering.rank && silent.rank.isFinite, "demoted, still usable")
         silent.recordSuccess(roundTrip: .milliseconds(1))

@@ -75,4 +75,50 @@ struct SilentRelayTests {
             return relays.count == 2 && relays.allSatisfy { $0["state"] as? String == "connected" }
         }, "\(String(describing: peerStatus(network.peers[0])))")
     }
+
+    @Test("both relays frozen: requests wait, none lost, all answered once one relay is back; the log says why")
+    func bothRelaysFrozenThenOneBack() async throws {
+        let network = try await LocalNetwork.start(relays: 2, peers: [
+            .init(twin: 1, identity: 0, relays: [0, 1]),
+            .init(twin: 2, identity: 1, relays: [0, 1]),
+        ])
+        defer {
+            for relay in network.relays { relay.process.signal(SIGCONT) }
+            network.shutdown()
+        }
+        for peer in network.peers { try await peer.waitUntilConnected() }
+        let client = try BusClient(url: network.peers[0].redisURL)
+        let echo = try EchoService(url: network.peers[1].redisURL)
+        defer { echo.stop() }
+        try await client.request(ref: "warm", cmd: "echo", dst: [2], ret: "ret-both", dat: Array("warm".utf8), exp: 300)
+        #expect(try await client.collect("ret-both", count: 1, timeout: .seconds(20)).count == 1, "\(network.diagnostics())")
+
+        for relay in network.relays { relay.process.signal(SIGSTOP) }
+        let count = 40
+        for index in 0..<count {
+            try await client.request(ref: "both-\(index)", cmd: "echo", dst: [2], ret: "ret-both", dat: Array("b\(index)".utf8), exp: 300)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // Frozen past the keepalive bound: nothing can be answered, nothing is given up.
+        let meanwhile = try await client.collect("ret-both", count: 1, timeout: .seconds(6))
+        #expect(meanwhile.isEmpty, "answered with both relays frozen: \(meanwhile)")
+
+        network.relays[1].process.signal(SIGCONT)
+        let replies = try await client.collect("ret-both", count: count, timeout: .seconds(60), linger: .seconds(2))
+        let tally = ReplyTally(expected: Set((0..<count).map { "both-\($0)" }), replies: replies)
+        #expect(tally.answered == count && tally.duplicates == 0 && tally.errors.isEmpty, "\(tally)\n\(network.diagnostics())")
+
+        // The requester's log says what happened to each relay.
+        let log = network.peers[0].process.log()
+        for relay in network.relays {
+            let lines = log.split(separator: "\n").filter { $0.contains(":\(relay.port)") }
+            #expect(lines.contains { $0.contains("relay silent") || $0.contains("relay connection down") },
+                    "no word on relay \(relay.port) in:\n\(log.suffix(3000))")
+        }
+        network.relays[0].process.signal(SIGCONT)
+        #expect(await eventually(timeout: .seconds(30)) {
+            let relays = peerStatus(network.peers[0])?["relays"] as? [[String: Any]] ?? []
+            return relays.count == 2 && relays.allSatisfy { $0["state"] as? String == "connected" }
+        }, "\(String(describing: peerStatus(network.peers[0])))")
+    }
 }

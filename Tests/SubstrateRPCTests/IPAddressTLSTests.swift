@@ -10,17 +10,20 @@ import TLSSupport
 /// be a TLS server name), the certificate checked against the address through its IP SANs.
 @Suite("WebSocket over TLS to an IP address", .timeLimit(.minutes(1)))
 struct IPAddressTLSTests {
-    @Test func wssURLsWithAnIPAddressHostAreRecognised() {
+    @Test func webSocketURLsAreParsedWithTheirServerName() {
         func parts(_ url: String) -> [String]? {
-            IPAddressTarget(url: url).map { [$0.address, String($0.port), $0.target, $0.hostHeader] }
+            WebSocketTarget(url: url).map { [$0.address, String($0.port), $0.serverName ?? "-", $0.target, $0.hostHeader, $0.secure ? "tls" : "plain"] }
         }
-        #expect(parts("wss://127.0.0.1:8443/?token=a.b") == ["127.0.0.1", "8443", "/?token=a.b", "127.0.0.1:8443"])
-        #expect(parts("wss://[::1]:9/rpc") == ["::1", "9", "/rpc", "[::1]:9"])
-        #expect(parts("wss://10.0.0.7") == ["10.0.0.7", "443", "/", "10.0.0.7"])
-        #expect(IPAddressTarget(url: "wss://localhost:443/") == nil)
-        #expect(IPAddressTarget(url: "wss://relay.grid.tf/") == nil)
-        #expect(IPAddressTarget(url: "ws://127.0.0.1:8080/") == nil)   // no TLS: swift-websocket's client is fine
-        #expect(IPAddressTarget(url: "wss://127.0.0.1.nip.io/") == nil)
+        #expect(parts("wss://127.0.0.1:8443/?token=a.b") == ["127.0.0.1", "8443", "-", "/?token=a.b", "127.0.0.1:8443", "tls"])
+        #expect(parts("wss://[::1]:9/rpc") == ["::1", "9", "-", "/rpc", "[::1]:9", "tls"])
+        #expect(parts("wss://10.0.0.7") == ["10.0.0.7", "443", "-", "/", "10.0.0.7", "tls"])
+        #expect(parts("wss://localhost:443/") == ["localhost", "443", "localhost", "/", "localhost:443", "tls"])
+        #expect(parts("wss://relay.grid.tf/") == ["relay.grid.tf", "443", "relay.grid.tf", "/", "relay.grid.tf", "tls"])
+        #expect(parts("ws://127.0.0.1:8080/") == ["127.0.0.1", "8080", "-", "/", "127.0.0.1:8080", "plain"])
+        #expect(parts("wss://127.0.0.1.nip.io/")?[2] == "127.0.0.1.nip.io")
+        #expect(parts("https://relay.grid.tf/")?.last == "tls")
+        #expect(parts("ftp://relay.grid.tf/") == nil)
+        #expect(parts("not a url") == nil)
     }
 
     @Test func aNodeGivenByIPAddressIsReachedWhenItsCertificateNamesTheAddress() async throws {

@@ -249,4 +249,63 @@ final class ChangeLog: @unchecked Sendable {
         await client.close()
         await node.stop()
     }
+
+    /// The node takes the transaction and the connection drops before any final status (issue
+    /// 16): the outcome is read from the twin record — found, the update is reported as landed
+    /// (no block known); not found within the wait, "outcome unknown", never "watch failed".
+    @Test(arguments: [true, false])
+    func aLostTransactionWatchIsSettledByReadingTheRecord(lands: Bool) async throws {
+        let (fake, _) = try await TFChainClientTests.chainWithVectorTwins()
+        let node = try #require(fake.node)
+        let clock = ManualClock()
+        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(15)), clock: clock)
+        fake.with { $0.statuses = ["ready"] }
+        let dev = try TFChainClientTests.dev()
+        let update = Task {
+            try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com_r9.example.net",
+                                        publicKey: dev.e2ePublicKey, finalizationTimeout: .seconds(10))
+        }
+        #expect(await eventually { fake.with { $0.submitted.count } == 1 })
+        try await Task.sleep(for: .milliseconds(100))   // the "ready" status is out
+        if lands {
+            // The chain applied it: twin 7's record now carries the new relay field.
+            let key = "0x" + ChainTwinDirectory.twinKey(id: 7).map { String(format: "%02x", $0) }.joined()
+            let old = try TwinRecord(scale: try #require(fake.with { $0.storage[key] }.flatMap { [UInt8](testHex: String($0.dropFirst(2))) }))
+            var new = old
+            new.relayField = Array("relay.example.com_r9.example.net".utf8)
+            fake.with { $0.storage[key] = "0x" + new.scaleBytes.map { String(format: "%02x", $0) }.joined() }
+        }
+        node.closeAllConnections()
+        if lands {
+            let receipt = try await update.value
+            #expect(receipt.blockHash == nil)
+            #expect(receipt.record.relayText == "relay.example.com_r9.example.net")
+        } else {
+            // Look-ups every 2 s on the manual clock, for the 10-s window.
+            for _ in 0..<5 {
+                await clock.waitForSleepers(1)
+                clock.advance(by: .seconds(2))
+            }
+            do {
+                _ = try await update.value
+                Issue.record("an update the record never showed was reported as landed")
+            } catch let error as TFChainError {
+                guard case .outcomeUnknown(let detail) = error else { Issue.record("\(error)"); return }
+                #expect(detail.contains("rmb twin show"), "\(detail)")
+                #expect(error.isCallersMistake == false)
+            }
+        }
+        await client.close()
+        await node.stop()
+    }
+
+    private func eventually(_ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
 }
+

@@ -231,4 +231,21 @@ import Testing
             if valid { #expect(parsed.count <= text.split(separator: "_").count) }
         }
     }
+
+    /// Why a relay cannot be written on tfchain, named (issue 16: `a.fake.test` and
+    /// `x_y.fake.test` were refused as "host names only", which they are).
+    @Test func chainIncompatibilityNamesTheReason() throws {
+        func reason(_ text: String) throws -> String? { try RelayAddress(parsing: text).chainIncompatibility }
+        #expect(try reason("relay.grid.tf") == nil)
+        #expect(try reason("ab.fake.test") == nil)
+        #expect(try reason("http://relay.example.com")?.contains("plain-http") == true)
+        #expect(try reason("relay.example.com:8443")?.contains("port") == true)
+        #expect(try reason("x_y.fake.test")?.contains("'_'") == true)
+        #expect(try reason("a.fake.test")?.contains("second character") == true)
+        for text in ["relay.grid.tf", "a.fake.test", "x_y.fake.test", "http://r.example.com", "r1.example.com:1"] {
+            let relay = try RelayAddress(parsing: text)
+            #expect(relay.isChainCompatible == (relay.chainIncompatibility == nil))
+        }
+    }
 }
+

@@ -29,9 +29,9 @@ struct OwnTwinSync {
         guard let record = try await chain.directory.record(id: twinID) else {
             throw TFChainError.inconsistentRecord("twin \(twinID) of \(account.ss58) has an id but no record")
         }
-        if let local = givenRelays.first(where: { !$0.isChainCompatible }) {
+        if let refused = givenRelays.first(where: { !$0.isChainCompatible }), let reason = refused.chainIncompatibility {
             throw TFChainError.invalidRelayField(
-                "relay \(local.canonical) has a port or plain-http scheme and cannot be published on chain; publish host names only or start with --no-update")
+                "relay \(refused.canonical) cannot be published on chain: \(reason); give relays tfchain accepts or start with --no-update")
         }
         let chainHosts = record.twin.relays.map(\.host)
         let plan = RelayListPlan(chainHosts: chainHosts,

@@ -8,32 +8,38 @@ import WSClient
 // its client and server behind this SPI; the package pins swift-websocket to a minor version.
 @_spi(WSInternal) import WSCore
 
-/// swift-websocket's client pipeline for a host that is an IP address: TLS without a server
-/// name (NIOSSL then checks the certificate against the peer's address), the HTTP/1.1 upgrade,
-/// and the connection handed to swift-websocket's `WebSocketHandler`. The configuration's
+/// The client pipeline of ``WebSocketConnector``: TLS for `wss://` (with the host as server name,
+/// or none for an IP address — NIOSSL then checks the certificate against the peer's address),
+/// the HTTP/1.1 upgrade, and the session handed to swift-websocket's `WebSocketHandler`.
+/// Cancelled while the upgrade is unanswered, it closes the connection. The configuration's
 /// extensions and additional headers are not used (the project sets none).
-struct IPAddressWebSocketChannel: ClientConnectionChannel {
+struct ClientWebSocketChannel: ClientConnectionChannel {
     enum Upgrade: Sendable {
         case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
         case declined
     }
-    typealias Value = EventLoopFuture<Upgrade>
+    /// The connection and its upgrade's outcome.
+    struct Pending: Sendable {
+        let channel: any Channel
+        let upgrade: EventLoopFuture<Upgrade>
+    }
+    typealias Value = Pending
     typealias Result = WebSocketCloseFrame?
 
     struct Context: WebSocketContext {
         let logger: Logger
     }
 
-    let target: IPAddressTarget
+    let target: WebSocketTarget
     let configuration: WebSocketClientConfiguration
-    let sslContext: NIOSSLContext
+    let sslContext: NIOSSLContext?
     let handler: WebSocketConnector.Handler
 
-    init(target: IPAddressTarget, configuration: WebSocketClientConfiguration, tlsConfiguration: TLSConfiguration,
+    init(target: WebSocketTarget, configuration: WebSocketClientConfiguration, tlsConfiguration: TLSConfiguration?,
          handler: @escaping WebSocketConnector.Handler) throws {
         self.target = target
         self.configuration = configuration
-        self.sslContext = try NIOSSLContext(configuration: tlsConfiguration)
+        self.sslContext = try tlsConfiguration.map { try NIOSSLContext(configuration: $0) }
         self.handler = handler
     }
 
@@ -52,14 +58,25 @@ struct IPAddressWebSocketChannel: ClientConnectionChannel {
                 notUpgradingCompletionHandler: { $0.eventLoop.makeSucceededFuture(.declined) })
             var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
             pipeline.leftOverBytesStrategy = .forwardBytes
-            // No server name: an IP address may not be one; NIOSSL verifies the address instead.
-            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: nil), position: .first)
-            return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
+            if let sslContext {
+                // No server name for an IP address (it may not be one); NIOSSL verifies the address instead.
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLClientHandler(context: sslContext, serverHostname: target.serverName), position: .first)
+            }
+            let outcome = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
+            return Pending(channel: channel, upgrade: outcome)
         }
     }
 
     func handle(value: Value, logger: Logger) async throws -> Result {
-        switch try await value.get() {
+        // A hung server never answers the upgrade: cancellation closes the connection, which
+        // fails the wait.
+        let upgrade = try await withTaskCancellationHandler {
+            try await value.upgrade.get()
+        } onCancel: {
+            value.channel.close(promise: nil)
+        }
+        switch upgrade {
         case .websocket(let channel):
             let handler = self.handler
             return try await WebSocketHandler.handle(

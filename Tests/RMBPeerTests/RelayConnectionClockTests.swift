@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import RMBProtocol
+import RMBTestSupport
+import Redundancy
+import Synchronization
+import Testing
+import TwinDirectory
+
+/// ``RelayConnection``'s timing on a manual clock (issues 16 and 19): the confirmation deadline,
+/// the probe of a silent relay and its promotion, and the handshake timeout — each decided by
+/// the test moving time, against an in-process relay that answers or stays silent.
+@Suite("RelayConnection on a manual clock", .timeLimit(.minutes(1)))
+struct RelayConnectionClockTests {
+    private static func connection(to url: String, clock: ManualClock) throws -> RelayConnection {
+        var logger = Logger(label: "test.relay-connection")
+        logger.logLevel = .critical
+        var configuration = RelayConnection.Configuration()
+        configuration.confirmationTimeout = .seconds(5)
+        configuration.handshakeTimeout = .seconds(10)
+        return RelayConnection(relay: try RelayAddress(parsing: url), peer: RMBAddress(twin: 1), configuration: configuration,
+                               clock: clock, logger: logger, token: { "test-token" }, deliver: { _ in })
+    }
+
+    @Test func anUnconfirmedBatchFailsExactlyAtItsDeadline() async throws {
+        let relay = try await FakeRelay.start()
+        let clock = ManualClock()
+        let connection = try Self.connection(to: relay.url, clock: clock)
+        let running = Task { await connection.run() }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.state == .connected })
+
+        relay.setSilent(true)
+        let outcome = Mutex<Result<Duration, any Error>?>(nil)
+        let sending = Task {
+            let result: Result<Duration, any Error>
+            do { result = .success(try await connection.sendConfirmed([[0x01]])) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+        }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 1 })
+        // Just short of the deadline: still waiting.
+        clock.advance(by: .milliseconds(4_750))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(outcome.withLock { $0 } == nil, "failed before its deadline")
+        // The deadline: the next sweep fails it.
+        clock.advance(by: .milliseconds(250))
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { outcome.withLock { $0 } != nil })
+        if case .failure(let error)? = outcome.withLock({ $0 }) {
+            #expect(error as? RedundancyError == .confirmationTimeout(connection.relay))
+        } else {
+            Issue.record("a batch the relay never confirmed succeeded")
+        }
+        await sending.value
+        #expect(await connection.status.state == .connected, "a late confirmation does not close the connection")
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
+    @Test func aSilentRelayIsProbedOnlyWhenIdleAndPromotedWhenItAnswers() async throws {
+        let relay = try await FakeRelay.start()
+        let clock = ManualClock()
+        let connection = try Self.connection(to: relay.url, clock: clock)
+        let running = Task { await connection.run() }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.state == .connected })
+        _ = try await connection.sendConfirmed([[0x01]])   // a confirmation: the relay answers
+        #expect(relay.pings == 1)
+
+        relay.setSilent(true)
+        let sending = Task { try? await connection.sendConfirmed([[0x02]]) }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 2 })
+        await connection.confirmationOverdue(hedgedThrough: nil)   // what RelayPool does at the hedge deadline
+        #expect(await connection.status.displayState == "silent")
+        #expect(await connection.status.rank >= 1_000, "demoted below every relay that answers")
+
+        // A batch of ours is still in flight there: no probe on top of it.
+        clock.advance(by: .milliseconds(250))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(relay.pings == 2)
+
+        // The batch times out; with nothing in flight the next sweep probes, and the relay,
+        // answering again, is promoted.
+        clock.advance(by: .milliseconds(4_750))
+        await sending.value
+        relay.setSilent(false)
+        clock.advance(by: .milliseconds(250))
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 3 }, "probe sent")
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.displayState == "connected" }, "promoted")
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
+    @Test func aRelayThatNeverAnswersTheUpgradeIsGivenUpAtTheHandshakeTimeout() async throws {
+        let mute = try MuteListener()
+        let clock = ManualClock()
+        let connection = try Self.connection(to: mute.url, clock: clock)
+        let running = Task { await connection.run() }
+        // Connected at TCP level, the upgrade unanswered: still connecting, whatever real time passes.
+        #expect(await clock.waitForSleepers(2))   // the handshake timer and the confirmation sweep
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await connection.status.state == .connecting)
+        #expect(await connection.status.lastError == nil)
+
+        clock.advance(by: .seconds(10))
+        let named = await eventually(timeout: .seconds(10), every: .milliseconds(5)) {
+            await connection.status.lastError?.contains("no answer to the WebSocket upgrade") == true
+        }
+        let lastError = await connection.status.lastError
+        #expect(named, "\(String(describing: lastError))")
+        running.cancel()
+        await running.value
+    }
+}

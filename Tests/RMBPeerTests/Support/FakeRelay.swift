@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import RMBProtocol
+import Synchronization
+
+/// An in-process stand-in for a relay, for ``RelayConnection`` tests: a WebSocket server on
+/// 127.0.0.1 that answers envelope pings with pongs (envelope.md §6) — or, once made
+/// ``silent``, answers nothing while keeping the connection open, as a frozen relay does.
+final class FakeRelay: Sendable {
+    let port: Int
+    private let task: Task<Void, Never>
+    private let shared: Shared
+
+    struct State {
+        var silent = false
+        var pings = 0
+        var sessions = 0
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    /// Envelope pings received (confirmations and probes), answered or not.
+    var pings: Int { shared.state.withLock { $0.pings } }
+    var sessions: Int { shared.state.withLock { $0.sessions } }
+
+    func setSilent(_ silent: Bool) { shared.state.withLock { $0.silent = silent } }
+
+    private init(port: Int, task: Task<Void, Never>, shared: Shared) {
+        self.port = port; self.task = task; self.shared = shared
+    }
+
+    static func start() async throws -> FakeRelay {
+        let shared = Shared()
+        let bound = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "test.fake-relay")
+        logger.logLevel = .critical
+        let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 22))) {
+            (_: HTTPRequest, _: any Channel, _: Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
+            .upgrade([:]) { inbound, outbound, _ in
+                shared.state.withLock { $0.sessions += 1 }
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    guard case .binary(let buffer) = message,
+                          var envelope = try? RMBEnvelope(wire: Array(buffer.readableBytesView)),
+                          case .ping? = envelope.message else { continue }
+                    let silent = shared.state.withLock { state -> Bool in
+                        state.pings += 1
+                        return state.silent
+                    }
+                    if silent { continue }
+                    let source = envelope.source
+                    envelope.source = envelope.destination
+                    envelope.destination = source
+                    envelope.message = .pong(RMBPong())
+                    try await outbound.write(.binary(ByteBuffer(bytes: try envelope.wireBytes())))
+                }
+            }
+        }
+        let app = Application(router: Router(context: BasicRequestContext.self), server: server,
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+                              onServerRunning: { channel in bound.continuation.yield(channel.localAddress?.port ?? 0) },
+                              logger: logger)
+        let task = Task<Void, Never> { _ = try? await app.run() }
+        var iterator = bound.stream.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            task.cancel()
+            throw FakeRelayError.notListening
+        }
+        return FakeRelay(port: port, task: task, shared: shared)
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+
+    /// The state, made before the server so its handler can reach it.
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+}
+
+enum FakeRelayError: Error { case notListening }
+
+/// A TCP port that accepts connections (the kernel completes them) and never reads or answers:
+/// a relay that hangs before the WebSocket upgrade.
+final class MuteListener: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FakeRelayError.notListening }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { close(fd); throw FakeRelayError.notListening }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: actual.sin_port))
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    deinit { close(descriptor) }
+}
