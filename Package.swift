@@ -100,6 +100,7 @@ let package = Package(
         .target(
             name: "WebSocketTransport",
             dependencies: [
+                "TLSSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "WSCore", package: "swift-websocket"),

@@ -10,16 +10,19 @@
 # Options: --no-build (use the existing release binaries), --keep (keep logs and stores),
 # --store-dir=DIR (put the peers' LMDB stores there, e.g. /dev/shm to see the peer without the
 # disk's fsync latency), --echo-batch=N (how many requests both echo services take at once: 256 by
-# default, 1 for a one-request-per-BRPOP app like the reference's examples); anything else goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000).
+# default, 1 for a one-request-per-BRPOP app like the reference's examples), --bin=DIR (run the
+# binaries in DIR instead, e.g. an unpacked release package; implies --no-build); anything else
+# goes to `rmb bench peer` (e.g. --duration 5 --rates 500,1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=1 keep=0 extra=() store_dir="" echo_batch=256
+build=1 keep=0 extra=() store_dir="" echo_batch=256 bin_dir=""
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --keep) keep=1 ;;
     --store-dir=*) store_dir="${arg#--store-dir=}" ;;
     --echo-batch=*) echo_batch="${arg#--echo-batch=}" ;;
+    --bin=*) bin_dir="${arg#--bin=}"; build=0 ;;
     *) extra+=("$arg") ;;
   esac
 done
@@ -27,7 +30,7 @@ if [ "$build" = 1 ]; then
   echo "building release (waits for /tmp/rmb-build.lock; the first build takes several minutes)…" >&2
   for product in rmb rmb-relay rmb-peer; do flock /tmp/rmb-build.lock swift build -c release --product "$product" >&2; done
 fi
-bin="$PWD/.build/release"
+bin="${bin_dir:-$PWD/.build/release}"
 dir="$(mktemp -d -t rmb-bench-peer.XXXXXX)"
 source scripts/lib/local-network.sh
 redis_port=$(port); relay1=$(port); relay2=$(port)

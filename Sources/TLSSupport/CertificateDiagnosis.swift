@@ -44,7 +44,7 @@ public enum CertificateDiagnosis {
         configuration.certificateVerification = .none
         configuration.shutdownTimeout = .milliseconds(ClientTLS.shutdownTimeout)
         guard let context = try? NIOSSLContext(configuration: configuration) else { return nil }
-        let serverName = isIPAddress(host) ? nil : host
+        let serverName = IPAddressLiteral.matches(host) ? nil : host
         let group = MultiThreadedEventLoopGroup.singleton
         let handshake = group.next().makePromise(of: NIOSSLCertificate?.self)
         let bootstrap = ClientBootstrap(group: group)
@@ -65,11 +65,6 @@ public enum CertificateDiagnosis {
             handshake.succeed(nil)
             return nil
         }
-    }
-
-    private static func isIPAddress(_ text: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
-        return text.withCString { inet_pton(AF_INET, $0, &v4) == 1 || inet_pton(AF_INET6, $0, &v6) == 1 }
     }
 
     /// Completes `promise` with the peer's certificate once the handshake is done (nil when the

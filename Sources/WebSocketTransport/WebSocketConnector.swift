@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOSSL
+import TLSSupport
 import WSClient
 
 /// Opens the project's client WebSockets (relay sessions, tfchain JSON-RPC) through
@@ -57,15 +58,10 @@ struct WebSocketTarget: Equatable {
         address = host
         secure = scheme == "wss" || scheme == "https"
         port = components.port ?? (secure ? 443 : 80)
-        serverName = Self.isIPAddress(host) ? nil : host
+        serverName = IPAddressLiteral.matches(host) ? nil : host
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         target = path + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
         let bracketed = host.contains(":") ? "[\(host)]" : host
         hostHeader = components.port.map { "\(bracketed):\($0)" } ?? bracketed
-    }
-
-    static func isIPAddress(_ text: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
-        return text.withCString { inet_pton(AF_INET, $0, &v4) == 1 || inet_pton(AF_INET6, $0, &v6) == 1 }
     }
 }

@@ -9,24 +9,9 @@ import TLSSupport
 /// default waits up to 5 s, which every CLI call against tfchain used to pay.
 @Suite("Substrate RPC over TLS", .timeLimit(.minutes(1)))
 struct TLSCloseTests {
-    @Test func closingAWssConnectionTakesLessThanASecond() async throws {
-        let ca = try TestCertificateAuthority()
-        defer { ca.remove() }
-        try ClientTLS.trust(caFile: ca.certificatePath)
-        let node = try await ReplayNode.start(tls: try ca.issue().serverConfiguration()) { request in
-            request.method == "system_chain" ? .result("tfchain") : nil
-        }
-        let client = makeClient([node.url])
-        #expect(try await client.call("system_chain") == .string("tfchain"))
-        let started = ContinuousClock.now
-        await client.close()
-        let took = ContinuousClock.now - started
-        #expect(took < .seconds(1), "close took \(took)")
-        await node.stop()
-    }
-
     /// A client close is polite (issue 18: the CLI used to drop the TCP connection): the node
-    /// gets a close frame, over ws and over wss, and the close still takes well under a second.
+    /// gets a close frame, over ws and over wss, and the close takes well under a second (NIOSSL's
+    /// default waited up to 5 s for the node's close_notify).
     @Test(arguments: [false, true])
     func closingSendsACloseFrame(tls: Bool) async throws {
         let ca = try TestCertificateAuthority()
