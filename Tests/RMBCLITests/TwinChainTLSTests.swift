@@ -30,6 +30,24 @@ import Testing
         // start is in this figure: run with many CLI tests at once it can pass 3 s; the
         // in-process bound is TLSCloseTests in SubstrateRPCTests.)
         #expect(took < .seconds(3), "twin show over wss took \(took)")
+        // The same call over plain ws, for the figure (issue 18: wss within a few ms of ws).
+        let plainFake = FakeTFChain()
+        try plainFake.storeVectorTwins()
+        let plainNode = try await plainFake.start()
+        var plainTimes: [Duration] = [], tlsTimes: [Duration] = []
+        for _ in 0..<3 {
+            var started = ContinuousClock.now
+            let plain = try await CLIProcess.run(["twin", "show", "--substrate", plainNode.url, "--id", "41"])
+            plainTimes.append(ContinuousClock.now - started)
+            #expect(plain.status == 0, "\(plain.stderr)")
+            started = ContinuousClock.now
+            let secure = try await CLIProcess.run(["twin", "show", "--substrate", node.url, "--ca-file", ca.certificatePath, "--id", "41"],
+                                                  environment: ["SSL_CERT_FILE": nil])
+            tlsTimes.append(ContinuousClock.now - started)
+            #expect(secure.status == 0, "\(secure.stderr)")
+        }
+        print("[twin show] ws \(plainTimes.map { $0.formatted(.units(allowed: [.milliseconds])) }), wss \(tlsTimes.map { $0.formatted(.units(allowed: [.milliseconds])) })")
+        await plainNode.stop()
 
         // The node by IP address: no SNI, the certificate's IP SAN checked.
         let viaAddress = try await CLIProcess.run(["twin", "show", "--substrate", node.url.replacingOccurrences(of: "localhost", with: "127.0.0.1"),

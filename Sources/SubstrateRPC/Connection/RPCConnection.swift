@@ -98,7 +98,7 @@ final class RPCConnection: Sendable {
 
     /// Ends the connection politely and waits until the socket task has ended: the writer
     /// stops, so the WebSocket handler returns and sends a close frame (1000) and waits for the
-    /// node's (at most ``Configuration/closeTimeout``, then the TLS close, 250 ms); a node that
+    /// node's (at most ``Configuration/closeTimeout``, then the TLS close, which does not wait); a node that
     /// answers neither is cut off by cancellation shortly after.
     func close(_ reason: RPCError) async {
         end(reason)
