@@ -70,8 +70,13 @@ final class GroupCommitter: @unchecked Sendable {
     /// Longest wait of a deferrable unit for a transaction to join.
     private let deferLimit: Duration
 
-    init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, deferLimit: Duration = .milliseconds(20), logger: Logger) {
+    /// The wall clock commits stamp with (``Store/now``).
+    private let now: @Sendable () -> StoreTime
+
+    init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, deferLimit: Duration = .milliseconds(20),
+         now: @escaping @Sendable () -> StoreTime = { .now }, logger: Logger) {
         self.env = env
+        self.now = now
         self.state = state
         self.lingerLimit = lingerLimit
         self.deferLimit = deferLimit
@@ -256,7 +261,7 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// One transaction for `units`; results per unit. Counters roll back if it aborts.
     private func commit(_ units: [Unit]) throws -> [[StoreOperationResult]] {
-        let now = StoreTime.now
+        let now = self.now()
         let operationCount = units.reduce(0) { $0 + $1.operations.count }
         do {
             let results = try env.write { txn in

@@ -20,13 +20,18 @@ public final class Store: Sendable {
     let dbs: Databases
     let committer: GroupCommitter
     let logger: Logger
+    /// The store's wall clock: what commits stamp (confirmations, attempts) and what the peer's
+    /// postman and resender compare deadlines with. Injected in tests, `StoreTime.now` otherwise.
+    public let now: @Sendable () -> StoreTime
 
     /// The on-disk format this code writes; a store written by a newer format is refused.
     static let formatVersion: UInt8 = 1
     static let formatKey = Array("format".utf8)
 
-    private init(path: String, env: LMDBEnvironment, dbs: Databases, committer: GroupCommitter, logger: Logger) {
+    private init(path: String, env: LMDBEnvironment, dbs: Databases, committer: GroupCommitter, now: @escaping @Sendable () -> StoreTime,
+                 logger: Logger) {
         self.path = path
+        self.now = now
         self.env = env
         self.dbs = dbs
         self.committer = committer
@@ -46,12 +51,14 @@ public final class Store: Sendable {
     ///     writes arriving right after a commit can be delayed, by at most this much.
     ///   - deferLimit: how long a deferrable write waits for another transaction to join before
     ///     it is committed alone (see ``commit(_:deferrable:)``).
+    ///   - now: the wall clock commits stamp with (``now``); tests pass a manual one.
     public static func open(
         path: String,
         mapSize: Int = 1 << 30,
         maxReaders: Int = 126,
         commitDelay: Duration = .zero,
         deferLimit: Duration = .milliseconds(20),
+        now: @escaping @Sendable () -> StoreTime = { .now },
         logger: Logger = Logger(label: "rmb.store")
     ) throws -> Store {
         let env: LMDBEnvironment
@@ -69,9 +76,9 @@ public final class Store: Sendable {
             let dbs = try Databases(environment: env)
             try checkFormat(env, dbs, path: path)
             let state = try WriterState(dbs: dbs, env: env)
-            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit, logger: logger)
+            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit, now: now, logger: logger)
             committer.start()
-            return Store(path: path, env: env, dbs: dbs, committer: committer, logger: logger)
+            return Store(path: path, env: env, dbs: dbs, committer: committer, now: now, logger: logger)
         } catch {
             env.close()
             if let error = error as? StoreError { throw error }

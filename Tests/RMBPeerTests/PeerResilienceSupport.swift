@@ -15,10 +15,17 @@ import Glibc
 // speaks as another twin of the twin file (to send forged, replayed and garbage envelopes).
 
 /// A reply reader on one `ret` list that keeps reading across Redis restarts (a real client
-/// reconnects; ``BusClient/collect`` gives up on the first error).
+/// reconnects; ``BusClient/collect`` gives up on the first error). It reads like a reliable
+/// client: `BLMOVE` into its own processing list, then `LREM` once recorded, so a reply Redis
+/// handed out just as it shut down (popped, answer lost with the connection) is found again in
+/// the processing list instead of being lost by the test (a plain BRPOP lost one in CI).
 final class SteadyCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var replies: [BusReply] = []
+    /// Replies recorded whose LREM from the processing list is not confirmed yet (a multiset):
+    /// found there on recovery, they are removed without being counted twice. Genuine
+    /// duplicates are separate list items and are each counted.
+    private var unremoved: [[UInt8]: Int] = [:]
     private var failures = 0
     private var task: Task<Void, Never>?
     private let redis: RedisClient
@@ -26,27 +33,59 @@ final class SteadyCollector: @unchecked Sendable {
     init(url: String, list: String) throws {
         redis = try RedisClient(url: url, poolSize: 1)
         let redis = self.redis
+        let processing = list + ".collecting"
         task = Task { [weak self] in
             let connection = redis.makeDedicatedConnection(label: "steady-collect:\(list)")
             defer { connection.close() }
+            var recover = true
             while !Task.isCancelled {
                 do {
-                    let reply = try await connection.blocking(["BRPOP", .string(list), "1"], blockTimeout: .seconds(1))
-                    guard let items = reply.array, items.count == 2, let bytes = items[1].bytes else { continue }
-                    self?.append(BusReply(bytes) ?? BusReply(Array("{\"unparsable\":true}".utf8))!)
+                    if recover {
+                        let left = try await connection.send(["LRANGE", .string(processing), "0", "-1"])
+                        for bytes in (left.array ?? []).compactMap(\.bytes).reversed() {
+                            if self?.takeUnremoved(bytes) != true { self?.record(bytes) }
+                            _ = try await connection.send(["LREM", .string(processing), "1", .bytes(bytes)])
+                            self?.removed(bytes)
+                        }
+                        recover = false
+                    }
+                    let reply = try await connection.blocking(["BLMOVE", .string(list), .string(processing), "RIGHT", "LEFT", "1"],
+                                                              blockTimeout: .seconds(1))
+                    guard let bytes = reply.bytes else { continue }
+                    self?.record(bytes)
+                    _ = try await connection.send(["LREM", .string(processing), "1", .bytes(bytes)])
+                    self?.removed(bytes)
                 } catch is CancellationError {
                     return
                 } catch {
                     self?.lock.withLock { self?.failures += 1 }
+                    recover = true
                     try? await Task.sleep(for: .milliseconds(50))
                 }
             }
         }
     }
 
-    deinit { task?.cancel(); redis.close() }
+    private func record(_ bytes: [UInt8]) {
+        lock.withLock {
+            unremoved[bytes, default: 0] += 1
+            replies.append(BusReply(bytes) ?? BusReply(Array("{\"unparsable\":true}".utf8))!)
+        }
+    }
 
-    private func append(_ reply: BusReply) { lock.withLock { replies.append(reply) } }
+    /// The LREM of a recorded reply succeeded.
+    private func removed(_ bytes: [UInt8]) {
+        lock.withLock {
+            if let count = unremoved[bytes] { unremoved[bytes] = count > 1 ? count - 1 : nil }
+        }
+    }
+
+    /// Whether `bytes` is a recorded reply still awaiting its LREM (then it is not recorded again).
+    private func takeUnremoved(_ bytes: [UInt8]) -> Bool {
+        lock.withLock { unremoved[bytes] != nil }
+    }
+
+    deinit { task?.cancel(); redis.close() }
 
     var all: [BusReply] { lock.withLock { replies } }
     /// Redis errors the reader rode out.

@@ -345,7 +345,7 @@ struct Downstream: Sendable {
         var delivered = alsoDelivered
         var pushed = 0
         if !deliveries.isEmpty {
-            let now = StoreTime.now
+            let now = store.now()
             let commands: [[RedisArgument]] = deliveries.map { key, delivery in
                 let ttl = max(1, min(3600, Int64(delivery.deadline.seconds) - Int64(now.seconds) + 60))
                 return ["EVAL", .string(Self.idempotentPush), 2, .string(delivery.list), .string(RedisKeys.delivered(key.description)),
@@ -373,10 +373,10 @@ struct Downstream: Sendable {
     /// Retries deliveries that were stored but not pushed (Redis down, or a crash in between).
     /// Entries younger than `settle` are left alone: a lane is still pushing them.
     private func redeliverPending(settle: UInt64 = 5_000, marks: LaneBuffer<InboxKey>) async {
-        let startedAt = StoreTime.now
+        let startedAt = store.now()
         while !Task.isCancelled {
             do {
-                let now = StoreTime.now
+                let now = store.now()
                 var deliveries: [(InboxKey, Delivery)] = []
                 var empty: [InboxKey] = []
                 // Entries from before this run are left over from a crash: retry them at once.

@@ -181,7 +181,7 @@ public final class PeerService: Service, Sendable {
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 while !Task.isCancelled {
-                    let due = (try? store.outbox.nextDueTime()).flatMap { $0 }.map { $0.millis <= StoreTime.now.millis } ?? false
+                    let due = (try? store.outbox.nextDueTime()).flatMap { $0 }.map { $0.millis <= store.now().millis } ?? false
                     if progress.isSettled && !due { return true }
                     try? await clock.sleep(for: .milliseconds(20), tolerance: nil)
                 }

@@ -94,7 +94,8 @@ struct Postman: Sendable {
         case .idle:
             // Nothing due: sleep until the next retry is due or new work arrives.
             let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
-            let delayMillis = next.map { $0.millis > StoreTime.now.millis ? min($0.millis - StoreTime.now.millis, 500) : 0 } ?? 500
+            let now = store.now()
+            let delayMillis = next.map { $0.millis > now.millis ? min($0.millis - now.millis, 500) : 0 } ?? 500
             if delayMillis == 0 { return }
             await doorbell.wait(upTo: .milliseconds(delayMillis))
         }
@@ -102,7 +103,7 @@ struct Postman: Sendable {
 
     /// Starts sending one batch of due entries; returns once it is written (or settled).
     private func sendDue(confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async throws -> Round {
-        let now = StoreTime.now
+        let now = store.now()
         // Taken before the read, not after: a batch whose confirmation commits while the read
         // runs leaves `confirming` then, yet the read's snapshot may predate that commit and
         // still list its entries as due; filtering with the later set sent them again.
@@ -134,7 +135,7 @@ struct Postman: Sendable {
 
     /// Sends `live` through the best relay that confirms it, or schedules its retry.
     private func deliver(_ live: [OutboxEntry], confirming: Confirming, written: @escaping @Sendable () -> Void) async {
-        let now = StoreTime.now
+        let now = store.now()
         do {
             let delivery = try await relays.send(live.map(\.payload), written: written)
             recordConfirmation(live, confirming: confirming)
@@ -170,7 +171,7 @@ struct Postman: Sendable {
     /// can be stored about it (its reply); once stored, its entries may be looked at again (they
     /// are gone from the outbox, or due again if this failed).
     private func recordConfirmation(_ live: [OutboxEntry], confirming: Confirming) {
-        let confirmedAt = StoreTime.now
+        let confirmedAt = store.now()
         let seqs = live.map(\.seq)
         let operations: [StoreOperation] = live.map { entry in
             .confirmOutbox(seq: entry.seq, resendAt: entry.kind == .request

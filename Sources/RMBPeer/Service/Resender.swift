@@ -19,21 +19,23 @@ struct Resender: Sendable {
     var policy = ResendPolicy()
     var batchSize = 256
     var interval: Duration = .seconds(1)
+    /// Paces the passes; the store's ``Store/now`` says what is due.
+    var clock: any Clock<Duration> = ContinuousClock()
     /// Milliseconds before a lost relay connection in which a confirmation is suspect.
     var strandWindow: Int64 = 10_000
 
     func run() async {
-        await resendAfterRestart(startedAt: .now)
+        await resendAfterRestart(startedAt: store.now())
         var lost = await connectionsLost()
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            try? await clock.sleep(for: interval, tolerance: nil)
             let nowLost = await connectionsLost()
             if nowLost != lost {
                 lost = nowLost
                 await resendAfterRelayLoss()
             }
             do {
-                let now = StoreTime.now
+                let now = store.now()
                 let due = try store.awaiting.due(now: now, limit: batchSize)
                 if !due.isEmpty {
                     let count = try await resend(due, now: now)
@@ -55,7 +57,7 @@ struct Resender: Sendable {
 
     /// Requests confirmed in the last `strandWindow` and still unanswered, after a relay loss.
     func resendAfterRelayLoss() async {
-        let since = StoreTime.now.adding(milliseconds: -strandWindow)
+        let since = store.now().adding(milliseconds: -strandWindow)
         let total = await resendKept(because: "a lost relay connection") { $0.confirmedAt >= since }
         if total > 0 { logger.info("re-sent unanswered requests confirmed shortly before a relay connection was lost", metadata: ["count": "\(total)"]) }
     }
@@ -69,7 +71,7 @@ struct Resender: Sendable {
                 let page = try store.awaiting.entries(after: last, limit: batchSize)
                 guard let tail = page.last else { break }
                 last = tail.key
-                let now = StoreTime.now
+                let now = store.now()
                 total += try await resend(page.filter { selected($0) && $0.deadline > now }, now: now)
             }
         } catch {
