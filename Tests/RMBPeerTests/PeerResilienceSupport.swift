@@ -105,6 +105,23 @@ final class SteadyCollector: @unchecked Sendable {
     func stop() { task?.cancel() }
 }
 
+/// Twins 1 and 2 on the same two relays, each peer with a session to both and a `/metrics` port
+/// (`metrics[0]` the requester's, `metrics[1]` the responder's); returns once both are connected.
+func twoPeersOnTwoRelays() async throws -> (network: LocalNetwork, metrics: [Int]) {
+    let metrics = [try freeLoopbackPort(), try freeLoopbackPort()]
+    let network = try await LocalNetwork.start(relays: 2, peers: [
+        .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(metrics[0])"]),
+        .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(metrics[1])"]),
+    ])
+    do {
+        for peer in network.peers { try await peer.waitUntilConnected() }
+    } catch {
+        network.shutdown()
+        throw error
+    }
+    return (network, metrics)
+}
+
 /// Reads `<store>/status.json`, written by the peer every 2 s (relay states, store depths).
 func peerStatus(_ peer: LocalNetwork.Peer) -> [String: Any]? {
     guard let data = try? Data(contentsOf: peer.store.appendingPathComponent("status.json")) else { return nil }
@@ -133,17 +150,6 @@ func residentMiB(_ pid: pid_t) -> Double? {
         if fields.count >= 2, let kib = Double(fields[1]) { return kib / 1024 }
     }
     return nil
-}
-
-/// Waits until `condition` holds (polling), or `timeout`; returns whether it held.
-@discardableResult
-func eventually(timeout: Duration, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
 }
 
 // MARK: - A relay client speaking as another twin

@@ -22,12 +22,18 @@ struct RelayConnectionClockTests {
                                clock: clock, logger: logger, token: { "test-token" }, deliver: { _ in })
     }
 
-    @Test func anUnconfirmedBatchFailsExactlyAtItsDeadline() async throws {
+    /// A connection on a manual clock to a fresh ``FakeRelay``, running and connected.
+    private static func connected() async throws -> (FakeRelay, ManualClock, RelayConnection, Task<Void, Never>) {
         let relay = try await FakeRelay.start()
         let clock = ManualClock()
         let connection = try Self.connection(to: relay.url, clock: clock)
         let running = Task { await connection.run() }
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.state == .connected })
+        return (relay, clock, connection, running)
+    }
+
+    @Test func anUnconfirmedBatchFailsExactlyAtItsDeadline() async throws {
+        let (relay, clock, connection, running) = try await Self.connected()
 
         relay.setSilent(true)
         let outcome = Mutex<Result<Duration, any Error>?>(nil)
@@ -57,11 +63,7 @@ struct RelayConnectionClockTests {
     }
 
     @Test func aSilentRelayIsProbedOnlyWhenIdleAndPromotedWhenItAnswers() async throws {
-        let relay = try await FakeRelay.start()
-        let clock = ManualClock()
-        let connection = try Self.connection(to: relay.url, clock: clock)
-        let running = Task { await connection.run() }
-        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.state == .connected })
+        let (relay, clock, connection, running) = try await Self.connected()
         _ = try await connection.sendConfirmed([[0x01]])   // a confirmation: the relay answers
         #expect(relay.pings == 1)
 

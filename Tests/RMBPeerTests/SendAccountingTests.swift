@@ -8,13 +8,9 @@ import Testing
 struct SendAccountingTests {
     @Test("a burst through two relays: requests and replies sent once each, nothing dropped as a duplicate")
     func burstIsSentOnce() async throws {
-        let requesterMetrics = try freeLoopbackPort(), responderMetrics = try freeLoopbackPort()
-        let network = try await LocalNetwork.start(relays: 2, peers: [
-            .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(requesterMetrics)"]),
-            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(responderMetrics)"]),
-        ])
+        let (network, metrics) = try await twoPeersOnTwoRelays()
+        let (requesterMetrics, responderMetrics) = (metrics[0], metrics[1])
         defer { network.shutdown() }
-        for peer in network.peers { try await peer.waitUntilConnected() }
         let client = try BusClient(url: network.peers[0].redisURL)
         let echo = try EchoService(url: network.peers[1].redisURL)
         defer { echo.stop() }

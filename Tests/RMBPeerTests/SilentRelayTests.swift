@@ -9,13 +9,9 @@ import Testing
 struct SilentRelayTests {
     @Test("the relay in use frozen mid-stream: no request waits over a second, none lost or doubled")
     func frozenRelayIsHedgedAround() async throws {
-        let requesterMetrics = try freeLoopbackPort(), responderMetrics = try freeLoopbackPort()
-        let network = try await LocalNetwork.start(relays: 2, peers: [
-            .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(requesterMetrics)"]),
-            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(responderMetrics)"]),
-        ])
+        let (network, metrics) = try await twoPeersOnTwoRelays()
+        let (requesterMetrics, responderMetrics) = (metrics[0], metrics[1])
         defer { network.shutdown() }
-        for peer in network.peers { try await peer.waitUntilConnected() }
         let client = try BusClient(url: network.peers[0].redisURL)
         let echo = try EchoService(url: network.peers[1].redisURL)
         defer { echo.stop() }
@@ -78,15 +74,11 @@ struct SilentRelayTests {
 
     @Test("both relays frozen: requests wait, none lost, all answered once one relay is back; the log says why")
     func bothRelaysFrozenThenOneBack() async throws {
-        let network = try await LocalNetwork.start(relays: 2, peers: [
-            .init(twin: 1, identity: 0, relays: [0, 1]),
-            .init(twin: 2, identity: 1, relays: [0, 1]),
-        ])
+        let (network, _) = try await twoPeersOnTwoRelays()
         defer {
             for relay in network.relays { relay.process.signal(SIGCONT) }
             network.shutdown()
         }
-        for peer in network.peers { try await peer.waitUntilConnected() }
         let client = try BusClient(url: network.peers[0].redisURL)
         let echo = try EchoService(url: network.peers[1].redisURL)
         defer { echo.stop() }

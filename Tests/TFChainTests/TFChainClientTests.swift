@@ -265,7 +265,7 @@ final class ChangeLog: @unchecked Sendable {
             try await client.updateTwin(signer: IdentityExtrinsicSigner(dev), relayField: "relay.example.com_r9.example.net",
                                         publicKey: dev.e2ePublicKey, finalizationTimeout: .seconds(10))
         }
-        #expect(await eventually { fake.with { $0.submitted.count } == 1 })
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { fake.with { $0.submitted.count } == 1 })
         try await Task.sleep(for: .milliseconds(100))   // the "ready" status is out
         if lands {
             // The chain applied it: twin 7's record now carries the new relay field.
@@ -297,15 +297,6 @@ final class ChangeLog: @unchecked Sendable {
         }
         await client.close()
         await node.stop()
-    }
-
-    private func eventually(_ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            if ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
     }
 }
 
