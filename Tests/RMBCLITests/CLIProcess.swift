@@ -1,6 +1,8 @@
 import Foundation
+import RMBTestSupport
 
-/// Runs the built `rmb` executable (next to the test bundle in .build/<config>/) and captures
+/// Runs the built `rmb` executable (next to the test bundle in .build/<config>/, or in
+/// `RMB_BIN_DIR`) and captures
 /// its exit code, stdout and stderr, so the tests see exactly what a user sees.
 struct CLIResult {
     let status: Int32
@@ -9,14 +11,9 @@ struct CLIResult {
 }
 
 enum CLIProcess {
-    static var executable: URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        // The test runner may live inside a .xctest bundle directory.
-        while dir.pathExtension == "xctest" || dir.lastPathComponent == "Contents" || dir.lastPathComponent == "MacOS" {
-            dir.deleteLastPathComponent()
-        }
-        return dir.appendingPathComponent("rmb")
-    }
+    /// The `rmb` next to the test runner, or in `RMB_BIN_DIR` (``LocalNetwork/binDirectory``),
+    /// e.g. a release build for figures.
+    static var executable: URL { LocalNetwork.binDirectory.appendingPathComponent("rmb") }
 
     /// Runs `rmb` to completion. The blocking reads and wait happen on a Dispatch thread, not
     /// on the cooperative pool (two threads here), so parallel tests are not starved.
