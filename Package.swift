@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TwinDirectory", targets: ["TwinDirectory"]),
         .library(name: "RMBRelay", targets: ["RMBRelay"]),
         .library(name: "RMBClient", targets: ["RMBClient"]),
+        .library(name: "RMBDirectPeer", targets: ["RMBDirectPeer"]),
         .executable(name: "rmb-relay", targets: ["rmb-relay"]),
     ],
     dependencies: [
@@ -173,6 +174,16 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // The peer engine in process, with RMBClient's call and router API: no rmb-peer, no Redis.
+        .target(
+            name: "RMBDirectPeer",
+            dependencies: [
+                "RMBPeer", "RMBClient", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(name: "rmb-peer", dependencies: [
             "RMBPeer", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -266,6 +277,11 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "LMDB", "RMBTestSupport"]),
         .testTarget(name: "RMBCLITests", dependencies: ["RMBCLI", "RMBProtocol", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "TFChain", "RMBIdentity", "TwinDirectory"]),
         .testTarget(name: "RMBClientTests", dependencies: ["RMBClient", "RMBProtocol", "RedisClient", "RMBTestSupport"]),
+        .testTarget(
+            name: "RMBDirectPeerTests",
+            dependencies: ["RMBDirectPeer", "RMBClient", "RMBIdentity", "TwinDirectory", "RMBTestSupport",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .testTarget(
             name: "RMBPeerTests",
             dependencies: [

@@ -2,20 +2,20 @@ import Synchronization
 
 /// Counts free handler slots; a waiter is resumed when one frees. Bounds the requests a server
 /// holds at once.
-final class AsyncSemaphore: Sendable {
+package final class AsyncSemaphore: Sendable {
     private struct State {
-        var available: Int
+        package var available: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state: Mutex<State>
 
-    init(_ count: Int) { state = Mutex(State(available: count)) }
+    package init(_ count: Int) { state = Mutex(State(available: count)) }
 
     var available: Int { state.withLock { $0.available } }
 
     /// Takes a slot, waiting for one to free.
-    func acquire() async {
+    package func acquire() async {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
                 if state.available > 0 { state.available -= 1; return true }
@@ -27,13 +27,13 @@ final class AsyncSemaphore: Sendable {
     }
 
     /// Waits until at least one slot is free, without taking it.
-    func waitForAny() async {
+    package func waitForAny() async {
         if available > 0 { return }
         await acquire()
         release()
     }
 
-    func release() {
+    package func release() {
         let next: CheckedContinuation<Void, Never>? = state.withLock { state in
             if state.waiters.isEmpty { state.available += 1; return nil }
             return state.waiters.removeFirst()

@@ -8,7 +8,8 @@ public enum RMBCallError: Error, Sendable, Hashable, CustomStringConvertible {
     case timeout(Duration)
     /// The calling task was cancelled before a reply arrived.
     case cancelled
-    /// The local peer's Redis could not be reached or refused the request.
+    /// The request could not be handed to the bus: the local peer's Redis could not be reached
+    /// or refused it (``RMBClient``), or a direct peer is not running or is stopping.
     case transport(String)
     /// The input could not be encoded.
     case encoding(String)
@@ -22,7 +23,7 @@ public enum RMBCallError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(who) answered with error \(code): \(message)"
         case let .timeout(duration): return "no reply within \(duration)"
         case .cancelled: return "the call was cancelled"
-        case let .transport(reason): return "cannot reach the local rmb-peer's Redis: \(reason)"
+        case let .transport(reason): return "cannot send the request: \(reason)"
         case let .encoding(reason): return "cannot encode the request payload: \(reason)"
         case let .decoding(reason): return "cannot decode the reply payload: \(reason)"
         }

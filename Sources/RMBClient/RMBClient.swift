@@ -18,7 +18,7 @@ import RedisClient
 /// let version: Version = try await client.call(twin: 42, "zos.system.version", timeout: .seconds(30))
 /// let all = try await client.call(twins: [42, 43], "zos.system.version", as: Version.self)
 /// ```
-public final class RMBClient: Sendable {
+public final class RMBClient: RMBCaller {
     public struct Configuration: Sendable {
         /// The Redis of the local rmb-peer.
         public var redisURL: String = "redis://127.0.0.1:6379"
@@ -58,63 +58,17 @@ public final class RMBClient: Sendable {
 
     deinit { redis.close() }
 
-    /// Calls `command` on `twin` with `input` encoded as JSON and decodes the reply's payload.
-    public func call<Input: Encodable, Output: Decodable>(
-        twin: UInt32, _ command: String, _ input: Input, as type: Output.Type = Output.self, timeout: Duration? = nil
-    ) async throws(RMBCallError) -> Output {
-        try await call(twin: twin, command, payload: try Self.encode(input), timeout: timeout).decode(Output.self)
-    }
-
-    /// Calls `command` on `twin` with no input (an empty payload) and decodes the reply.
-    public func call<Output: Decodable>(
-        twin: UInt32, _ command: String, as type: Output.Type = Output.self, timeout: Duration? = nil
-    ) async throws(RMBCallError) -> Output {
-        try await call(twin: twin, command, payload: [], timeout: timeout).decode(Output.self)
-    }
-
-    /// Calls `command` on `twin` with raw payload bytes; the reply as it came.
-    public func call(twin: UInt32, _ command: String, payload: [UInt8], schema: String? = "application/json",
-                     timeout: Duration? = nil) async throws(RMBCallError) -> RMBReply {
-        let results = await callEach([twin], command, payload: payload, schema: schema, timeout: timeout ?? configuration.defaultTimeout)
-        guard let result = results.first?.1 else { throw .transport("no result") }
-        return try result.get()
-    }
-
-    /// Calls `command` on every twin at once; each twin's decoded reply or error. One Redis round
-    /// trip sends them all (one request per twin, so every answer and every error is attributed).
-    public func call<Input: Encodable, Output: Decodable>(
-        twins: [UInt32], _ command: String, _ input: Input, as type: Output.Type = Output.self, timeout: Duration? = nil
-    ) async throws(RMBCallError) -> [UInt32: Result<Output, RMBCallError>] {
-        let payload = try Self.encode(input)
-        return decodeEach(await callEach(twins, command, payload: payload, schema: "application/json",
-                                         timeout: timeout ?? configuration.defaultTimeout))
-    }
-
-    /// Calls `command` on every twin with no input; each twin's decoded reply or error.
-    public func call<Output: Decodable>(
-        twins: [UInt32], _ command: String, as type: Output.Type = Output.self, timeout: Duration? = nil
-    ) async -> [UInt32: Result<Output, RMBCallError>] {
-        decodeEach(await callEach(twins, command, payload: [], schema: "application/json", timeout: timeout ?? configuration.defaultTimeout))
-    }
-
     /// Closes the Redis connections; calls made afterwards fail with a transport error.
     public func close() { redis.close() }
 
     // MARK: Engine
 
-    private func decodeEach<Output: Decodable>(_ results: [(UInt32, Result<RMBReply, RMBCallError>)]) -> [UInt32: Result<Output, RMBCallError>] {
-        var decoded: [UInt32: Result<Output, RMBCallError>] = [:]
-        for (twin, result) in results {
-            decoded[twin] = result.flatMap { reply in Result { () throws(RMBCallError) in try reply.decode(Output.self) } }
-        }
-        return decoded
-    }
-
     /// Sends one request per twin in one LPUSH and waits for every outcome.
-    private func callEach(_ twins: [UInt32], _ command: String, payload: [UInt8], schema: String?,
-                          timeout: Duration) async -> [(UInt32, Result<RMBReply, RMBCallError>)] {
+    public func callEach(_ twins: [UInt32], _ command: String, payload: [UInt8], schema: String?,
+                         timeout: Duration?) async -> [(twin: UInt32, outcome: Result<RMBReply, RMBCallError>)] {
         guard !twins.isEmpty else { return [] }
-        let ttl = UInt64(max(1, timeout.components.seconds + (timeout.components.attoseconds > 0 ? 1 : 0)))
+        let timeout = timeout ?? configuration.defaultTimeout
+        let ttl = RMBJSON.ttl(of: timeout)
         let calls = twins.map { ($0, UUID().uuidString.lowercased()) }
         var startReader = false
         var requests: [RedisArgument] = []
@@ -127,20 +81,9 @@ public final class RMBClient: Sendable {
         if startReader { Task { await self.readReplies() } }
         if case .failure(let error) = await batcher.push(requests) {
             for (_, reference) in calls { waiters.remove(reference) }
-            return calls.map { ($0.0, .failure(error)) }
+            return calls.map { (twin: $0.0, outcome: .failure(error)) }
         }
-        let timer = Task { [clock, waiters] in
-            try await clock.sleep(for: timeout)
-            for (_, reference) in calls { waiters.settle(reference, .failure(.timeout(timeout))) }
-        }
-        defer { timer.cancel() }
-        return await withTaskCancellationHandler {
-            var results: [(UInt32, Result<RMBReply, RMBCallError>)] = []
-            for (twin, reference) in calls { results.append((twin, await waiters.wait(reference))) }
-            return results
-        } onCancel: { [waiters] in
-            for (_, reference) in calls { waiters.settle(reference, .failure(.cancelled)) }
-        }
+        return await waiters.collect(calls, timeout: timeout, clock: clock)
     }
 
     /// Takes this client's reply queue while calls wait, and settles each call by its reference.
@@ -169,17 +112,9 @@ public final class RMBClient: Sendable {
             logger.warning("dropping an unreadable reply", metadata: ["reply": "\(String(decoding: bytes.prefix(200), as: UTF8.self))"])
             return
         }
-        let outcome: ReplyWaiters.Outcome = if let error = response.error {
-            .failure(.remote(code: error.code, message: error.message, source: response.source))
-        } else {
-            .success(RMBReply(payload: response.data, source: response.source, schema: response.schema, timestamp: response.now))
-        }
+        let outcome = ReplyWaiters.outcome(of: response)
         if !waiters.settle(reference, outcome) {
             logger.debug("dropping a reply no call waits for", metadata: ["ref": "\(reference)"])
         }
-    }
-
-    static func encode<Input: Encodable>(_ input: Input) throws(RMBCallError) -> [UInt8] {
-        do { return Array(try JSONEncoder().encode(input)) } catch { throw .encoding(String(describing: error)) }
     }
 }

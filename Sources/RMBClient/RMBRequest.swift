@@ -1,4 +1,5 @@
 import Foundation
+import RMBProtocol
 
 /// A request from another twin, as a handler sees it.
 public struct RMBIncomingRequest: Sendable, Hashable {
@@ -20,6 +21,12 @@ public struct RMBIncomingRequest: Sendable, Hashable {
                 tags: String? = nil, timestamp: UInt64 = 0, expiration: UInt64 = 60) {
         self.command = command; self.payload = payload; self.source = source; self.reference = reference
         self.schema = schema; self.tags = tags; self.timestamp = timestamp; self.expiration = expiration
+    }
+
+    /// A request as the Redis JSON API (or a direct peer) hands it over.
+    init(_ incoming: ServiceRequest) {
+        self.init(command: incoming.command, payload: incoming.data, source: incoming.source, reference: incoming.reference,
+                  schema: incoming.schema, tags: incoming.tags, timestamp: incoming.now, expiration: incoming.expiration)
     }
 
     /// The caller's twin id (0 if the source is not an address, which the peer never hands over).

@@ -1,3 +1,5 @@
+import RMBProtocol
+
 /// Handlers by command, with groups (sub-routes) and middleware: what an ``RMBServer`` serves.
 /// The Swift counterpart of the Go SDK's `rmb.NewRouter`.
 ///
@@ -73,4 +75,25 @@ public struct RMBRouter: Sendable {
     }
 
     private func qualified(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
+
+    /// Runs the handler of `incoming` (inside the middleware) and says what to answer, as
+    /// peer.md §4.4 shapes it: the handler's payload, or an error with the code of a thrown
+    /// ``RMBServiceError`` (255 for any other error, 404 when no handler serves the command).
+    package func answer(_ incoming: ServiceRequest) async -> ServiceResponse {
+        var response = ServiceResponse(reference: incoming.reference, data: [], destination: incoming.source, schema: incoming.schema)
+        guard let handler = responder(for: incoming.command) else {
+            response.error = JSONError(code: 404, message: "no handler for \(incoming.command)")
+            return response
+        }
+        do {
+            let output = try await handler(RMBIncomingRequest(incoming))
+            response.data = output.payload
+            response.schema = output.schema
+        } catch let error as RMBServiceError {
+            response.error = JSONError(code: error.code, message: error.message)
+        } catch {
+            response.error = JSONError(code: RMBServiceError.handlerFailed, message: String(describing: error))
+        }
+        return response
+    }
 }

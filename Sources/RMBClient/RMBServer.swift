@@ -78,23 +78,7 @@ public struct RMBServer: Service {
             logger.warning("dropping an unreadable request", metadata: ["error": "\(error)"])
             return
         }
-        let request = RMBIncomingRequest(command: incoming.command, payload: incoming.data, source: incoming.source,
-                                 reference: incoming.reference, schema: incoming.schema, tags: incoming.tags,
-                                 timestamp: incoming.now, expiration: incoming.expiration)
-        var response = ServiceResponse(reference: incoming.reference, data: [], destination: incoming.source, schema: incoming.schema)
-        if let handler = router.responder(for: incoming.command) {
-            do {
-                let output = try await handler(request)
-                response.data = output.payload
-                response.schema = output.schema
-            } catch let error as RMBServiceError {
-                response.error = JSONError(code: error.code, message: error.message)
-            } catch {
-                response.error = JSONError(code: RMBServiceError.handlerFailed, message: String(describing: error))
-            }
-        } else {
-            response.error = JSONError(code: 404, message: "no handler for \(incoming.command)")
-        }
+        let response = await router.answer(incoming)
         do {
             let reply = try await redis.send(["LPUSH", "msgbus.system.reply", .bytes(response.jsonBytes())])
             if let error = reply.errorMessage { throw RedisError.server(error) }

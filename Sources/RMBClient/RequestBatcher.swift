@@ -64,7 +64,7 @@ final class RequestBatcher: Sendable {
                 if let error = reply.errorMessage { throw RedisError.server(error) }
                 result = .success(())
             } catch {
-                result = .failure(.transport(String(describing: error)))
+                result = .failure(.transport("Redis: \(error)"))
             }
             for waiting in batch { waiting.continuation.resume(returning: result) }
         }

@@ -213,7 +213,8 @@ final class GroupCommitter: @unchecked Sendable {
             urgent -= batch.reduce(0) { $0 + ($1.deadline == nil ? 1 : 0) }
             condition.unlock()
             process(batch)
-            metaPending = true
+            // A store opened without fsync (not durable) has nothing to flush.
+            metaPending = env.flags & LMDBEnvironment.Flags.noSync.rawValue == 0
             expected = batch.count
             lastCommitEnd = ContinuousClock.now
         }

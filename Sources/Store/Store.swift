@@ -51,10 +51,14 @@ public final class Store: Sendable {
     ///     writes arriving right after a commit can be delayed, by at most this much.
     ///   - deferLimit: how long a deferrable write waits for another transaction to join before
     ///     it is committed alone (see ``commit(_:deferrable:)``).
+    ///   - durable: false opens the store without fsync: a commit survives a crash of the
+    ///     process but not of the machine. For a store whose only job is de-duplication and
+    ///     retries within one run (a direct peer without a persistent store).
     ///   - now: the wall clock commits stamp with (``now``); tests pass a manual one.
     public static func open(
         path: String,
         mapSize: Int = 1 << 30,
+        durable: Bool = true,
         maxReaders: Int = 126,
         commitDelay: Duration = .zero,
         deferLimit: Duration = .milliseconds(20),
@@ -65,7 +69,7 @@ public final class Store: Sendable {
         do {
             // `noMetaSync`: one flush per commit; the writer flushes the last meta page when idle (GroupCommitter).
             env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxDatabases: Databases.count, maxReaders: maxReaders,
-                                           flags: [.noMetaSync])
+                                           flags: durable ? [.noMetaSync] : [.noSync])
         } catch {
             throw StoreError.cannotOpen(path: path, reason: String(describing: error))
         }

@@ -26,7 +26,7 @@ struct DownstreamTests {
         let client = try RedisClient(url: redis.url, poolSize: 2)
         defer { client.close() }
         let pair = try PeerCoreTests.pair(e2e: true)
-        let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, redis: client,
+        let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: RedisDelivery(redis: client),
                                     wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
         let frames = LaneBuffer<InboundFrame>()
         let running = Task { await downstream.run(frames) }

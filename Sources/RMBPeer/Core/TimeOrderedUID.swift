@@ -6,12 +6,12 @@ import Synchronization
 /// gains locality: uids key the backlog, the outbox's uid index and the awaiting requests here,
 /// and the inbox at the responder, and uids that grow with time land on the same few B-tree
 /// pages, so a batch commit writes a handful of pages instead of one random page per request.
-enum TimeOrderedUID {
+package enum TimeOrderedUID {
     /// The last (milliseconds, sequence) handed out, so uids made within one millisecond still
     /// sort in the order they were made.
     private static let last = Mutex((millis: UInt64(0), sequence: UInt16(0)))
 
-    static func make(now: Date = Date()) -> String {
+    package static func make(now: Date = Date()) -> String {
         let wall = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         let (millis, sequence) = last.withLock { state -> (UInt64, UInt16) in
             if wall > state.millis {

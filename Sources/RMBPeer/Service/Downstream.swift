@@ -1,11 +1,11 @@
 import Foundation
 import Logging
 import RMBProtocol
-import RedisClient
 import Redundancy
 import Store
 
-/// Envelopes from the relays to local Redis (peer.md §5), with the fixes of known-gaps §1, §3,
+/// Envelopes from the relays to local applications (peer.md §5; Redis for rmb-peer, handlers for a
+/// direct peer: ``LocalDelivery``), with the fixes of known-gaps §1, §3,
 /// §6, §7 and §15: validation, de-duplication in the store's inbox (so an envelope received via
 /// two relays, or re-sent after a crash, reaches the application once), replies accepted only
 /// from twins that were asked, command names validated. Envelopes are processed concurrently in
@@ -18,7 +18,7 @@ struct Downstream: Sendable {
     let validator: IncomingValidator
     let factory: EnvelopeFactory
     let store: Store
-    let redis: RedisClient
+    let local: any LocalDelivery
     let wakePostman: @Sendable () -> Void
     let metrics: PeerMetrics
     let logger: Logger
@@ -325,44 +325,29 @@ struct Downstream: Sendable {
         InboxKey(source: envelope.hasSource ? envelope.source.twin : 0, uid: envelope.uid, kind: EnvelopeKind(envelope))
     }
 
-    /// LPUSH + LTRIM only if the delivery marker was not set yet, so an envelope is pushed once
-    /// however often it is handed over: a re-delivery after a crash between the push and the
-    /// store's "delivered" mark, a copy that arrived again after a crash between the push and its
-    /// record's commit, or two copies handed off before either record was committed.
-    /// Returns 1 when it pushed, 0 when the marker was there.
-    static let idempotentPush = """
-        if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-          redis.call('LPUSH', KEYS[1], ARGV[1])
-          redis.call('LTRIM', KEYS[1], 0, ARGV[2])
-          return 1
-        end
-        return 0
-        """
-
-    /// Idempotent LPUSH + LTRIM for each delivery, in order, in one pipeline; then they (and
-    /// `alsoDelivered`) go to `marks`, to be marked delivered. A failed push stays pending and is retried.
+    /// Hands each delivery to the front-end (at most once per key, in order); then they (and
+    /// `alsoDelivered`) go to `marks`, to be marked delivered. A failed hand-over stays pending
+    /// and is retried.
     private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = [], marks: LaneBuffer<InboxKey>) async {
         var delivered = alsoDelivered
         var pushed = 0
         if !deliveries.isEmpty {
             let now = store.now()
-            let commands: [[RedisArgument]] = deliveries.map { key, delivery in
-                let ttl = max(1, min(3600, Int64(delivery.deadline.seconds) - Int64(now.seconds) + 60))
-                return ["EVAL", .string(Self.idempotentPush), 2, .string(delivery.list), .string(RedisKeys.delivered(key.description)),
-                        .bytes(delivery.json), .integer(RedisKeys.listLimit), .integer(ttl)]
+            let messages = deliveries.map { key, delivery in
+                LocalMessage(list: delivery.list, json: delivery.json, key: key.description,
+                             ttlSeconds: max(1, min(3600, Int64(delivery.deadline.seconds) - Int64(now.seconds) + 60)))
             }
-            do {
-                let replies = try await redis.pipeline(commands)
-                for (index, (key, delivery)) in deliveries.enumerated() {
-                    if let error = replies[index].errorMessage {
-                        logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
-                    } else {
-                        delivered.append(key)
-                        if replies[index].integer == 1 { pushed += 1 }
-                    }
+            let outcomes = await local.deliver(messages)
+            for (index, (key, delivery)) in deliveries.enumerated() {
+                switch index < outcomes.count ? outcomes[index] : .failed("no outcome") {
+                case .handed:
+                    delivered.append(key)
+                    pushed += 1
+                case .alreadyHanded:
+                    delivered.append(key)
+                case .failed(let error):
+                    logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
                 }
-            } catch {
-                logger.warning("local push failed; will retry", metadata: ["count": "\(deliveries.count)", "error": "\(error)"])
             }
         }
         guard !delivered.isEmpty else { return }

@@ -29,22 +29,28 @@ struct OutgoingPipeline: Sendable {
     /// A client request: one envelope per destination, all with the same uid, plus the backlog.
     /// `uid` is stable across a crash (see ``LocalIntake``).
     func prepare(request bytes: [UInt8], uid: String, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
-        let (operations, failures, requester) = await prepareRequest(bytes, uid: uid, now: now)
-        prepared.operations += operations
-        prepared.failures += failures
-        if let requester { prepared.requesters.append(requester) }
-    }
-
-    private func prepareRequest(_ bytes: [UInt8], uid: String, now: UInt64) async -> ([StoreOperation], [Undeliverable], (String, String?)?) {
         let request: ClientRequest
         do {
             request = try ClientRequest.parse(bytes)
         } catch {
             logger.warning("dropping malformed request", metadata: ["error": "\(error)"])
-            guard let (replyTo, reference) = Self.readableReply(bytes) else { return ([], [], nil) }
-            return ([], [Undeliverable(replyTo: replyTo, response: .undeliverable(reference: reference,
-                                                                                  error: JSONError(code: 500, message: "other: invalid request: \(error)")))], nil)
+            guard let (replyTo, reference) = Self.readableReply(bytes) else { return }
+            prepared.failures.append(Undeliverable(replyTo: replyTo, response: .undeliverable(
+                reference: reference, error: JSONError(code: 500, message: "other: invalid request: \(error)"))))
+            return
         }
+        await prepare(request: request, uid: uid, into: &prepared, now: now)
+    }
+
+    /// A request already parsed (a direct peer's call): as above.
+    func prepare(request: ClientRequest, uid: String, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        let (operations, failures, requester) = await prepareRequest(request, uid: uid, now: now)
+        prepared.operations += operations
+        prepared.failures += failures
+        if let requester { prepared.requesters.append(requester) }
+    }
+
+    private func prepareRequest(_ request: ClientRequest, uid: String, now: UInt64) async -> ([StoreOperation], [Undeliverable], (String, String?)?) {
         func fail(_ error: ProtocolError) -> Undeliverable {
             Undeliverable(replyTo: request.replyTo, response: .undeliverable(reference: request.reference, error: JSONError(code: error.code, message: error.description)))
         }
@@ -96,7 +102,15 @@ struct OutgoingPipeline: Sendable {
     /// queue to report them to).
     func prepare(response bytes: [UInt8], into prepared: inout Prepared, now: UInt64 = unixNow()) async {
         do {
-            let response = try ServiceResponse.parse(bytes)
+            await prepare(response: try ServiceResponse.parse(bytes), into: &prepared, now: now)
+        } catch {
+            logger.warning("dropping service response", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A response already parsed (a direct peer's handler answered): as above.
+    func prepare(response: ServiceResponse, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        do {
             let destination = try RMBAddress(text: response.destination)
             let kind: OutgoingMessage.Kind = response.error.map { .error(code: $0.code, message: $0.message) } ?? .response
             let message = OutgoingMessage(uid: response.reference ?? "", destination: destination, kind: kind,

@@ -1,9 +1,8 @@
 import Logging
 import RMBProtocol
-import RedisClient
 import Store
 
-/// Tells local clients about requests that can no longer be delivered, with the reference's
+/// Tells local callers about requests that can no longer be delivered, with the reference's
 /// "undeliverable" response on `ret` (peer.md §4.1: `src` empty, `now` 0, `err` set).
 ///
 /// Used when a request's ttl runs out while it still sits in the outbox (no relay accepted it in
@@ -11,7 +10,7 @@ import Store
 /// client learns it instead of waiting for a reply that cannot come.
 struct UndeliverableReporter: Sendable {
     let store: Store
-    let redis: RedisClient
+    let local: any LocalDelivery
     let logger: Logger
 
     /// Reports expired outbox requests found by the postman; their backlog shares their
@@ -27,18 +26,17 @@ struct UndeliverableReporter: Sendable {
 
     /// Reports expired outbox requests with their backlog entries (e.g. from an expiry sweep).
     func reportExpired(_ entries: [OutboxEntry], backlogs: [String: BacklogEntry]) async {
-        var commands: [[RedisArgument]] = []
+        var replies: [(replyTo: String, response: ClientResponse)] = []
         for entry in entries where entry.kind == .request {
             guard let backlog = backlogs[entry.uid], backlog.module.isEmpty, !backlog.replyTo.isEmpty else { continue }
             let error = JSONError(code: ProtocolError.expired.code,
                                   message: "request to twin \(entry.destination) expired before a relay accepted it")
             let response = ClientResponse.undeliverable(reference: backlog.reference, error: error)
-            commands.append(["LPUSH", .string(backlog.replyTo), .bytes(response.jsonBytes())])
-            commands.append(["LTRIM", .string(backlog.replyTo), 0, .integer(RedisKeys.listLimit)])
+            replies.append((backlog.replyTo, response))
         }
-        guard !commands.isEmpty else { return }
+        guard !replies.isEmpty else { return }
         do {
-            _ = try await redis.pipeline(commands)
+            try await local.report(replies)
         } catch {
             logger.warning("could not report expired requests to their clients", metadata: ["error": "\(error)"])
         }

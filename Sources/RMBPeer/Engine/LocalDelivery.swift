@@ -1,0 +1,39 @@
+import RMBProtocol
+
+/// A message for a local application, as the Redis JSON API spells it (peer.md §4.3, §4.4): the
+/// list it belongs to (`msgbus.<command>` for a request, the caller's `ret` queue for a reply)
+/// and its JSON. The inbox keeps it in this form, so a delivery cut short by a crash can be made
+/// again after the restart, whichever front-end made it.
+package struct LocalMessage: Sendable {
+    package let list: String
+    package let json: [UInt8]
+    /// Names the message for at-most-once hand-over (the inbox key): a second hand-over of the
+    /// same key while `ttlSeconds` runs is a no-op.
+    package let key: String
+    package let ttlSeconds: Int64
+
+    package init(list: String, json: [UInt8], key: String, ttlSeconds: Int64) {
+        self.list = list; self.json = json; self.key = key; self.ttlSeconds = ttlSeconds
+    }
+}
+
+/// What became of one message handed to a ``LocalDelivery``.
+package enum LocalHandOver: Sendable, Equatable {
+    /// Handed to the application now.
+    case handed
+    /// Handed before (same key): nothing done.
+    case alreadyHanded
+    /// Not handed; the engine tries again later.
+    case failed(String)
+}
+
+/// The seam between the engine and its front-end: where what arrives from the relays, and what
+/// the engine has to tell local callers, goes. `rmb-peer` pushes to Redis lists
+/// (``RedisDelivery``); a direct peer hands messages to its handlers and waiting calls in process.
+package protocol LocalDelivery: Sendable {
+    /// Hands each message over, in order, at most once per key; one outcome per message.
+    func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver]
+    /// Tells callers their requests failed (each reply goes to its `ret` queue): undeliverable,
+    /// expired. Best effort, no de-duplication; throws when they could not be told.
+    func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws
+}

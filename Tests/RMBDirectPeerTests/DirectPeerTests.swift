@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import RMBClient
+import RMBDirectPeer
+import RMBIdentity
+import RMBTestSupport
+import Testing
+import TwinDirectory
+
+/// Direct peers (the engine in process, no rmb-peer, no Redis) through real `rmb-relay`
+/// processes, against each other and against services and callers behind real `rmb-peer`s.
+@Suite("RMBDirectPeer through real relays", .serialized, .timeLimit(.minutes(3)))
+struct DirectPeerTests {
+    struct Operands: Codable { var a: Int; var b: Int }
+    struct Sum: Codable, Equatable { var sum: Int; var caller: UInt32 }
+
+    static var calculator: RMBRouter {
+        var router = RMBRouter()
+        router.group("calc") { calc in
+            calc.handle("add") { (input: Operands, request) in Sum(sum: input.a + input.b, caller: request.twin) }
+            calc.handle("fail") { _ in throw RMBServiceError(code: 7, "refused") }
+            calc.handle("slow") { _ in
+                try await Task.sleep(for: .seconds(30))
+                return RMBOutgoingResponse(payload: [])
+            }
+        }
+        return router
+    }
+
+    @Test("direct peer ↔ direct peer: calls, remote errors, no handler, unknown twin, thousands at once", arguments: [true, false])
+    func directToDirect(e2e: Bool) async throws {
+        let network = try await LocalNetwork.start(relays: 2, peers: [], directTwins: [
+            .init(twin: 1, identity: 0, relays: [0], e2e: e2e),
+            .init(twin: 2, identity: 1, relays: [1], e2e: e2e),
+        ])
+        defer { network.shutdown() }
+        let caller = try await DirectPeerHarness.start(network, twin: 1, identity: 0)
+        let service = try await DirectPeerHarness.start(network, twin: 2, identity: 1, router: Self.calculator)
+        defer { caller.stop(); service.stop() }
+        let peer = caller.peer
+
+        let sum: Sum = try await peer.call(twin: 2, "calc.add", Operands(a: 40, b: 2), timeout: .seconds(30))
+        #expect(sum == Sum(sum: 42, caller: 1))
+        let version: String = try await peer.call(twin: 2, "rmb.version", timeout: .seconds(30))
+        #expect(version.hasSuffix("-swift"))
+        await #expect(throws: RMBCallError.remote(code: 7, message: "refused", source: "2")) {
+            let _: Sum = try await peer.call(twin: 2, "calc.fail", Operands(a: 0, b: 0), timeout: .seconds(30))
+        }
+        await #expect(throws: RMBCallError.remote(code: 404, message: "no handler for calc.nothing", source: "2")) {
+            let _: Sum = try await peer.call(twin: 2, "calc.nothing", Operands(a: 0, b: 0), timeout: .seconds(30))
+        }
+        // An unknown twin is known at once, from the directory.
+        let started = ContinuousClock.now
+        let unknown = try await peer.call(twins: [2, 999], "calc.add", Operands(a: 1, b: 1), as: Sum.self, timeout: .seconds(30))
+        #expect(try unknown[2]?.get() == Sum(sum: 2, caller: 1))
+        guard case .failure(.remote(_, _, let source))? = unknown[999] else {
+            Issue.record("twin 999 does not exist: \(String(describing: unknown[999]))")
+            return
+        }
+        #expect(source == "")
+        #expect(ContinuousClock.now - started < .seconds(10))
+
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<2000 {
+                group.addTask {
+                    let reply: Sum = try await peer.call(twin: 2, "calc.add", Operands(a: index, b: 1), timeout: .seconds(60))
+                    return reply.sum == index + 1
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(answered == 2000)
+    }
+
+    @Test("timeouts and cancellation end a call; the peer goes on")
+    func timeoutAndCancellation() async throws {
+        let network = try await LocalNetwork.start(relays: 1, peers: [], directTwins: [
+            .init(twin: 1, identity: 0, relays: [0]),
+            .init(twin: 2, identity: 1, relays: [0]),
+        ])
+        defer { network.shutdown() }
+        let caller = try await DirectPeerHarness.start(network, twin: 1, identity: 0)
+        let service = try await DirectPeerHarness.start(network, twin: 2, identity: 1, router: Self.calculator)
+        defer { caller.stop(); service.stop() }
+        let peer = caller.peer
+
+        await #expect(throws: RMBCallError.timeout(.seconds(1))) {
+            _ = try await peer.call(twin: 2, "calc.slow", payload: [], timeout: .seconds(1))
+        }
+        let call = Task { try await peer.call(twin: 2, "calc.slow", payload: [], timeout: .seconds(60)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelledAt = ContinuousClock.now
+        call.cancel()
+        await #expect(throws: RMBCallError.cancelled) { _ = try await call.value }
+        #expect(ContinuousClock.now - cancelledAt < .seconds(2))
+        let sum: Sum = try await peer.call(twin: 2, "calc.add", Operands(a: 1, b: 2), timeout: .seconds(30))
+        #expect(sum.sum == 3)
+    }
+
+    @Test("interoperability: a direct peer calls a service behind rmb-peer, an rmb-peer client calls a direct peer",
+          arguments: [true, false])
+    func interoperability(e2e: Bool) async throws {
+        let network = try await LocalNetwork.start(relays: 2, peers: [
+            .init(twin: 1, identity: 0, relays: [0], e2e: e2e),
+        ], directTwins: [
+            .init(twin: 2, identity: 1, relays: [1], e2e: e2e),
+        ])
+        defer { network.shutdown() }
+        let direct = try await DirectPeerHarness.start(network, twin: 2, identity: 1, router: Self.calculator)
+        defer { direct.stop() }
+        // Twin 1: the same calculator served through rmb-peer's Redis.
+        let server = try RMBServer(router: Self.calculator, redisURL: network.peers[0].redisURL)
+        let serving = Task { try await server.run() }
+        defer { serving.cancel() }
+        let client = try RMBClient(redisURL: network.peers[0].redisURL)
+        defer { client.close() }
+
+        let fromDirect: Sum = try await direct.peer.call(twin: 1, "calc.add", Operands(a: 2, b: 3), timeout: .seconds(30))
+        #expect(fromDirect == Sum(sum: 5, caller: 2))
+        let fromRedis: Sum = try await client.call(twin: 2, "calc.add", Operands(a: 4, b: 5), timeout: .seconds(30))
+        #expect(fromRedis == Sum(sum: 9, caller: 1))
+        await #expect(throws: RMBCallError.remote(code: 7, message: "refused", source: "2")) {
+            let _: Sum = try await client.call(twin: 2, "calc.fail", Operands(a: 0, b: 0), timeout: .seconds(30))
+        }
+        await #expect(throws: RMBCallError.remote(code: 7, message: "refused", source: "1")) {
+            let _: Sum = try await direct.peer.call(twin: 1, "calc.fail", Operands(a: 0, b: 0), timeout: .seconds(30))
+        }
+        // Both ways at once, many calls.
+        async let forth = withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<300 {
+                group.addTask { try await direct.peer.call(twin: 1, "calc.add", Operands(a: index, b: 0), as: Sum.self, timeout: .seconds(60)).sum }
+            }
+            return try await group.reduce(0, +)
+        }
+        async let back = withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<300 {
+                group.addTask { try await client.call(twin: 2, "calc.add", Operands(a: index, b: 0), as: Sum.self, timeout: .seconds(60)).sum }
+            }
+            return try await group.reduce(0, +)
+        }
+        let expected = (0..<300).reduce(0, +)
+        #expect(try await forth == expected)
+        #expect(try await back == expected)
+    }
+}
+
+/// A direct peer of a ``LocalNetwork`` twin (`directTwins`), running in a task of its own.
+final class DirectPeerHarness: Sendable {
+    let peer: RMBDirectPeer
+    private let task: Task<Void, Never>
+
+    private init(peer: RMBDirectPeer, task: Task<Void, Never>) { self.peer = peer; self.task = task }
+
+    static func start(_ network: LocalNetwork, twin: UInt32, identity index: Int, router: RMBRouter = RMBRouter(),
+                      store: RMBDirectPeer.StoreLocation = .none) async throws -> DirectPeerHarness {
+        let identity = try Identity(parsing: try LocalNetwork.identities()[index].mnemonic, keyType: .sr25519)
+        var configuration = RMBDirectPeer.Configuration(identity: identity)
+        configuration.store = store
+        var logger = Logger(label: "direct-peer-\(twin)")
+        logger.logLevel = ProcessInfo.processInfo.environment["RMB_TEST_DEBUG"] == "1" ? .debug : .warning
+        let directory = try LocalTwinDirectory(path: network.twinsFile.path)
+        let peer = try await RMBDirectPeer(configuration: configuration, directory: directory, router: router, logger: logger)
+        let task = Task { _ = try? await peer.run() }
+        // Connected once a call to itself is answered (the version plugin).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if (try? await peer.call(twin: twin, "rmb.version", as: String.self, timeout: .seconds(2))) != nil {
+                return DirectPeerHarness(peer: peer, task: task)
+            }
+        }
+        task.cancel()
+        throw LocalNetwork.Failure.timeout("direct peer of twin \(twin) never answered itself")
+    }
+
+    func stop() { task.cancel() }
+}
