@@ -9,8 +9,8 @@ import RedisClient
 struct ServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",
-        abstract: "Example services for a local rmb-peer.",
-        subcommands: [Echo.self]
+        abstract: "Example services: behind a local rmb-peer, or as a direct peer (no rmb-peer, no Redis).",
+        subcommands: [Echo.self, DirectEcho.self]
     )
 
     struct Echo: AsyncParsableCommand {
