@@ -16,6 +16,9 @@ struct PeerBench: AsyncParsableCommand {
               closed    closed loop, --window requests in flight: requests/s and latency
               rate      each of --rates requests/s for --duration s: latency p50/p99/p99.9 (from each request's due time)
               client    closed + rates again, each request a call of the RMBClient library (what a Swift app uses)
+              direct    closed + rates again, each request a call of an RMBDirectPeer in this process (no rmb-peer, no
+                        Redis: its own relay sessions) for twin --direct-twin of --direct-twins to --direct-destination
+                        (a direct peer too: `rmb service direct-echo`); mnemonic in RMB_DIRECT_MNEMONIC
               baseline  closed + rates again, straight through the echo service on --baseline-redis (no RMB)
               failover  --failover-rate requests/s; SIGKILL --kill-pid (a relay the peer uses) a third into the run:
                         time to the first reply of a request sent after the kill, pause, requests stranded
@@ -27,7 +30,7 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Redis of the requesting peer.") var redis: String = "redis://localhost:6379"
     @Option(help: "Destination twin id.") var destination: UInt32
     @Option(help: "Command served at the destination (and by the baseline echo service).") var command: String = "echo"
-    @Option(help: "Comma-separated modes: closed, rate, client, baseline, failover.") var modes: String = "closed,rate"
+    @Option(help: "Comma-separated modes: closed, rate, client, direct, baseline, failover, freeze.") var modes: String = "closed,rate"
     @Option(help: "Requests in flight (closed loop).") var window: Int = 256
     @Option(help: "Comma-separated fixed rates, requests/s.") var rates: String = "500,1000,2000"
     @Option(help: "Seconds measured per run.") var duration: Int = 10
@@ -48,7 +51,11 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Seconds the frozen process stays stopped in freeze mode.") var freezeFor: Int = 5
     @Option(help: "Requests/s of the freeze runs, comma-separated (one run each).") var freezeRates: String = "200,1000"
 
-    enum Mode: String, CaseIterable { case closed, rate, client, baseline, failover, freeze }
+    @Option(help: "Twin file of the direct mode's twins.") var directTwins: String?
+    @Option(help: "Destination twin of the direct mode (a direct peer serving --command).") var directDestination: UInt32?
+    @Option(help: "Store directory of the direct mode's caller (default: none).") var directStore: String?
+
+    enum Mode: String, CaseIterable { case closed, rate, client, direct, baseline, failover, freeze }
 
     func validate() throws {
         guard window > 0, duration > 0, warmup >= 0, size >= 0, ttl > 0, failoverRate > 0, failoverTtl > 0 else {
@@ -56,7 +63,12 @@ struct PeerBench: AsyncParsableCommand {
         }
         guard !parsedRates.isEmpty, parsedRates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates: comma-separated positive numbers") }
         for name in modes.split(separator: ",") where Mode(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
-            throw ValidationError("unknown mode '\(name)' (closed, rate, client, baseline, failover, freeze)")
+            throw ValidationError("unknown mode '\(name)' (closed, rate, client, direct, baseline, failover, freeze)")
+        }
+        if selectedModes.contains(.direct) {
+            guard directTwins != nil, directDestination != nil, ProcessInfo.processInfo.environment["RMB_DIRECT_MNEMONIC"] != nil else {
+                throw ValidationError("direct mode needs --direct-twins, --direct-destination and RMB_DIRECT_MNEMONIC")
+            }
         }
         if selectedModes.contains(.baseline), baselineRedis == nil { throw ValidationError("baseline mode needs --baseline-redis") }
         if selectedModes.contains(.failover), killPid == nil { throw ValidationError("failover mode needs --kill-pid") }
@@ -74,7 +86,7 @@ struct PeerBench: AsyncParsableCommand {
 
     private var selectedModes: [Mode] { modes.split(separator: ",").compactMap { Mode(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
     private var parsedFreezeRates: [Int] { freezeRates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-    private var parsedRates: [Int] { rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var parsedRates: [Int] { rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     private var watched: [(String, Int32)]? {
         var result: [(String, Int32)] = []
         for item in watch.split(separator: ",") {
@@ -104,6 +116,7 @@ struct PeerBench: AsyncParsableCommand {
         var closedRMB: Double?
         var closedRedis: Double?
         var closedClient: Double?
+        var closedDirect: Double?
         for mode in selectedModes {
             switch mode {
             case .closed:
@@ -113,10 +126,12 @@ struct PeerBench: AsyncParsableCommand {
             case .client:
                 let client = try RMBClient(redisURL: redis)
                 defer { client.close() }
-                closedClient = try await measureClient("client closed loop (\(window) in flight)", client, payload, .closed(window: window))
+                closedClient = try await measureClient("client closed loop (\(window) in flight)", client, to: destination, payload, .closed(window: window))
                 for rate in parsedRates {
-                    _ = try await measureClient("client \(rate)/s", client, payload, .fixed(perSecond: Double(rate)))
+                    _ = try await measureClient("client \(rate)/s", client, to: destination, payload, .fixed(perSecond: Double(rate)))
                 }
+            case .direct:
+                closedDirect = try await benchDirect(payload)
             case .baseline:
                 let baseline = try RedisClient(url: baselineRedis ?? redis, poolSize: 2)
                 defer { baseline.close() }
@@ -132,6 +147,9 @@ struct PeerBench: AsyncParsableCommand {
         if let closedRMB, let closedClient, closedRMB > 0 {
             print(String(format: "RMBClient / hand-written load (closed loop): %.0f / %.0f requests/s = %.2f", closedClient, closedRMB, closedClient / closedRMB))
         }
+        if let closedRMB, let closedDirect, closedRMB > 0 {
+            print(String(format: "direct peer / rmb-peer path (closed loop): %.0f / %.0f requests/s = %.2f", closedDirect, closedRMB, closedDirect / closedRMB))
+        }
         if let closedRMB, let closedRedis, closedRedis > 0 {
             print(String(format: "rmb / bare redis (closed loop): %.0f / %.0f requests/s = %.2f", closedRMB, closedRedis, closedRMB / closedRedis))
         }
@@ -145,8 +163,9 @@ struct PeerBench: AsyncParsableCommand {
         }
     }
 
-    /// The same run with RMBClient making the calls.
-    private func measureClient(_ label: String, _ client: RMBClient, _ payload: [UInt8], _ pacing: PeerBenchPacing) async throws -> Double {
+    /// The same run with an RMBCaller (RMBClient, RMBDirectPeer) making the calls.
+    func measureClient(_ label: String, _ client: any RMBCaller, to destination: UInt32, _ payload: [UInt8],
+                       _ pacing: PeerBenchPacing) async throws -> Double {
         try await report(label) {
             await PeerBenchClientLoad(client: client, destination: destination, command: command, payload: payload, ttl: ttl,
                                       pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration)).run()

@@ -1,12 +1,13 @@
 import Foundation
 import RMBClient
 
-/// The bench's runs with the calls made by ``RMBClient`` (what a Swift app uses) instead of the
-/// hand-written generator of ``PeerBenchLoad``: each request is one `client.call`, so the
-/// figures include the library's own costs (one LPUSH per call, JSON, the reply reader).
+/// The bench's runs with the calls made by an ``RMBCaller`` (what a Swift app uses) instead of
+/// the hand-written generator of ``PeerBenchLoad``: each request is one `call`, so the figures
+/// include the library's own costs — for ``RMBClient`` one LPUSH per call, JSON, the reply
+/// reader; for `RMBDirectPeer` the whole peer in process.
 /// Same ledger, same pacing and the same outcome, so the two print side by side.
 struct PeerBenchClientLoad: Sendable {
-    let client: RMBClient
+    let client: any RMBCaller
     let destination: UInt32
     let command: String
     let payload: [UInt8]

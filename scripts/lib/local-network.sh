@@ -17,15 +17,15 @@ start_redis() {
   for _ in $(seq 50); do redis-cli -p "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-# make_twins RELAY_PORT…: twins 1 and 2 with fresh sr25519 identities in $dir/twins.toml, each
-# listing every relay; sets `twins` and `mnemonic[1]`, `mnemonic[2]`.
+# make_twins RELAY_PORT…: twins 1 and 2 (or those in `twin_ids`) with fresh sr25519 identities in
+# $dir/twins.toml, each listing every relay; sets `twins` and `mnemonic[1]`, `mnemonic[2]`, ….
 declare -A mnemonic
 make_twins() {
   twins="$dir/twins.toml"
   local relays=() relay twin key
   for relay in "$@"; do relays+=(--relay "http://127.0.0.1:$relay"); done
   field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-  for twin in 1 2; do
+  for twin in ${twin_ids:-1 2}; do
     key=$("$bin/rmb" key generate --json)
     mnemonic[$twin]=$(echo "$key" | field mnemonic)
     "$bin/rmb" twin add --twins "$twins" --id "$twin" --account "$(echo "$key" | field account_ss58)" \

@@ -1,0 +1,35 @@
+import Foundation
+import Logging
+import RMBClient
+import RMBDirectPeer
+import RMBIdentity
+import TwinDirectory
+
+extension PeerBench {
+    /// The direct mode: a direct peer in this process (its own relay sessions, signing,
+    /// encryption and store; no rmb-peer, no Redis) calls `--direct-destination`; closed loop and
+    /// the fixed rates. Returns the closed loop's calls/s.
+    func benchDirect(_ payload: [UInt8]) async throws -> Double {
+        guard let twinsPath = directTwins, let mnemonic = ProcessInfo.processInfo.environment["RMB_DIRECT_MNEMONIC"],
+              let destination = directDestination else { return 0 }
+        var configuration = RMBDirectPeer.Configuration(identity: try Identity(parsing: mnemonic, keyType: .sr25519))
+        configuration.store = directStore.map { .lmdb(path: $0) } ?? .none
+        var logger = Logger(label: "bench.direct")
+        logger.logLevel = .warning
+        let peer = try await RMBDirectPeer(configuration: configuration,
+                                           directory: CachedTwinDirectory(backend: try LocalTwinDirectory(path: twinsPath)), logger: logger)
+        let running = Task { try await peer.run() }
+        defer { running.cancel() }
+        // Ready once the destination answers.
+        let ready = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < ready {
+            if (try? await peer.call(twin: destination, command, payload: payload, schema: nil, timeout: .seconds(2))) != nil { break }
+        }
+        let store = directStore == nil ? "no store" : "store"
+        let closed = try await measureClient("direct closed loop (\(window) in flight, \(store))", peer, to: destination, payload, .closed(window: window))
+        for rate in parsedRates {
+            _ = try await measureClient("direct \(rate)/s (\(store))", peer, to: destination, payload, .fixed(perSecond: Double(rate)))
+        }
+        return closed
+    }
+}
