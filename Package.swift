@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "RMBRelay", targets: ["RMBRelay"]),
         .library(name: "RMBClient", targets: ["RMBClient"]),
         .library(name: "RMBDirectPeer", targets: ["RMBDirectPeer"]),
+        .library(name: "RMBTesting", targets: ["RMBTesting"]),
         .executable(name: "rmb-relay", targets: ["rmb-relay"]),
     ],
     dependencies: [
@@ -149,6 +150,12 @@ let package = Package(
             dependencies: ["RMBClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Examples/Service"
         ),
+        .executableTarget(
+            name: "rmb-example-direct-peer",
+            dependencies: ["RMBDirectPeer", "RMBClient", "RMBIdentity", "TwinDirectory",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Examples/DirectPeer"
+        ),
 
         // MARK: Peer
         .target(
@@ -182,6 +189,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // An RMB network in one process for testing handlers and calls (relay, directory, twins).
+        .target(
+            name: "RMBTesting",
+            dependencies: [
+                "LocalProcesses", "RMBDirectPeer", "RMBClient", "RMBIdentity", "RMBRelay", "TwinDirectory",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "rmb-peer", dependencies: [
@@ -235,9 +250,13 @@ let package = Package(
         .executableTarget(name: "rmb-relay", dependencies: ["RMBRelay", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
 
         // MARK: Tests
+        // Child processes for tests (a clean signal state) and a throwaway redis-server: the test
+        // support's and RMBTesting's.
+        .target(name: "LocalProcesses"),
         .target(
             name: "RMBTestSupport",
             dependencies: [
+                "LocalProcesses",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -279,7 +298,7 @@ let package = Package(
         .testTarget(name: "RMBClientTests", dependencies: ["RMBClient", "RMBProtocol", "RedisClient", "RMBTestSupport"]),
         .testTarget(
             name: "RMBDirectPeerTests",
-            dependencies: ["RMBDirectPeer", "RMBClient", "RMBIdentity", "TwinDirectory", "RMBTestSupport",
+            dependencies: ["RMBDirectPeer", "RMBClient", "RMBIdentity", "TwinDirectory", "RMBTesting", "RMBTestSupport",
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(

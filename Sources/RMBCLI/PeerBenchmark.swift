@@ -175,7 +175,8 @@ struct PeerBench: AsyncParsableCommand {
     /// Runs `load` and prints its line, the watched processes' CPU use and (with --latency-log)
     /// every latency; returns requests/s.
     private func report(_ label: String, _ load: () async throws -> PeerBenchLoad.Outcome) async throws -> Double {
-        let usage = PeerBenchCPU(watched: watched ?? [])
+        // The bench's own process too: the load generator, or the direct peer of the direct mode.
+        let usage = PeerBenchCPU(watched: (watched ?? []) + [("bench", getpid())])
         let outcome = try await load()
         print(PeerBenchReport.line(label, outcome))
         if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }

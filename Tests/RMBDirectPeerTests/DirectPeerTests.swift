@@ -4,6 +4,8 @@ import RMBClient
 import RMBDirectPeer
 import RMBIdentity
 import RMBTestSupport
+import RMBTesting
+import Synchronization
 import Testing
 import TwinDirectory
 
@@ -27,74 +29,91 @@ struct DirectPeerTests {
         return router
     }
 
-    @Test("direct peer ↔ direct peer: calls, remote errors, no handler, unknown twin, thousands at once", arguments: [true, false])
+    @Test("direct peer ↔ direct peer (in-process network): calls, remote errors, no handler, unknown twin, thousands at once",
+          arguments: [true, false])
     func directToDirect(e2e: Bool) async throws {
-        let network = try await LocalNetwork.start(relays: 2, peers: [], directTwins: [
-            .init(twin: 1, identity: 0, relays: [0], e2e: e2e),
-            .init(twin: 2, identity: 1, relays: [1], e2e: e2e),
-        ])
-        defer { network.shutdown() }
-        let caller = try await DirectPeerHarness.start(network, twin: 1, identity: 0)
-        let service = try await DirectPeerHarness.start(network, twin: 2, identity: 1, router: Self.calculator)
-        defer { caller.stop(); service.stop() }
-        let peer = caller.peer
+        try await RMBTestNetwork.run(e2e: e2e) { network in
+            let service = try await network.addTwin(router: Self.calculator)
+            let caller = try await network.addTwin()
 
-        let sum: Sum = try await peer.call(twin: 2, "calc.add", Operands(a: 40, b: 2), timeout: .seconds(30))
-        #expect(sum == Sum(sum: 42, caller: 1))
-        let version: String = try await peer.call(twin: 2, "rmb.version", timeout: .seconds(30))
-        #expect(version.hasSuffix("-swift"))
-        await #expect(throws: RMBCallError.remote(code: 7, message: "refused", source: "2")) {
-            let _: Sum = try await peer.call(twin: 2, "calc.fail", Operands(a: 0, b: 0), timeout: .seconds(30))
-        }
-        await #expect(throws: RMBCallError.remote(code: 404, message: "no handler for calc.nothing", source: "2")) {
-            let _: Sum = try await peer.call(twin: 2, "calc.nothing", Operands(a: 0, b: 0), timeout: .seconds(30))
-        }
-        // An unknown twin is known at once, from the directory.
-        let started = ContinuousClock.now
-        let unknown = try await peer.call(twins: [2, 999], "calc.add", Operands(a: 1, b: 1), as: Sum.self, timeout: .seconds(30))
-        #expect(try unknown[2]?.get() == Sum(sum: 2, caller: 1))
-        guard case .failure(.remote(_, _, let source))? = unknown[999] else {
-            Issue.record("twin 999 does not exist: \(String(describing: unknown[999]))")
-            return
-        }
-        #expect(source == "")
-        #expect(ContinuousClock.now - started < .seconds(10))
-
-        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<2000 {
-                group.addTask {
-                    let reply: Sum = try await peer.call(twin: 2, "calc.add", Operands(a: index, b: 1), timeout: .seconds(60))
-                    return reply.sum == index + 1
-                }
+            let sum: Sum = try await caller.call(twin: service.id, "calc.add", Operands(a: 40, b: 2), timeout: .seconds(30))
+            #expect(sum == Sum(sum: 42, caller: caller.id))
+            let version: String = try await caller.call(twin: service.id, "rmb.version", timeout: .seconds(30))
+            #expect(version.hasSuffix("-swift"))
+            await #expect(throws: RMBCallError.remote(code: 7, message: "refused", source: "\(service.id)")) {
+                let _: Sum = try await caller.call(twin: service.id, "calc.fail", Operands(a: 0, b: 0), timeout: .seconds(30))
             }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            await #expect(throws: RMBCallError.remote(code: 404, message: "no handler for calc.nothing", source: "\(service.id)")) {
+                let _: Sum = try await caller.call(twin: service.id, "calc.nothing", Operands(a: 0, b: 0), timeout: .seconds(30))
+            }
+            // An unknown twin is known at once, from the directory.
+            let started = ContinuousClock.now
+            let unknown = try await caller.call(twins: [service.id, 999], "calc.add", Operands(a: 1, b: 1), as: Sum.self, timeout: .seconds(30))
+            #expect(try unknown[service.id]?.get() == Sum(sum: 2, caller: caller.id))
+            guard case .failure(.remote(_, _, let source))? = unknown[999] else {
+                Issue.record("twin 999 does not exist: \(String(describing: unknown[999]))")
+                return
+            }
+            #expect(source == "")
+            #expect(ContinuousClock.now - started < .seconds(10))
+
+            let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<2000 {
+                    group.addTask {
+                        let reply: Sum = try await caller.call(twin: service.id, "calc.add", Operands(a: index, b: 1), timeout: .seconds(60))
+                        return reply.sum == index + 1
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(answered == 2000)
         }
-        #expect(answered == 2000)
     }
 
     @Test("timeouts and cancellation end a call; the peer goes on")
     func timeoutAndCancellation() async throws {
-        let network = try await LocalNetwork.start(relays: 1, peers: [], directTwins: [
-            .init(twin: 1, identity: 0, relays: [0]),
-            .init(twin: 2, identity: 1, relays: [0]),
-        ])
-        defer { network.shutdown() }
-        let caller = try await DirectPeerHarness.start(network, twin: 1, identity: 0)
-        let service = try await DirectPeerHarness.start(network, twin: 2, identity: 1, router: Self.calculator)
-        defer { caller.stop(); service.stop() }
-        let peer = caller.peer
-
-        await #expect(throws: RMBCallError.timeout(.seconds(1))) {
-            _ = try await peer.call(twin: 2, "calc.slow", payload: [], timeout: .seconds(1))
+        try await RMBTestNetwork.run { network in
+            let service = try await network.addTwin(router: Self.calculator)
+            let caller = try await network.addTwin()
+            await #expect(throws: RMBCallError.timeout(.seconds(1))) {
+                _ = try await caller.call(twin: service.id, "calc.slow", payload: [], timeout: .seconds(1))
+            }
+            let call = Task { try await caller.call(twin: service.id, "calc.slow", payload: [], timeout: .seconds(60)) }
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelledAt = ContinuousClock.now
+            call.cancel()
+            await #expect(throws: RMBCallError.cancelled) { _ = try await call.value }
+            #expect(ContinuousClock.now - cancelledAt < .seconds(2))
+            let sum: Sum = try await caller.call(twin: service.id, "calc.add", Operands(a: 1, b: 2), timeout: .seconds(30))
+            #expect(sum.sum == 3)
         }
-        let call = Task { try await peer.call(twin: 2, "calc.slow", payload: [], timeout: .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(300))
-        let cancelledAt = ContinuousClock.now
-        call.cancel()
-        await #expect(throws: RMBCallError.cancelled) { _ = try await call.value }
-        #expect(ContinuousClock.now - cancelledAt < .seconds(2))
-        let sum: Sum = try await peer.call(twin: 2, "calc.add", Operands(a: 1, b: 2), timeout: .seconds(30))
-        #expect(sum.sum == 3)
+    }
+
+    @Test("middleware runs outermost first around a direct peer's handlers; an allow-list refuses other twins")
+    func middlewareOrder() async throws {
+        let trail = Trail()
+        var router = RMBRouter()
+        router.use(Recording(name: "outer", trail: trail))
+        router.group("guarded") { guarded in
+            guarded.use(Recording(name: "group", trail: trail))
+            guarded.handle("echo") { request in
+                trail.append("handler")
+                return RMBOutgoingResponse(payload: request.payload)
+            }
+        }
+        try await RMBTestNetwork.run { network in
+            let allowed = try await network.addTwin()
+            let other = try await network.addTwin()
+            router.use(RMBAllowTwinsMiddleware([allowed.id]))
+            let service = try await network.addTwin(router: router)
+            let reply = try await allowed.call(twin: service.id, "guarded.echo", payload: Array("hi".utf8), timeout: .seconds(30))
+            #expect(reply.payload == Array("hi".utf8))
+            #expect(reply.twin == service.id)
+            #expect(trail.entries == ["outer in", "group in", "handler", "group out", "outer out"])
+            await #expect(throws: RMBCallError.remote(code: 403, message: "twin \(other.id) may not call guarded.echo", source: "\(service.id)")) {
+                _ = try await other.call(twin: service.id, "guarded.echo", payload: [], timeout: .seconds(30))
+            }
+        }
     }
 
     @Test("interoperability: a direct peer calls a service behind rmb-peer, an rmb-peer client calls a direct peer",
@@ -173,4 +192,22 @@ final class DirectPeerHarness: Sendable {
     }
 
     func stop() { task.cancel() }
+}
+
+/// What the middleware saw, in order.
+final class Trail: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var entries: [String] { lines.withLock { $0 } }
+}
+
+struct Recording: RMBMiddleware {
+    let name: String
+    let trail: Trail
+
+    func respond(to request: RMBIncomingRequest, next: RMBHandler) async throws -> RMBOutgoingResponse {
+        trail.append("\(name) in")
+        defer { trail.append("\(name) out") }
+        return try await next(request)
+    }
 }

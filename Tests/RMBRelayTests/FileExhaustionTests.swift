@@ -69,7 +69,7 @@ struct FileExhaustionTests {
         // came ~15 s after the exhaustion began.
         let cpuBefore = Self.cpuSeconds(relay.pid)
         try await Task.sleep(for: .seconds(20))
-        #expect(ChildProcess.isRunning(relay.pid), "relay died: \(relay.log.suffix(3000))")
+        #expect(ProcessControl.isRunning(relay.pid), "relay died: \(relay.log.suffix(3000))")
         // and it does not spin meanwhile (an accept loop failing with EMFILE once took a core)
         let cpu = Self.cpuSeconds(relay.pid) - cpuBefore
         #expect(cpu < 10, "relay used \(cpu) s of CPU in 20 s of idle sockets")
@@ -89,7 +89,7 @@ struct FileExhaustionTests {
         let after = try TestIdentity.dev.request(to: RMBAddress(twin: TestIdentity.alpha.twin))
         try late.send(after)
         #expect(try await alpha.next(timeout: .seconds(10)).uid == after.uid)
-        #expect(ChildProcess.isRunning(relay.pid))
+        #expect(ProcessControl.isRunning(relay.pid))
         await dev.close(); await alpha.close(); await late.close()
     }
 }

@@ -151,12 +151,12 @@ struct TLSListenerTests {
 
         // A half-written renewal (a key that is not PEM) is refused and the old pair stays.
         try "not a key".write(toFile: keyPath, atomically: true, encoding: .utf8)
-        #expect(ChildProcess.send(SIGHUP, to: relay.pid))
+        #expect(ProcessControl.send(SIGHUP, to: relay.pid))
         #expect(await eventually { relay.log.contains("TLS certificate reload failed") }, "\(relay.log)")
 
         try renewed.certificatePEM.write(toFile: certPath, atomically: true, encoding: .utf8)
         try renewed.privateKeyPEM.write(toFile: keyPath, atomically: true, encoding: .utf8)
-        #expect(ChildProcess.send(SIGHUP, to: relay.pid))
+        #expect(ProcessControl.send(SIGHUP, to: relay.pid))
         #expect(await eventually { relay.log.contains("TLS certificate reloaded") }, "\(relay.log)")
         let (status, _) = try await Self.get("https://localhost:\(port)/metrics", tls: tls)
         #expect(status == 200)

@@ -316,7 +316,7 @@ public final class ChildProcess: @unchecked Sendable {
         let offset = (try? FileManager.default.attributesOfItem(atPath: logFile.path)[.size] as? Int) ?? 0
         let child: pid_t
         do {
-            child = try Self.spawn(arguments, environment: environment, stdout: .file(logFile.path, append: true), stderr: .stdout)
+            child = try ProcessControl.spawn(arguments, environment: environment, stdout: .file(logFile.path, append: true), stderr: .stdout)
         } catch {
             throw LocalNetwork.Failure.spawn("\(error)")
         }
@@ -330,7 +330,7 @@ public final class ChildProcess: @unchecked Sendable {
     public var isRunning: Bool {
         lock.withLock {
             guard pid > 0 else { return false }
-            switch Self.state(of: pid) {
+            switch ProcessControl.state(of: pid) {
             case .running: return true
             case let .exited(status): lastStatus = status
             case .reapedElsewhere: break
@@ -344,15 +344,15 @@ public final class ChildProcess: @unchecked Sendable {
     public func kill() {
         lock.withLock {
             guard pid > 0 else { return }
-            Self.send(SIGKILL, to: pid)
-            if let status = Self.waitForExit(pid) { lastStatus = status }
+            ProcessControl.send(SIGKILL, to: pid)
+            if let status = ProcessControl.waitForExit(pid) { lastStatus = status }
             pid = 0
         }
     }
 
     /// Sends a signal without waiting.
     public func signal(_ number: Int32) {
-        lock.withLock { if pid > 0 { Self.send(number, to: pid) } }
+        lock.withLock { if pid > 0 { ProcessControl.send(number, to: pid) } }
     }
 
     /// SIGTERM, then waits up to `timeout` for the exit (SIGKILL after that). Returns the raw

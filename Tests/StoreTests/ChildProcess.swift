@@ -88,4 +88,4 @@ var rmbExecutable: String {
 }
 
 /// The shared spawn/wait helpers (this target's `ChildProcess` shadows the support one).
-private typealias Spawner = RMBTestSupport.ChildProcess
+private typealias Spawner = ProcessControl

@@ -96,7 +96,12 @@ struct Postman: Sendable {
             let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
             let now = store.now()
             let delayMillis = next.map { $0.millis > now.millis ? min($0.millis - now.millis, 500) : 0 } ?? 500
-            if delayMillis == 0 { return }
+            if delayMillis == 0 {
+                // Due again at once; never without letting other tasks run (two peers in one
+                // process must not starve each other on a two-thread pool).
+                await Task.yield()
+                return
+            }
             await doorbell.wait(upTo: .milliseconds(delayMillis))
         }
     }
@@ -109,17 +114,19 @@ struct Postman: Sendable {
         // still list its entries as due; filtering with the later set sent them again.
         let settling = confirming.snapshot()
         let found = try store.outbox.due(now: now, limit: batchSize + settling.count)
-        let due = Array((settling.isEmpty ? found : found.filter { !settling.contains($0.seq) }).prefix(batchSize))
-        guard !due.isEmpty else { return found.isEmpty ? .idle : .confirming }
-        let expired = due.filter { $0.deadline <= now }
-        let live = due.filter { $0.deadline > now }
-        if !expired.isEmpty {
+        let live = Array((settling.isEmpty ? found : found.filter { !settling.contains($0.seq) }).prefix(batchSize))
+        guard !live.isEmpty else {
+            guard found.isEmpty else { return .confirming }
+            // Entries that expired while waiting (`due` skips them) are dropped and reported
+            // now: left for the sweep, their due time would keep an idle postman from sleeping.
+            let expired = try store.outbox.expiredDue(now: now, limit: batchSize)
+            guard !expired.isEmpty else { return .idle }
             logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(expired.count)"])
             _ = try await store.outbox.remove(seqs: expired.map(\.seq))
             metrics.envelopesExpired.increment(by: expired.count)
             await undeliverable.reportExpired(expired)
+            return .sent
         }
-        guard !live.isEmpty else { return .sent }
         confirming.insert(live.map(\.seq))
         inFlight.started()
         let (written, writtenSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

@@ -22,14 +22,14 @@ final class RelayProcess: @unchecked Sendable {
     init(arguments: [String]) throws {
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-relay-\(UUID().uuidString).log").path
         // stdout truncates the log, stderr appends to it (two open files, as before).
-        let child = try ChildProcess.spawn([Self.executable] + arguments,
+        let child = try ProcessControl.spawn([Self.executable] + arguments,
                                            stdout: .file(logPath, append: false), stderr: .file(logPath, append: true))
         pid = child
     }
 
     /// Sends `signal` and waits for the exit status (nil if it did not exit in time; then SIGKILL).
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) -> Int32? {
-        guard let status = ChildProcess.terminate(pid, signal: signal, grace: timeout) else { return nil }
+        guard let status = ProcessControl.terminate(pid, signal: signal, grace: timeout) else { return nil }
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
     }
 

@@ -6,9 +6,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The low-level part every test target uses to run a child process: spawn, probe, signal,
-/// terminate and reap by pid. (`ChildProcess` instances, in LocalNetwork.swift, add a log file
-/// and restarts on top.)
+/// Running a child process from tests: spawn, probe, signal, terminate and reap by pid.
+/// (The test support's `ChildProcess` instances add a log file and restarts on top; RMBTesting's
+/// throwaway Redis runs through it.)
 ///
 /// Why not Foundation's `Process`:
 /// - Swift Testing runs tests on threads that block most signals, and a child inherits its
@@ -21,7 +21,7 @@ import Darwin
 /// A child may also be reaped by someone else (Foundation's `Process` is used by other tests in
 /// the same runner), so `state(of:)` falls back to asking the kernel with `kill(pid, 0)` when
 /// `waitpid` reports no such child, and retries after EINTR.
-extension ChildProcess {
+public enum ProcessControl {
     /// Where a child's stdout or stderr goes. Stdin is always /dev/null.
     public enum Output: Sendable {
         /// /dev/null.

@@ -95,7 +95,7 @@ public final class RedisServer: @unchecked Sendable {
     public var isRunning: Bool {
         lock.withLock {
             guard pid > 0 else { return false }
-            if ChildProcess.isRunning(pid) { return true }
+            if ProcessControl.isRunning(pid) { return true }
             pid = 0   // exited (and now reaped)
             return false
         }
@@ -106,7 +106,7 @@ public final class RedisServer: @unchecked Sendable {
     private func terminate(signal: Int32) {
         lock.withLock {
             guard pid > 0 else { return }
-            ChildProcess.terminate(pid, signal: signal, grace: .seconds(5))
+            ProcessControl.terminate(pid, signal: signal, grace: .seconds(5))
             pid = 0
         }
     }
@@ -120,7 +120,7 @@ public final class RedisServer: @unchecked Sendable {
         ] + options
         let child: pid_t
         do {
-            child = try ChildProcess.spawn(arguments)   // stdio on /dev/null
+            child = try ProcessControl.spawn(arguments)   // stdio on /dev/null
         } catch {
             throw Failure.didNotStart("\(error)")
         }

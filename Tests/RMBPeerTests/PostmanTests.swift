@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import RMBProtocol
+import RMBTestSupport
+import Redundancy
+import Store
+import Synchronization
+import Testing
+import TwinDirectory
+@testable import RMBPeer
+
+/// The postman on its own, with no relay connected: what it does with entries it cannot send.
+struct PostmanTests {
+    /// Collects what the postman reports to local callers.
+    final class RecordingDelivery: LocalDelivery {
+        private let reports = Mutex<[(replyTo: String, response: ClientResponse)]>([])
+        var reported: [(replyTo: String, response: ClientResponse)] { reports.withLock { $0 } }
+        func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] { messages.map { _ in .handed } }
+        func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws { reports.withLock { $0 += replies } }
+    }
+
+    @Test("a request that expired in the outbox is dropped and reported by the postman, not left to the sweep")
+    func expiredEntryIsDroppedAndReported() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-postman-\(UUID().uuidString)").path
+        let wall = ResenderTests.ManualWallClock(StoreTime.now)
+        let store = try Store.open(path: path, now: { wall.now })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let deadline = wall.now.adding(milliseconds: 1_000)
+        _ = try await store.commit([
+            .putBacklog(BacklogEntry(uid: "late", reference: "ref-late", replyTo: "ret-late", destinations: [7], deadline: deadline)),
+            .enqueue(OutboxDraft(uid: "late", destination: 7, kind: .request, payload: Array("signed".utf8), deadline: deadline,
+                                 notBefore: wall.now)),
+        ])
+        wall.advance(milliseconds: 2_000)
+        let reports = RecordingDelivery()
+        let logger = Logger(label: "test.postman")
+        // A relay that is never started: nothing can be sent.
+        let relays = RelayPool(relays: [try RelayAddress(host: "127.0.0.1", port: 9, isSecure: false)], peer: RMBAddress(twin: 1),
+                               logger: logger) { "token" }
+        let postman = Postman(store: store, relays: relays, doorbell: Doorbell(),
+                              undeliverable: UndeliverableReporter(store: store, local: reports, logger: logger),
+                              metrics: PeerMetrics(), logger: logger)
+        let running = Task { await postman.run() }
+        let dropped = await eventually(timeout: .seconds(10)) { (try? store.outbox.count()) == 0 && reports.reported.count == 1 }
+        running.cancel()
+        await running.value
+        #expect(dropped, "outbox \(String(describing: try? store.outbox.count())), reports \(reports.reported.count)")
+        #expect(reports.reported.first?.replyTo == "ret-late")
+        #expect(reports.reported.first?.response.reference == "ref-late")
+        #expect(reports.reported.first?.response.error?.code == ProtocolError.expired.code)
+    }
+}
