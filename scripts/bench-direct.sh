@@ -9,7 +9,7 @@
 #   direct         an RMBDirectPeer for twin 3 in the bench process calling twin 4
 # once with both direct peers on durable LMDB stores, once without stores.
 # Options: --no-build, --keep, --bin=DIR (as scripts/bench-peer.sh); the rest goes to
-# `rmb bench peer` (default here: --rates 500 --duration 10).
+# `rmb bench peer` (default here: --rates 500 --duration 10); BENCH_MODES=direct runs only the direct peer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=1 keep=0 extra=() bin_dir=""
@@ -55,6 +55,6 @@ for setting in store none; do
   echo "== direct peers $([ "$setting" = store ] && echo "with durable LMDB stores" || echo "without stores"); one relay :$relay1"
   watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay=${pid_of[relay1]},echo=${pid_of[echo]},direct-echo=${pid_of[direct-echo-$setting]}"
   RMB_DIRECT_MNEMONIC="${mnemonic[3]}" "$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
-    --modes closed,rate,client,direct --direct-twins "$twins" --direct-destination 4 "${caller_store[@]}" --watch "$watch" "${extra[@]}"
+    --modes "${BENCH_MODES:-closed,rate,client,direct}" --direct-twins "$twins" --direct-destination 4 "${caller_store[@]}" --watch "$watch" "${extra[@]}"
   kill "${pid_of[direct-echo-$setting]}" 2>/dev/null || true
 done

@@ -70,6 +70,19 @@ struct DirectPeerTests {
         }
     }
 
+    /// The README's and RMBTestNetwork's example, kept compiling and passing.
+    @Test("the RMBTesting example: a handler and a call in an in-process network")
+    func readmeExample() async throws {
+        var router = RMBRouter()
+        router.handle("calculator.add") { (input: [Int], _) in input.reduce(0, +) }
+        try await RMBTestNetwork.run { network in
+            let service = try await network.addTwin(router: router)
+            let caller = try await network.addTwin()
+            let sum: Int = try await caller.call(twin: service.id, "calculator.add", [40, 2])
+            #expect(sum == 42)
+        }
+    }
+
     @Test("timeouts and cancellation end a call; the peer goes on")
     func timeoutAndCancellation() async throws {
         try await RMBTestNetwork.run { network in
