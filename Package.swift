@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "Redundancy",
             dependencies: [
-                "RMBProtocol", "TwinDirectory", "TLSSupport", "WebSocketTransport",
+                "RMBProtocol", "TwinDirectory", "TLSSupport", "WebSocketTransport", "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),

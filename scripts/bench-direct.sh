@@ -30,13 +30,7 @@ bin="${bin_dir:-$PWD/.build/release}"
 dir="$(mktemp -d -t rmb-bench-direct.XXXXXX)"
 source scripts/lib/local-network.sh
 redis_port=$(port); relay1=$(port)
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-  if [ "$keep" = 1 ]; then echo "logs and stores kept in $dir" >&2; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
+trap stop_network EXIT
 trap 'exit 130' INT TERM
 
 start_redis "$redis_port"

@@ -37,11 +37,8 @@ redis_port=$(port); relay1=$(port); relay2=$(port)
 stores="$dir"
 [ -n "$store_dir" ] && stores="$(mktemp -d "$store_dir/rmb-bench-stores.XXXXXX")"
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ "$stores" != "$dir" ] && [ "$keep" = 0 ]; then rm -rf "$stores"; fi
-  wait 2>/dev/null || true
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-  if [ "$keep" = 1 ]; then echo "logs and stores kept in $dir" >&2; else rm -rf "$dir"; fi
+  stop_network
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -34,7 +34,7 @@ public final class RMBClient: RMBCaller {
     public let configuration: Configuration
     private let redis: RedisClient
     private let waiters = ReplyWaiters()
-    private let batcher: RequestBatcher
+    private let batcher: SubmissionBatcher<RedisArgument>
     private let clock: any Clock<Duration>
     private let logger: Logger
 
@@ -44,7 +44,15 @@ public final class RMBClient: RMBCaller {
         do { redis = try RedisClient(url: configuration.redisURL, poolSize: max(configuration.connections, 1), logger: logger) } catch {
             throw .transport("invalid Redis URL \(configuration.redisURL): \(error)")
         }
-        batcher = RequestBatcher(redis: redis, queue: "msgbus.system.local")
+        batcher = SubmissionBatcher { [redis] requests in
+            do {
+                let reply = try await redis.send(["LPUSH", "msgbus.system.local"] + requests)
+                if let error = reply.errorMessage { throw RedisError.server(error) }
+                return .success(())
+            } catch {
+                return .failure(.transport("Redis: \(error)"))
+            }
+        }
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -79,7 +87,7 @@ public final class RMBClient: RMBCaller {
             requests.append(.bytes(request.jsonBytes()))
         }
         if startReader { Task { await self.readReplies() } }
-        if case .failure(let error) = await batcher.push(requests) {
+        if case .failure(let error) = await batcher.submit(requests) {
             for (_, reference) in calls { waiters.remove(reference) }
             return calls.map { (twin: $0.0, outcome: .failure(error)) }
         }

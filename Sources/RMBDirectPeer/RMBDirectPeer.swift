@@ -79,6 +79,9 @@ public final class RMBDirectPeer: RMBCaller, Service {
 
     private let engine: PeerEngine
     private let waiters = ReplyWaiters()
+    /// Requests of concurrent calls go to the store together (one commit per batch), as
+    /// rmb-peer's intake takes Redis messages in batches.
+    private let requestBatcher: SubmissionBatcher<(request: ClientRequest, uid: String)>
     private let requests = LaneBuffer<ServiceRequest>()
     private let accepting = Atomic<Bool>(true)
     private let temporaryStore: String?
@@ -106,6 +109,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
         engineConfiguration.name = "direct peer"
         let waiters = self.waiters, requests = self.requests
         let limit = max(1, configuration.handlerConcurrency)
+        let engine: PeerEngine
         do {
             engine = try await PeerEngine(
                 configuration: engineConfiguration, directory: directory,
@@ -115,6 +119,14 @@ public final class RMBDirectPeer: RMBCaller, Service {
         } catch {
             if let temporaryStore { try? FileManager.default.removeItem(atPath: temporaryStore) }
             throw error
+        }
+        self.engine = engine
+        requestBatcher = SubmissionBatcher { [waiters] requests in
+            // A request that cannot be sent (unknown twin, store full) is answered at once.
+            for (_, response) in await engine.submit(requests: requests) {
+                if let reference = response.reference { waiters.settle(reference, ReplyWaiters.outcome(of: response)) }
+            }
+            return .success(())
         }
         self.configuration = configuration
         self.router = router
@@ -160,10 +172,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
                                         destinations: [twin], replyTo: DirectDelivery.replyQueue, schema: schema)
             submitted.append((request, TimeOrderedUID.make()))
         }
-        // A request that cannot be sent (unknown twin, store full) is answered at once.
-        for (_, response) in await engine.submit(requests: submitted) {
-            if let reference = response.reference { waiters.settle(reference, ReplyWaiters.outcome(of: response)) }
-        }
+        _ = await requestBatcher.submit(submitted)
         return await waiters.collect(calls, timeout: timeout, clock: clock)
     }
 
@@ -172,6 +181,11 @@ public final class RMBDirectPeer: RMBCaller, Service {
     private static func serve(_ requests: LaneBuffer<ServiceRequest>, router: RMBRouter, engine: PeerEngine,
                               concurrency: Int, logger: Logger) async {
         let slots = AsyncSemaphore(concurrency)
+        // Answers of handlers that finish together are stored in one commit.
+        let answers = SubmissionBatcher<ServiceResponse> { responses in
+            await engine.submit(responses: responses)
+            return .success(())
+        }
         await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in
                 while true {
@@ -180,8 +194,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
                     for request in batch {
                         await slots.acquire()
                         group.addTask {
-                            let response = await router.answer(request)
-                            await engine.submit(responses: [response])
+                            _ = await answers.submit([await router.answer(request)])
                             slots.release()
                         }
                     }

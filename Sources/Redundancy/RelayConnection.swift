@@ -4,6 +4,7 @@ import HummingbirdWSClient
 import TLSSupport
 import WebSocketTransport
 import Logging
+import ProcessLifecycle
 import NIOCore
 import RMBProtocol
 import TwinDirectory

@@ -48,27 +48,18 @@ public struct Outbox: Sendable {
     /// Up to `limit` live entries due at `now`, earliest due first (enqueue order among equals).
     /// Expired entries are skipped: ``expiredDue(now:limit:)`` lists them.
     public func due(now: StoreTime = .now, limit: Int) throws(StoreError) -> [OutboxEntry] {
-        guard limit > 0 else { return [] }
-        let dbs = store.dbs
-        return try store.read { txn in
-            var entries: [OutboxEntry] = []
-            try txn.forEach(dbs.outboxDue) { key, _ in
-                guard let time = UInt64(bigEndianBytes: key), time <= now.millis else { return .stop }
-                guard let seq = UInt64(bigEndianBytes: key, at: 8), let bytes = try txn.get(dbs.outbox, seq.bigEndianBytes) else {
-                    return .continue
-                }
-                let entry = try OutboxEntry(decoding: bytes)
-                if entry.deadline > now { entries.append(entry) }
-                return entries.count < limit ? .continue : .stop
-            }
-            return entries
-        }
+        try dueEntries(now: now, limit: limit) { $0.deadline > now }
     }
 
     /// Up to `limit` entries due at `now` whose deadline has passed — what ``due(now:limit:)``
     /// skips. The postman drops and reports them as soon as they are due, rather than at the
     /// next sweep (and does not take the due time of an entry it cannot send for work to do).
     public func expiredDue(now: StoreTime = .now, limit: Int) throws(StoreError) -> [OutboxEntry] {
+        try dueEntries(now: now, limit: limit) { $0.deadline <= now }
+    }
+
+    /// Entries due at `now` that pass `include`, in due order.
+    private func dueEntries(now: StoreTime, limit: Int, where include: (OutboxEntry) -> Bool) throws(StoreError) -> [OutboxEntry] {
         guard limit > 0 else { return [] }
         let dbs = store.dbs
         return try store.read { txn in
@@ -79,7 +70,7 @@ public struct Outbox: Sendable {
                     return .continue
                 }
                 let entry = try OutboxEntry(decoding: bytes)
-                if entry.deadline <= now { entries.append(entry) }
+                if include(entry) { entries.append(entry) }
                 return entries.count < limit ? .continue : .stop
             }
             return entries

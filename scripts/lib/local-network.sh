@@ -52,3 +52,12 @@ wait_connected() {
     sleep 0.1
   done
 }
+
+# stop_network: kills what `start` started, stops Redis (on $redis_port), and removes $dir
+# unless `keep` is 1.
+stop_network() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  if [ "${keep:-0}" = 1 ]; then echo "logs and stores kept in $dir" >&2; else rm -rf "$dir"; fi
+}

@@ -1,3 +1,5 @@
+import ProcessLifecycle
+
 /// Per-domain circuit breaker (known-gaps §17): after `threshold` consecutive failures a domain
 /// is skipped for a cool-down; when it ends one trial request is let through (half-open), and a
 /// success closes the breaker again while a failed trial reopens it with a doubled cool-down (up
@@ -5,10 +7,12 @@
 /// requests per envelope. Failures of requests that were already under way when the breaker
 /// opened do not extend it: only the trial's outcome does, so a burst of concurrent failures
 /// does not push the cool-down to its maximum at once.
+///
+/// Time is the injected clock's (``Stopwatch``): instants are durations since the breaker was made.
 final class CircuitBreaker: Sendable {
     private struct State {
         var failures = 0
-        var openUntil: ContinuousClock.Instant?
+        var openUntil: Duration?
         var cooldown: Duration
         var trialInFlight = false
     }
@@ -17,16 +21,20 @@ final class CircuitBreaker: Sendable {
     private let baseCooldown: Duration
     private let maxCooldown: Duration
     private let states = Locked<[String: State]>([:])
+    private let stopwatch: Stopwatch
 
-    init(threshold: Int = 3, baseCooldown: Duration = .seconds(5), maxCooldown: Duration = .seconds(60)) {
+    init<C: Clock>(threshold: Int = 3, baseCooldown: Duration = .seconds(5), maxCooldown: Duration = .seconds(60),
+                   clock: C = ContinuousClock()) where C.Duration == Duration {
+        self.stopwatch = Stopwatch(clock)
         self.threshold = max(1, threshold)
         self.baseCooldown = baseCooldown
         self.maxCooldown = max(baseCooldown, maxCooldown)
     }
 
     /// Whether a request to `domain` should be attempted now.
-    func allows(_ domain: String, now: ContinuousClock.Instant = .now) -> Bool {
-        states.withLock { table in
+    func allows(_ domain: String) -> Bool {
+        let now = stopwatch.elapsed()
+        return states.withLock { table in
             guard var state = table[domain], let until = state.openUntil else { return true }
             if now < until { return false }
             // Half-open: let this one through and keep the breaker shut for others meanwhile.
@@ -45,8 +53,9 @@ final class CircuitBreaker: Sendable {
 
     /// Returns true when this opens the breaker (first time, or again after a failed trial).
     @discardableResult
-    func recordFailure(_ domain: String, now: ContinuousClock.Instant = .now) -> Bool {
-        states.withLock { table in
+    func recordFailure(_ domain: String) -> Bool {
+        let now = stopwatch.elapsed()
+        return states.withLock { table in
             var state = table[domain] ?? State(cooldown: baseCooldown)
             defer { table[domain] = state }
             if state.openUntil != nil {
@@ -64,7 +73,8 @@ final class CircuitBreaker: Sendable {
     }
 
     /// Whether requests to `domain` are being skipped right now.
-    func isOpen(_ domain: String, now: ContinuousClock.Instant = .now) -> Bool {
-        states.withLock { table in table[domain]?.openUntil.map { now < $0 } ?? false }
+    func isOpen(_ domain: String) -> Bool {
+        let now = stopwatch.elapsed()
+        return states.withLock { table in table[domain]?.openUntil.map { now < $0 } ?? false }
     }
 }
