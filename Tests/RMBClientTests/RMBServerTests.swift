@@ -3,7 +3,9 @@ import RMBClient
 import RMBProtocol
 import RMBTestSupport
 import RedisClient
+import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The router and server against a real Redis: requests pushed as the peer pushes them
@@ -106,6 +108,36 @@ import Testing
         let answers = try await serve(router, concurrency: 3, (0..<30).map { request("work", reference: "\($0)") })
         #expect(answers.count == 30)
         #expect(await gauge.peak == 3)
+    }
+
+    @Test("graceful shutdown: requests already taken are answered before run() returns; later ones stay in Redis")
+    func gracefulShutdownAnswersWhatItTook() async throws {
+        let server = try RedisServer.start()
+        defer { server.stop() }
+        let redis = try RedisClient(url: server.url, poolSize: 2)
+        defer { redis.close() }
+        let started = Atomic<Int>(0)
+        var router = RMBRouter()
+        router.handle("slow") { request in
+            started.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(500))
+            return RMBOutgoingResponse(payload: request.payload)
+        }
+        let service = try RMBServer(router: router, redisURL: server.url, concurrency: 8)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: service)], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        for index in 0..<5 {
+            _ = try await redis.send(["LPUSH", "msgbus.slow", .bytes(request("slow", "\(index)", reference: "r\(index)").jsonBytes())])
+        }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { started.load(ordering: .relaxed) == 5 })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        // Every request it had taken was answered before run() returned.
+        #expect(try await redis.send(["LLEN", "msgbus.system.reply"]).integer == 5)
+        // Nothing takes requests any more.
+        _ = try await redis.send(["LPUSH", "msgbus.slow", .bytes(request("slow", "late", reference: "late").jsonBytes())])
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await redis.send(["LLEN", "msgbus.slow"]).integer == 1)
     }
 }
 
