@@ -22,13 +22,10 @@ for arg in "$@"; do
   esac
 done
 [ ${#extra[@]} -eq 0 ] && extra=(--rates 500 --duration 10)
-if [ "$build" = 1 ]; then
-  echo "building release (waits for /tmp/rmb-build.lock; the first build takes several minutes)…" >&2
-  for product in rmb rmb-relay rmb-peer; do flock /tmp/rmb-build.lock swift build -c release --product "$product" >&2; done
-fi
+source scripts/lib/local-network.sh
+[ "$build" = 1 ] && build_release
 bin="${bin_dir:-$PWD/.build/release}"
 dir="$(mktemp -d -t rmb-bench-direct.XXXXXX)"
-source scripts/lib/local-network.sh
 redis_port=$(port); relay1=$(port)
 trap stop_network EXIT
 trap 'exit 130' INT TERM

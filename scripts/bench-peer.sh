@@ -26,13 +26,10 @@ for arg in "$@"; do
     *) extra+=("$arg") ;;
   esac
 done
-if [ "$build" = 1 ]; then
-  echo "building release (waits for /tmp/rmb-build.lock; the first build takes several minutes)…" >&2
-  for product in rmb rmb-relay rmb-peer; do flock /tmp/rmb-build.lock swift build -c release --product "$product" >&2; done
-fi
+source scripts/lib/local-network.sh
+[ "$build" = 1 ] && build_release
 bin="${bin_dir:-$PWD/.build/release}"
 dir="$(mktemp -d -t rmb-bench-peer.XXXXXX)"
-source scripts/lib/local-network.sh
 redis_port=$(port); relay1=$(port); relay2=$(port)
 stores="$dir"
 [ -n "$store_dir" ] && stores="$(mktemp -d "$store_dir/rmb-bench-stores.XXXXXX")"

@@ -1,6 +1,13 @@
-# Shared by scripts/demo.sh and scripts/bench-peer.sh (sourced, not run): the pieces of a local
+# Shared by scripts/demo.sh, bench-peer.sh and bench-direct.sh (sourced, not run): the pieces of a local
 # RMB network on loopback. The caller sets `bin` (directory of rmb, rmb-relay, rmb-peer) and
-# `dir` (logs, stores, twin file), and runs `cleanup` on exit (it kills `pids`).
+# `dir` (logs, stores, twin file), and stops it on exit (`stop_network` kills `pids`).
+
+# build_release: rmb, rmb-relay and rmb-peer in release, through /tmp/rmb-build.lock (never two
+# builds at once).
+build_release() {
+  echo "building release (waits for /tmp/rmb-build.lock; the first build takes several minutes)…" >&2
+  for product in rmb rmb-relay rmb-peer; do flock /tmp/rmb-build.lock swift build -c release --product "$product" >&2; done
+}
 
 # A free TCP port on 127.0.0.1.
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
