@@ -257,6 +257,7 @@ let package = Package(
             name: "RMBTestSupport",
             dependencies: [
                 "LocalProcesses",
+                "Store",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

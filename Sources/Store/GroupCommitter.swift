@@ -33,8 +33,9 @@ final class GroupCommitter: @unchecked Sendable {
         let operations: [StoreOperation]
         /// Called once, on the writer thread, with the unit's results or its error.
         let complete: @Sendable (Result<[StoreOperationResult], any Error>) -> Void
-        /// When a deferrable unit must be committed at the latest; nil for a unit that is waited for.
-        var deadline: ContinuousClock.Instant?
+        /// When a deferrable unit must be committed at the latest (``WriterClock/elapsed()``); nil
+        /// for a unit that is waited for.
+        var deadline: Duration?
         var freesSpace: Bool { operations.allSatisfy(\.freesSpace) }
     }
 
@@ -73,10 +74,14 @@ final class GroupCommitter: @unchecked Sendable {
     /// The wall clock commits stamp with (``Store/now``).
     private let now: @Sendable () -> StoreTime
 
+    /// The monotonic clock the deferral and linger windows run on.
+    private let clock: any WriterClock
+
     init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, deferLimit: Duration = .milliseconds(20),
-         now: @escaping @Sendable () -> StoreTime = { .now }, logger: Logger) {
+         now: @escaping @Sendable () -> StoreTime = { .now }, clock: any WriterClock = SystemWriterClock(), logger: Logger) {
         self.env = env
         self.now = now
+        self.clock = clock
         self.state = state
         self.lingerLimit = lingerLimit
         self.deferLimit = deferLimit
@@ -112,7 +117,7 @@ final class GroupCommitter: @unchecked Sendable {
             complete(.failure(StoreError.closed))
             return
         }
-        let deadline = deferrable ? ContinuousClock.now + deferLimit : nil
+        let deadline = deferrable ? clock.elapsed() + deferLimit : nil
         queue.append(Unit(operations: operations, complete: complete, deadline: deadline))
         if !deferrable {
             urgent += 1
@@ -159,7 +164,7 @@ final class GroupCommitter: @unchecked Sendable {
 
     private func runLoop() {
         var expected = 0
-        var lastCommitEnd = ContinuousClock.now
+        var lastCommitEnd = clock.elapsed()
         // A commit whose meta page is written but not flushed yet (see `Store.open`).
         var metaPending = false
         while true {
@@ -167,7 +172,7 @@ final class GroupCommitter: @unchecked Sendable {
             // Sleep while nothing is queued, or only deferrable units whose deadline is ahead.
             while !closing {
                 let idle = queue.isEmpty
-                let deferred = !idle && urgent == 0 && (queue.first?.deadline.map { $0 > ContinuousClock.now } ?? false)
+                let deferred = !idle && urgent == 0 && (queue.first?.deadline.map { $0 > clock.elapsed() } ?? false)
                 guard idle || deferred else { break }
                 if metaPending {
                     // Nothing urgent to commit: make the last commit durable now rather than
@@ -181,7 +186,7 @@ final class GroupCommitter: @unchecked Sendable {
                 if idle {
                     condition.wait()
                 } else if let deadline = queue.first?.deadline {
-                    _ = condition.wait(until: Self.date(deadline))
+                    clock.wait(on: condition, untilElapsed: deadline)
                 }
             }
             // Callers just resumed by the last commit are usually about to write again: give
@@ -189,10 +194,8 @@ final class GroupCommitter: @unchecked Sendable {
             // fsync instead of each waiting for a commit already in flight plus their own.
             // Writes arriving later than that (sporadic traffic) are never delayed.
             let lingerEnd = lastCommitEnd + lingerLimit
-            while queue.count < expected && !closing {
-                let remaining = ContinuousClock.now.duration(to: lingerEnd)
-                guard remaining > .zero else { break }
-                _ = condition.wait(until: Self.date(lingerEnd))
+            while queue.count < expected && !closing && clock.elapsed() < lingerEnd {
+                clock.wait(on: condition, untilElapsed: lingerEnd)
             }
             if queue.isEmpty {
                 if metaPending {
@@ -216,7 +219,7 @@ final class GroupCommitter: @unchecked Sendable {
             // A store opened without fsync (not durable) has nothing to flush.
             metaPending = env.flags & LMDBEnvironment.Flags.noSync.rawValue == 0
             expected = batch.count
-            lastCommitEnd = ContinuousClock.now
+            lastCommitEnd = clock.elapsed()
         }
     }
 
@@ -228,12 +231,6 @@ final class GroupCommitter: @unchecked Sendable {
         } catch {
             logger.error("store: flushing the last commit failed: \(error)")
         }
-    }
-
-    /// The wall-clock date of a monotonic instant, for `NSCondition.wait(until:)`.
-    private static func date(_ instant: ContinuousClock.Instant) -> Date {
-        let (seconds, attoseconds) = ContinuousClock.now.duration(to: instant).components
-        return Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     private func process(_ batch: [Unit]) {

@@ -55,6 +55,7 @@ public final class Store: Sendable {
     ///     process but not of the machine. For a store whose only job is de-duplication and
     ///     retries within one run (a direct peer without a persistent store).
     ///   - now: the wall clock commits stamp with (``now``); tests pass a manual one.
+    ///   - clock: the monotonic clock `commitDelay` and `deferLimit` run on; tests pass a manual one.
     public static func open(
         path: String,
         mapSize: Int = 1 << 30,
@@ -63,6 +64,7 @@ public final class Store: Sendable {
         commitDelay: Duration = .zero,
         deferLimit: Duration = .milliseconds(20),
         now: @escaping @Sendable () -> StoreTime = { .now },
+        clock: any WriterClock = SystemWriterClock(),
         logger: Logger = Logger(label: "rmb.store")
     ) throws -> Store {
         let env: LMDBEnvironment
@@ -80,7 +82,8 @@ public final class Store: Sendable {
             let dbs = try Databases(environment: env)
             try checkFormat(env, dbs, path: path)
             let state = try WriterState(dbs: dbs, env: env)
-            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit, now: now, logger: logger)
+            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit, now: now,
+                                           clock: clock, logger: logger)
             committer.start()
             return Store(path: path, env: env, dbs: dbs, committer: committer, now: now, logger: logger)
         } catch {

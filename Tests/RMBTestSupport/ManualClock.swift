@@ -25,10 +25,17 @@ public final class ManualClock: Clock, Sendable {
         let continuation: CheckedContinuation<Void, any Error>
     }
 
+    /// A thread blocked in ``wait(on:untilElapsed:)`` (the store's writer).
+    private struct ThreadWaiter {
+        let deadline: Duration
+        let condition: NSCondition
+    }
+
     private struct State {
         var now = Instant(offset: .zero)
         var nextID: UInt64 = 0
         var sleepers: [UInt64: Sleeper] = [:]
+        var threadWaiters: [UInt64: ThreadWaiter] = [:]
         /// Sleepers that were cancelled before they were registered.
         var cancelled: Set<UInt64> = []
     }
@@ -40,8 +47,8 @@ public final class ManualClock: Clock, Sendable {
     public var now: Instant { state.withLock { $0.now } }
     public var minimumResolution: Duration { .zero }
 
-    /// Tasks sleeping on this clock now.
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    /// Tasks sleeping on this clock now, and threads waiting on it (``WriterClock``).
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count + $0.threadWaiters.count } }
 
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = state.withLock { state -> UInt64 in
@@ -70,16 +77,42 @@ public final class ManualClock: Clock, Sendable {
         }
     }
 
-    /// Moves time forward and wakes every sleeper whose deadline has come (earliest first).
+    /// Moves time forward and wakes every sleeper whose deadline has come (earliest first), and
+    /// signals the conditions of threads waiting for such a deadline.
     public func advance(by duration: Duration) {
-        let due = state.withLock { state -> [Sleeper] in
+        let (due, dueThreads) = state.withLock { state -> ([Sleeper], [ThreadWaiter]) in
             state.now = state.now.advanced(by: duration)
             let now = state.now
             let due = state.sleepers.filter { $0.value.deadline <= now }
             for id in due.keys { state.sleepers[id] = nil }
-            return due.values.sorted { $0.deadline < $1.deadline }
+            let dueThreads = state.threadWaiters.filter { $0.value.deadline <= now.offset }
+            for id in dueThreads.keys { state.threadWaiters[id] = nil }
+            return (due.values.sorted { $0.deadline < $1.deadline }, Array(dueThreads.values))
         }
         for sleeper in due { sleeper.continuation.resume() }
+        for waiter in dueThreads {
+            // Taking the lock first: the waiter holds it until it is inside `wait()`, so the
+            // signal cannot fall between its check and its sleep.
+            waiter.condition.lock()
+            waiter.condition.broadcast()
+            waiter.condition.unlock()
+        }
+    }
+
+    /// Registers a thread about to wait on `condition` (held locked) until `deadline`; nil when
+    /// the deadline has already come (the thread must not wait).
+    func registerThreadWaiter(deadline: Duration, condition: NSCondition) -> UInt64? {
+        state.withLock { state in
+            guard deadline > state.now.offset else { return nil }
+            defer { state.nextID += 1 }
+            state.threadWaiters[state.nextID] = ThreadWaiter(deadline: deadline, condition: condition)
+            return state.nextID
+        }
+    }
+
+    /// Forgets a thread waiter woken by something else than this clock.
+    func removeThreadWaiter(_ id: UInt64) {
+        _ = state.withLock { $0.threadWaiters.removeValue(forKey: id) }
     }
 
     /// Waits (real time, bounded by `timeout`) until at least `count` tasks sleep on this clock:

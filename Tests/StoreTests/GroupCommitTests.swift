@@ -37,6 +37,8 @@ import Testing
         }
     }
 
+    /// Under load with a commit delay, nothing is lost; the delay's windows themselves are
+    /// checked to the millisecond on a manual clock in GroupCommitClockTests.
     @Test func commitDelayGathersWritesAndNeverLosesOne() async throws {
         let directory = try TemporaryDirectory()
         let store = try Store.open(path: directory.path, mapSize: 64 << 20, commitDelay: .microseconds(500))
@@ -53,12 +55,7 @@ import Testing
             return all
         }
         #expect(Set(seqs).count == 400)
-        // A lone write after a quiet period is not held back by the delay.
-        try await Task.sleep(for: .milliseconds(5))
-        let start = ContinuousClock.now
-        _ = try await store.outbox.enqueue(draft("lone"))
-        #expect(ContinuousClock.now - start < .seconds(1))
-        #expect(try store.outbox.count() == 401)
+        #expect(try store.outbox.count() == 400)
         await store.close()
     }
 
@@ -123,22 +120,6 @@ import Testing
             #expect(try store.inbox.state(first.key) == .delivered)
             let again = store.enqueue([.recordInbox(first)])
             #expect(try await again.results() == [.inbox(.duplicate(delivered: true))])
-        }
-    }
-
-    @Test func aDeferrableEnqueuedWriteRidesWithTheNextCommit() async throws {
-        try await withStore { store, _ in
-            let before = try store.stats().commits
-            let record = inboxDraft("riding")
-            let pending = store.enqueue([.recordInbox(record)], deferrable: true)
-            // An urgent write soon after: one transaction carries both, the deferred one first.
-            _ = try await store.outbox.enqueue(draft("urgent"))
-            guard case .inbox(.new)? = try await pending.results().first else {
-                Issue.record("the deferred record must be new")
-                return
-            }
-            #expect(try store.stats().commits - before == 1)
-            #expect(try store.inbox.state(record.key) == .pending)
         }
     }
 
