@@ -18,8 +18,10 @@ import TwinDirectory
 /// a batch proves the relay accepted every frame written before the ping.
 public actor RelayConnection {
     public struct Configuration: Sendable {
-        /// WebSocket ping period; a missing pong by the next ping closes the connection, so a dead
-        /// relay is noticed within two periods, also on a connection that only sends.
+        /// Liveness period: a connection that heard nothing for one period sends an envelope
+        /// ping; one that heard nothing for two (not even that pong) is closed and reconnected,
+        /// so a dead relay is noticed within three periods. Time the peer spends not reading
+        /// (its downstream is full: back-pressure) does not count — see ``keepalive(_:)``.
         public var keepalive: Duration = .seconds(3)
         public var confirmationTimeout: Duration = .seconds(5)
         public var minimumBackoff: Duration = .milliseconds(200)
@@ -57,6 +59,13 @@ public actor RelayConnection {
     private var probing = false
     /// Set by ``shutdown()``: the session is closing for good, no reconnect.
     private var stopping = false
+    /// When (``now``) the current connection last read a frame, or resumed reading.
+    private var lastHeard: Duration = .zero
+    /// A read frame is being handed on and the handover waits (the peer's inbound buffer is
+    /// full): the socket is not read meanwhile, so the relay's silence proves nothing.
+    private var delivering = false
+    /// An envelope ping sent by the keepalive is on its way.
+    private var keepaliveProbing = false
 
     public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(),
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger,
@@ -129,7 +138,7 @@ public actor RelayConnection {
 
     /// A silent relay with nothing of ours in flight gets a probe: its pong promotes it again
     /// (``RelayHealth/recordSuccess(roundTrip:)``); a relay that stays silent is closed by the
-    /// WebSocket keepalive.
+    /// keepalive (``keepalive(_:)``).
     private func probeIfSilent() {
         guard health.silentSince != nil, pending.isEmpty, !probing, writer != nil else { return }
         probing = true
@@ -163,8 +172,10 @@ public actor RelayConnection {
             do {
                 let url = relay.websocketURL + "?" + (try token())
                 health.state = .connecting
-                var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maximumFrameSize,
-                                                                   autoPing: .enabled(timePeriod: configuration.keepalive))
+                // No WebSocket auto-ping: its pong is read only with the frames before it, so a
+                // peer that stops reading for back-pressure would close its own connection two
+                // periods later and lose what the relay had written (``keepalive(_:)`` instead).
+                var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.maximumFrameSize, autoPing: .disabled)
                 wsConfiguration.closeTimeout = .seconds(2)
                 let close = try await connect(url: url, configuration: wsConfiguration)
                 reason = "closed by relay\(close.map { ": \($0.closeCode)" } ?? "")"
@@ -210,9 +221,17 @@ public actor RelayConnection {
                     upgraded.set()
                     let generation = await self.attach(outbound)
                     defer { Task { await self.detach(generation, reason: "connection closed") } }
-                    for try await message in inbound.messages(maxSize: maximumFrameSize) {
-                        guard case .binary(let buffer) = message else { continue }
-                        await self.received(Array(buffer.readableBytesView))
+                    // Reading and the keepalive side by side; whichever ends first ends the other.
+                    try await withThrowingTaskGroup(of: Void.self) { session in
+                        session.addTask {
+                            for try await message in inbound.messages(maxSize: maximumFrameSize) {
+                                guard case .binary(let buffer) = message else { continue }
+                                await self.received(Array(buffer.readableBytesView))
+                            }
+                        }
+                        session.addTask { try await self.keepalive(generation) }
+                        try await session.next()
+                        session.cancelAll()
                     }
                 })
             }
@@ -260,6 +279,7 @@ public actor RelayConnection {
     }
 
     private func received(_ bytes: [UInt8]) async {
+        lastHeard = now
         let decoded = Result { () throws(ProtocolError) in try RMBEnvelope(wire: bytes) }
         if case .success(let envelope) = decoded, case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
             if let waiter = pending.removeValue(forKey: envelope.uid) {
@@ -269,8 +289,40 @@ public actor RelayConnection {
             }
             return
         }
+        delivering = true
         await deliver(InboundFrame(relay: relay, envelope: decoded))
+        delivering = false
+        lastHeard = now
     }
+
+    // MARK: Keepalive
+
+    /// Runs while connection `generation` is up: every period, a connection that heard nothing
+    /// for a period sends an envelope ping (its pong is a frame like any other), and one that
+    /// heard nothing for two periods throws ``KeepaliveTimeout``, which closes it. While a read
+    /// frame waits to be handed on (back-pressure: the peer deliberately stops reading so TCP
+    /// slows the relay down), the relay is not judged, and the silence counts from when reading
+    /// resumes: pongs queued behind the unread frames cannot arrive before then.
+    private func keepalive(_ generation: UInt64) async throws {
+        let period = configuration.keepalive
+        lastHeard = now
+        keepaliveProbing = false
+        while true {
+            try await clock.sleep(for: period, tolerance: nil)
+            guard generation == self.generation, !delivering else { continue }
+            let silence = now - lastHeard
+            if silence >= period * 2 { throw KeepaliveTimeout(silence: silence) }
+            if silence >= period && !keepaliveProbing {
+                keepaliveProbing = true
+                Task {
+                    _ = try? await self.sendConfirmed([])
+                    await self.keepaliveProbeFinished()
+                }
+            }
+        }
+    }
+
+    private func keepaliveProbeFinished() { keepaliveProbing = false }
 
     // MARK: Sending
 
@@ -312,6 +364,12 @@ public actor RelayConnection {
         health.recordSuccess(roundTrip: elapsed)
         return elapsed
     }
+}
+
+/// The relay answered nothing for two keepalive periods while the peer was reading.
+public struct KeepaliveTimeout: Error, CustomStringConvertible {
+    public let silence: Duration
+    public var description: String { "relay silent: nothing heard for \(silence) (keepalive)" }
 }
 
 /// The relay accepted the connection but did not answer the WebSocket upgrade in time.

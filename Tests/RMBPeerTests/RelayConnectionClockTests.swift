@@ -12,21 +12,23 @@ import TwinDirectory
 /// the test moving time, against an in-process relay that answers or stays silent.
 @Suite("RelayConnection on a manual clock", .timeLimit(.minutes(1)))
 struct RelayConnectionClockTests {
-    private static func connection(to url: String, clock: ManualClock) throws -> RelayConnection {
+    /// The keepalive is out of the way unless a test is about it.
+    private static func connection(to url: String, clock: ManualClock, keepalive: Duration = .seconds(3600)) throws -> RelayConnection {
         var logger = Logger(label: "test.relay-connection")
         logger.logLevel = .critical
         var configuration = RelayConnection.Configuration()
         configuration.confirmationTimeout = .seconds(5)
         configuration.handshakeTimeout = .seconds(10)
+        configuration.keepalive = keepalive
         return RelayConnection(relay: try RelayAddress(parsing: url), peer: RMBAddress(twin: 1), configuration: configuration,
                                clock: clock, logger: logger, token: { "test-token" }, deliver: { _ in })
     }
 
     /// A connection on a manual clock to a fresh ``FakeRelay``, running and connected.
-    private static func connected() async throws -> (FakeRelay, ManualClock, RelayConnection, Task<Void, Never>) {
+    private static func connected(keepalive: Duration = .seconds(3600)) async throws -> (FakeRelay, ManualClock, RelayConnection, Task<Void, Never>) {
         let relay = try await FakeRelay.start()
         let clock = ManualClock()
-        let connection = try Self.connection(to: relay.url, clock: clock)
+        let connection = try Self.connection(to: relay.url, clock: clock, keepalive: keepalive)
         let running = Task { await connection.run() }
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.state == .connected })
         return (relay, clock, connection, running)
@@ -87,6 +89,48 @@ struct RelayConnectionClockTests {
         clock.advance(by: .milliseconds(250))
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 3 }, "probe sent")
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.displayState == "connected" }, "promoted")
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
+    /// A relay that keeps the connection open but answers nothing (frozen, or not routing):
+    /// an envelope ping after one quiet period, the connection closed after two, not before.
+    @Test func aRelaySilentWhileThePeerReadsIsProbedAfterOnePeriodAndClosedAfterTwo() async throws {
+        let (relay, clock, connection, running) = try await Self.connected(keepalive: .seconds(3))
+        #expect(await clock.waitForSleepers(2))   // the confirmation sweep and the keepalive
+        relay.setSilent(true)
+        clock.advance(by: .milliseconds(2_999))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(relay.pings == 0, "probed before a quiet period")
+        clock.advance(by: .milliseconds(1))
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 1 }, "keepalive probe sent")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(await connection.status.state == .connected)
+        #expect(await connection.status.connectionsLost == 0)
+        clock.advance(by: .seconds(3))
+        let closed = await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.connectionsLost == 1 }
+        let lastError = await connection.status.lastError
+        #expect(closed, "a relay silent for two periods must be given up")
+        #expect(lastError?.contains("relay silent") == true, "\(String(describing: lastError))")
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
+    /// A relay that answers keeps the connection however long it stays idle: each probe's pong
+    /// restarts the quiet period.
+    @Test func anIdleRelayThatAnswersKeepsItsConnection() async throws {
+        let (relay, clock, connection, running) = try await Self.connected(keepalive: .seconds(3))
+        #expect(await clock.waitForSleepers(2))
+        for round in 1...5 {
+            clock.advance(by: .seconds(3))
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == round }, "probe \(round)")
+            // The pong is read before time moves on.
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.confirmedBatches == UInt64(round) })
+        }
+        #expect(await connection.status.connectionsLost == 0)
+        #expect(relay.sessions == 1)
         running.cancel()
         await running.value
         await relay.stop()

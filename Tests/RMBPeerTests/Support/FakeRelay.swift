@@ -9,7 +9,10 @@ import Synchronization
 
 /// An in-process stand-in for a relay, for ``RelayConnection`` tests: a WebSocket server on
 /// 127.0.0.1 that answers envelope pings with pongs (envelope.md §6) — or, once made
-/// ``silent``, answers nothing while keeping the connection open, as a frozen relay does.
+/// ``silent``, answers nothing while keeping the connection open, as a frozen relay does. Frames
+/// handed to ``flood(_:)`` are written to the connected session as fast as it reads them (a
+/// relay draining a big offline queue), each once: a frame written to a session that then dies
+/// is not written again, as with a real relay.
 final class FakeRelay: Sendable {
     let port: Int
     private let task: Task<Void, Never>
@@ -19,6 +22,10 @@ final class FakeRelay: Sendable {
         var silent = false
         var pings = 0
         var sessions = 0
+        var flood: [[UInt8]] = []
+        var floodNext = 0
+        /// Frames of the flood whose write completed (handed to the kernel).
+        var floodWritten = 0
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -27,6 +34,10 @@ final class FakeRelay: Sendable {
     var sessions: Int { shared.state.withLock { $0.sessions } }
 
     func setSilent(_ silent: Bool) { shared.state.withLock { $0.silent = silent } }
+
+    /// Queues `frames` for the connected session (or the next one), written in order.
+    func flood(_ frames: [[UInt8]]) { shared.state.withLock { $0.flood += frames } }
+    var floodWritten: Int { shared.state.withLock { $0.floodWritten } }
 
     private init(port: Int, task: Task<Void, Never>, shared: Shared) {
         self.port = port; self.task = task; self.shared = shared
@@ -41,6 +52,22 @@ final class FakeRelay: Sendable {
             (_: HTTPRequest, _: any Channel, _: Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
             .upgrade([:]) { inbound, outbound, _ in
                 shared.state.withLock { $0.sessions += 1 }
+                let flooding = Task {
+                    while !Task.isCancelled {
+                        let next = shared.state.withLock { state -> [UInt8]? in
+                            guard state.floodNext < state.flood.count else { return nil }
+                            defer { state.floodNext += 1 }
+                            return state.flood[state.floodNext]
+                        }
+                        guard let next else {
+                            try await Task.sleep(for: .milliseconds(5))
+                            continue
+                        }
+                        try await outbound.write(.binary(ByteBuffer(bytes: next)))
+                        shared.state.withLock { $0.floodWritten += 1 }
+                    }
+                }
+                defer { flooding.cancel() }
                 for try await message in inbound.messages(maxSize: 1 << 22) {
                     guard case .binary(let buffer) = message,
                           var envelope = try? RMBEnvelope(wire: Array(buffer.readableBytesView)),
