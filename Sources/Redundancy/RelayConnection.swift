@@ -55,6 +55,8 @@ public actor RelayConnection {
     private var earlyPongs: Set<String> = []
     private var counter: UInt64 = 0
     private let confirmationPrefix: String
+    /// Uids of the keepalive's heartbeats (envelope pings nobody waits for).
+    private let heartbeatPrefix: String
     /// A probe (a batch of nothing but the envelope ping) is on its way to a silent relay.
     private var probing = false
     /// Set by ``shutdown()``: the session is closing for good, no reconnect.
@@ -80,7 +82,9 @@ public actor RelayConnection {
         self.token = token
         self.deliver = deliver
         self.health = RelayHealth(relay: relay)
-        self.confirmationPrefix = "rmb-swift-confirm-\(UUID().uuidString.prefix(8).lowercased())-"
+        let instance = UUID().uuidString.prefix(8).lowercased()
+        self.confirmationPrefix = "rmb-swift-confirm-\(instance)-"
+        self.heartbeatPrefix = "rmb-swift-heartbeat-\(instance)-"
     }
 
     public var status: RelayHealth { health }
@@ -281,6 +285,9 @@ public actor RelayConnection {
     private func received(_ bytes: [UInt8]) async {
         lastHeard = now
         let decoded = Result { () throws(ProtocolError) in try RMBEnvelope(wire: bytes) }
+        if case .success(let envelope) = decoded, case .pong? = envelope.message, envelope.uid.hasPrefix(heartbeatPrefix) {
+            return
+        }
         if case .success(let envelope) = decoded, case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
             if let waiter = pending.removeValue(forKey: envelope.uid) {
                 waiter.continuation.resume()
@@ -302,14 +309,20 @@ public actor RelayConnection {
     /// heard nothing for two periods throws ``KeepaliveTimeout``, which closes it. While a read
     /// frame waits to be handed on (back-pressure: the peer deliberately stops reading so TCP
     /// slows the relay down), the relay is not judged, and the silence counts from when reading
-    /// resumes: pongs queued behind the unread frames cannot arrive before then.
+    /// resumes: pongs queued behind the unread frames cannot arrive before then. Meanwhile a
+    /// heartbeat each period lets the relay hear from us, so it does not close the session for
+    /// silence (relays close clients they hear nothing from) and drop what it queued for us.
     private func keepalive(_ generation: UInt64) async throws {
         let period = configuration.keepalive
         lastHeard = now
         keepaliveProbing = false
         while true {
             try await clock.sleep(for: period, tolerance: nil)
-            guard generation == self.generation, !delivering else { continue }
+            guard generation == self.generation else { continue }
+            if delivering {
+                await sendHeartbeat()
+                continue
+            }
             let silence = now - lastHeard
             if silence >= period * 2 { throw KeepaliveTimeout(silence: silence) }
             if silence >= period && !keepaliveProbing {
@@ -324,6 +337,26 @@ public actor RelayConnection {
 
     private func keepaliveProbeFinished() { keepaliveProbing = false }
 
+    /// An envelope ping nobody waits for: its pong is dropped when read.
+    private func sendHeartbeat() async {
+        guard let writer else { return }
+        counter += 1
+        guard let bytes = try? pingEnvelope(uid: heartbeatPrefix + String(counter)).wireBytes() else { return }
+        try? await writer.write(.binary(ByteBuffer(bytes: bytes)))
+    }
+
+    /// An envelope ping from this peer to itself: the relay answers it with a pong (envelope.md §6).
+    private func pingEnvelope(uid: String) -> RMBEnvelope {
+        var ping = RMBEnvelope()
+        ping.uid = uid
+        ping.timestamp = unixNow()
+        ping.expiration = 60
+        ping.source = peer
+        ping.destination = peer
+        ping.ping = RMBPing()
+        return ping
+    }
+
     // MARK: Sending
 
     /// Writes the frames, then an envelope ping, and returns once the relay's pong arrived:
@@ -336,14 +369,7 @@ public actor RelayConnection {
         let started = now
         counter += 1
         let uid = confirmationPrefix + String(counter)
-        var ping = RMBEnvelope()
-        ping.uid = uid
-        ping.timestamp = unixNow()
-        ping.expiration = 60
-        ping.source = peer
-        ping.destination = peer
-        ping.ping = RMBPing()
-        let pingBytes = try ping.wireBytes()
+        let pingBytes = try pingEnvelope(uid: uid).wireBytes()
         do {
             for frame in frames {
                 try await writer.write(.binary(ByteBuffer(bytes: frame)))

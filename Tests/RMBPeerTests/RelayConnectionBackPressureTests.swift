@@ -57,9 +57,12 @@ struct RelayConnectionBackPressureTests {
             return relay.floodWritten == stalledAt
         }
         #expect(stalled && stalledAt < count, "the relay wrote \(stalledAt) of \(count) frames without back-pressure")
-        // Ten keepalive periods without reading.
+        // Ten keepalive periods without reading; the relay still hears a heartbeat each period
+        // (a relay closes a client it hears nothing from).
+        let pingsBefore = relay.pings
         try await Task.sleep(for: .seconds(2))
         #expect(await connection.status.state == .connected)
+        #expect(relay.pings - pingsBefore >= 5, "heartbeats while not reading: \(relay.pings - pingsBefore)")
         open.withLock { $0 = true }
 
         let all = await eventually(timeout: .seconds(30), every: .milliseconds(20)) { received.withLock { $0.count } >= count }

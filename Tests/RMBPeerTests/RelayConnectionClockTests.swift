@@ -98,7 +98,8 @@ struct RelayConnectionClockTests {
     /// an envelope ping after one quiet period, the connection closed after two, not before.
     @Test func aRelaySilentWhileThePeerReadsIsProbedAfterOnePeriodAndClosedAfterTwo() async throws {
         let (relay, clock, connection, running) = try await Self.connected(keepalive: .seconds(3))
-        #expect(await clock.waitForSleepers(2))   // the confirmation sweep and the keepalive
+        // The confirmation sweep, the handshake timer (until its deadline) and the keepalive.
+        #expect(await clock.waitForSleepers(3))
         relay.setSilent(true)
         clock.advance(by: .milliseconds(2_999))
         try await Task.sleep(for: .milliseconds(100))
@@ -122,7 +123,7 @@ struct RelayConnectionClockTests {
     /// restarts the quiet period.
     @Test func anIdleRelayThatAnswersKeepsItsConnection() async throws {
         let (relay, clock, connection, running) = try await Self.connected(keepalive: .seconds(3))
-        #expect(await clock.waitForSleepers(2))
+        #expect(await clock.waitForSleepers(3))
         for round in 1...5 {
             clock.advance(by: .seconds(3))
             #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == round }, "probe \(round)")
