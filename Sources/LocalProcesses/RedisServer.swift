@@ -92,6 +92,13 @@ public final class RedisServer: @unchecked Sendable {
     /// SIGKILL and wait for exit (a crash, not a shutdown).
     public func kill() { terminate(signal: SIGKILL) }
 
+    /// Stops the server in its tracks (SIGSTOP): connections stay open and nothing is answered,
+    /// as with a Redis stalled by a slow disk or a swapping host. ``resume()`` continues it.
+    public func pause() { lock.withLock { if pid > 0 { _ = ProcessControl.send(SIGSTOP, to: pid) } } }
+
+    /// Continues a paused server (SIGCONT).
+    public func resume() { lock.withLock { if pid > 0 { _ = ProcessControl.send(SIGCONT, to: pid) } } }
+
     public var isRunning: Bool {
         lock.withLock {
             guard pid > 0 else { return false }

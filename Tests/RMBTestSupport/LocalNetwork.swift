@@ -43,6 +43,8 @@ public final class LocalNetwork: @unchecked Sendable {
         public let mnemonic: String
         /// sr25519 account, SS58.
         public let account: String
+        /// SS58 account of the same mnemonic's ed25519 key.
+        public let ed25519Account: String
         /// e2e public key (compressed secp256k1, hex).
         public let e2eKey: String
     }
@@ -59,6 +61,9 @@ public final class LocalNetwork: @unchecked Sendable {
         /// Whether the twin record carries the e2e public key.
         public var e2e: Bool
         public var extraArguments: [String]
+        /// The twin file lists the identity's ed25519 account instead of its sr25519 one (a twin
+        /// whose envelopes a test signs with ed25519, which is much faster in debug builds).
+        public var ed25519 = false
 
         public init(twin: UInt32, identity: Int, relays: [Int], connect: [Int]? = nil, e2e: Bool = true, extraArguments: [String] = []) {
             self.twin = twin; self.identity = identity; self.relays = relays
@@ -152,9 +157,10 @@ public final class LocalNetwork: @unchecked Sendable {
         return try list.map { entry in
             guard let name = entry["name"] as? String, let secret = entry["secret"] as? String,
                   let sr = entry["sr25519"] as? [String: Any], let ss58 = sr["ss58"] as? String,
+                  let ed = entry["ed25519"] as? [String: Any], let edSS58 = ed["ss58"] as? String,
                   let secp = entry["secp256k1"] as? [String: Any], let pk = secp["public_key_compressed"] as? String
             else { throw Failure.fixture("identities.json: incomplete entry") }
-            return TestIdentity(name: name, mnemonic: secret, account: ss58, e2eKey: pk)
+            return TestIdentity(name: name, mnemonic: secret, account: ss58, ed25519Account: edSS58, e2eKey: pk)
         }
     }
 
@@ -186,7 +192,7 @@ public final class LocalNetwork: @unchecked Sendable {
         for spec in specs + directTwins {
             guard spec.identity < identities.count else { throw Failure.fixture("no identity #\(spec.identity)") }
             let identity = identities[spec.identity]
-            toml += "\n[[twin]]\nid = \(spec.twin)\naccount = \"\(identity.account)\"\n"
+            toml += "\n[[twin]]\nid = \(spec.twin)\naccount = \"\(spec.ed25519 ? identity.ed25519Account : identity.account)\"\n"
             if spec.e2e { toml += "pk = \"\(identity.e2eKey)\"\n" }
             let entry = { (port: Int) in tls.map { "\($0.host):\(port)" } ?? "http://127.0.0.1:\(port)" }
             toml += "relays = [ " + spec.relays.map { "\"\(entry(ports[$0]))\"" }.joined(separator: ", ") + " ]\n"

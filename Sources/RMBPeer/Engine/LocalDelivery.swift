@@ -25,6 +25,22 @@ package enum LocalHandOver: Sendable, Equatable {
     case alreadyHanded
     /// Not handed; the engine tries again later.
     case failed(String)
+    /// Not handed: the application's queue is full (its consumer is behind). The message stays
+    /// in the store and is handed over once there is room, or reported expired.
+    case queueFull
+}
+
+/// Why a report could not be handed over.
+package enum LocalDeliveryError: Error, CustomStringConvertible {
+    /// The callers' queues are full (they read none of their replies): the reports were dropped.
+    case queueFull(lists: [String], dropped: Int)
+
+    package var description: String {
+        switch self {
+        case let .queueFull(lists, dropped):
+            "\(dropped) report(s) dropped: reply queue full in \(lists.prefix(5).joined(separator: ", "))"
+        }
+    }
 }
 
 /// The seam between the engine and its front-end: where what arrives from the relays, and what

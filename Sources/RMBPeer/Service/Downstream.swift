@@ -12,7 +12,7 @@ import Store
 /// lanes keyed by sender, so a slow twin lookup stalls only its own sender and per-sender order
 /// is kept. Each lane is a two-stage pipeline: its recorder validates a batch and records it in
 /// the inbox, while the lane's pusher hands recorded batches to Redis in order (the recorder
-/// waits when the pusher is 64 batches behind); see `record(_:settleLater:handOff:)` for why a
+/// waits when the pusher is `pushLag` batches behind); see `record(_:settleLater:handOff:)` for why a
 /// new envelope's push need not wait for its record's fsync, nor have an fsync of its own.
 struct Downstream: Sendable {
     let validator: IncomingValidator
@@ -28,6 +28,11 @@ struct Downstream: Sendable {
     /// the relay connections stop reading): memory stays bounded under a burst.
     static let laneCapacity = 4096
 
+    /// Recorded batches a lane's pusher may be behind its recorder (up to 512 envelopes each).
+    /// With the lane and the pool's buffer this bounds what a stalled Redis leaves in memory:
+    /// 10,000 + 8 × (4,096 + 8 × 512) envelopes, after which the relays are read no more.
+    static let pushLag = 8
+
     func run(_ frames: LaneBuffer<InboundFrame>) async {
         let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>() }
         let marks = LaneBuffer<InboxKey>()
@@ -42,7 +47,7 @@ struct Downstream: Sendable {
                         while true {
                             let batch = await buffer.takeBatch(limit: 512)
                             if batch.isEmpty { break }
-                            await self.record(batch, settleLater: unsettled) { await stored.append($0, waitingBelow: 64) }
+                            await self.record(batch, settleLater: unsettled) { await stored.append($0, waitingBelow: Self.pushLag) }
                         }
                         await stored.finish()
                     }
@@ -326,11 +331,16 @@ struct Downstream: Sendable {
     }
 
     /// Hands each delivery to the front-end (at most once per key, in order); then they (and
-    /// `alsoDelivered`) go to `marks`, to be marked delivered. A failed hand-over stays pending
-    /// and is retried.
-    private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = [], marks: LaneBuffer<InboxKey>) async {
+    /// `alsoDelivered`) go to `marks`, to be marked delivered. A failed hand-over, or one to a
+    /// full queue, stays pending in the store and is retried (``redeliverPending(settle:marks:)``).
+    /// Returns the lists found full.
+    @discardableResult
+    private func push(_ deliveries: [(InboxKey, Delivery)], alsoDelivered: [InboxKey] = [], marks: LaneBuffer<InboxKey>) async -> Set<String> {
         var delivered = alsoDelivered
         var pushed = 0
+        var full: Set<String> = []
+        var failures = 0
+        var lastFailure: (list: String, error: String)?
         if !deliveries.isEmpty {
             let now = store.now()
             let messages = deliveries.map { key, delivery in
@@ -346,40 +356,73 @@ struct Downstream: Sendable {
                 case .alreadyHanded:
                     delivered.append(key)
                 case .failed(let error):
-                    logger.warning("local push failed; will retry", metadata: ["list": "\(delivery.list)", "error": "\(error)"])
+                    failures += 1
+                    lastFailure = (delivery.list, error)
+                case .queueFull:
+                    full.insert(delivery.list)
                 }
             }
         }
-        guard !delivered.isEmpty else { return }
+        // One line per round, not per message: a Redis outage or a stuck consumer must not flood the log.
+        if let lastFailure {
+            logger.warning("local push failed; will retry", metadata: ["count": "\(failures)", "list": "\(lastFailure.list)", "error": "\(lastFailure.error)"])
+        }
+        if !full.isEmpty {
+            let count = deliveries.count - delivered.count + alsoDelivered.count - failures
+            metrics.queueFull.increment(by: count)
+            logger.warning("local queue full (its consumer is behind): kept in the store, handed over when there is room",
+                           metadata: ["lists": "\(full.sorted().prefix(5).joined(separator: ", "))", "count": "\(count)"])
+        }
+        guard !delivered.isEmpty else { return full }
         metrics.delivered.increment(by: pushed)
         await marks.append(contentsOf: delivered)
+        return full
     }
 
-    /// Retries deliveries that were stored but not pushed (Redis down, or a crash in between).
-    /// Entries younger than `settle` are left alone: a lane is still pushing them.
-    private func redeliverPending(settle: UInt64 = 5_000, marks: LaneBuffer<InboxKey>) async {
+    /// Retries deliveries that were stored but not pushed (Redis down, a full queue, or a crash
+    /// in between). Entries younger than `settle` are left alone: a lane is still pushing them.
+    /// A pass pages through the pending entries in arrival order (up to `pagesPerSecond` pages of
+    /// 1,000 a second), skipping lists found full earlier in the pass; then it waits a second.
+    private func redeliverPending(settle: UInt64 = 5_000, pagesPerSecond: Int = 10, marks: LaneBuffer<InboxKey>) async {
         let startedAt = store.now()
+        var cursor: UInt64 = 0
+        var fullThisPass: Set<String> = []
+        var pages = 0
         while !Task.isCancelled {
+            var endOfPass = true
             do {
                 let now = store.now()
                 var deliveries: [(InboxKey, Delivery)] = []
                 var empty: [InboxKey] = []
+                let page = try store.inbox.pending(after: cursor, limit: 1000)
                 // Entries from before this run are left over from a crash: retry them at once.
-                for pending in try store.inbox.pending(limit: 1000)
-                where pending.receivedAt < startedAt || now.millis &- pending.receivedAt.millis > settle {
+                for pending in page where pending.receivedAt < startedAt || now.millis &- pending.receivedAt.millis > settle {
                     if var delivery = Delivery(encoded: pending.payload), !delivery.list.isEmpty {
+                        guard !fullThisPass.contains(delivery.list) else { continue }
                         delivery.deadline = pending.deadline
                         deliveries.append((pending.key, delivery))
                     } else {
                         empty.append(pending.key)
                     }
                 }
-                if !deliveries.isEmpty { logger.info("re-delivering stored envelopes", metadata: ["count": "\(deliveries.count)"]) }
-                await push(deliveries, alsoDelivered: empty, marks: marks)
+                if !deliveries.isEmpty { logger.debug("re-delivering stored envelopes", metadata: ["count": "\(deliveries.count)"]) }
+                fullThisPass.formUnion(await push(deliveries, alsoDelivered: empty, marks: marks))
+                if page.count == 1000, let last = page.last {
+                    cursor = last.pendingSeq
+                    endOfPass = false
+                }
             } catch {
                 logger.error("inbox scan failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(1))
+            pages += 1
+            if endOfPass {
+                cursor = 0
+                fullThisPass = []
+            }
+            if endOfPass || pages >= pagesPerSecond {
+                pages = 0
+                try? await Task.sleep(for: .seconds(1))
+            }
         }
     }
 

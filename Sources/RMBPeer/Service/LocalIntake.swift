@@ -155,8 +155,9 @@ struct LocalIntake: Sendable {
         metrics.localRefused.increment(by: failures.count)
         var commands: [[RedisArgument]] = []
         for failure in failures {
-            commands.append(["LPUSH", .string(failure.replyTo), .bytes(failure.response.jsonBytes())])
-            commands.append(["LTRIM", .string(failure.replyTo), 0, .integer(RedisKeys.listLimit)])
+            // Only while the client's reply queue has room (never trimming older replies away).
+            commands.append(["EVAL", .string(RedisDelivery.boundedPush), 1, .string(failure.replyTo),
+                             .bytes(failure.response.jsonBytes()), .integer(RedisKeys.listCapacity)])
         }
         for bytes in current { commands.append(["LREM", .string(processing), 1, .bytes(bytes)]) }
         return commands

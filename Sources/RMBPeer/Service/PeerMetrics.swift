@@ -33,6 +33,9 @@ public final class PeerMetrics: Sendable {
     let duplicatesDropped: CoreMetrics.Counter
     /// Envelopes pushed to local Redis.
     let delivered: CoreMetrics.Counter
+    /// Hand-overs put off because the application's queue was full (kept in the store and
+    /// handed over later; one envelope may count more than once).
+    let queueFull: CoreMetrics.Counter
 
     /// Why an envelope left this peer more than once (every copy beyond the first is counted
     /// under its reason in `rmb_peer_extra_copies_total`).
@@ -85,6 +88,7 @@ public final class PeerMetrics: Sendable {
         envelopesRefused = counter("rmb_peer_envelopes_refused_total")
         duplicatesDropped = counter("rmb_peer_duplicates_dropped_total")
         delivered = counter("rmb_peer_delivered_total")
+        queueFull = counter("rmb_peer_local_queue_full_total")
         func extraCopy(_ reason: ExtraCopy) -> CoreMetrics.Counter {
             Counter(label: "rmb_peer_extra_copies_total", dimensions: [("reason", reason.rawValue)], factory: factory)
         }

@@ -7,6 +7,8 @@ public enum RedisKeys {
     public static func command(_ command: String) -> String { "msgbus." + command }
     /// Marker of an envelope already pushed to local Redis (expires with the envelope).
     public static func delivered(_ inboxKey: String) -> String { "rmb.peer.delivered:" + inboxKey }
-    /// The reference trims every list it pushes to at 10,000 entries.
-    public static let listLimit = 9999
+    /// The most entries a list we push to holds: the reference's 10,000 (it pushes and then
+    /// trims to this many, dropping the oldest — the next to be consumed — without a word;
+    /// known-gaps §13). We push only below it; what does not fit waits in the store.
+    public static let listCapacity = 10_000
 }
