@@ -8,10 +8,14 @@ import Testing
 /// Inbound overload against a real `rmb-peer` process (issue 16): a relay drains a big offline
 /// queue into one peer faster than the peer can take it, the service consuming the requests
 /// falls behind (its queue reaches the 10,000 entries at which the reference trims the oldest
-/// away), and the peer's Redis stalls in the middle. The peer must push back (stop reading, so
-/// TCP slows the relay down) instead of buffering without bound, keep what does not fit in the
-/// service's queue in its store instead of trimming, keep its relay session through the stall,
-/// and in the end have handed every envelope to the service exactly once.
+/// away), and the peer's Redis stalls in the middle. The peer must neither buffer without bound
+/// nor drop: what it cannot hand over waits in its store (on disk) or, when even recording falls
+/// behind, in the relay (the peer stops reading; TCP slows the relay down — proven frame by frame
+/// in RelayConnectionBackPressureTests); what does not fit in the service's queue waits in the
+/// store instead of being trimmed; the relay session survives the stall; and in the end every
+/// envelope reached the service exactly once. How far the relay got ahead of the peer is
+/// printed, not asserted: the loopback socket buffers here grow to 32 MiB, and the fake relay's
+/// own write buffering is the test process's.
 @Suite("rmb-peer under inbound overload (real process)", .serialized, .timeLimit(.minutes(10)))
 struct PeerOverloadTests {
     /// Peak anonymous memory (heap, not the store's mapped file) of a process in MiB.
@@ -153,9 +157,6 @@ struct PeerOverloadTests {
         #expect(queueFull > 0, "the service queue was never found full")
         #expect(relay.floodWritten == total)
         #expect(relay.sessions == 1, "the peer's relay session broke under back-pressure")
-        // Back-pressure reached the relay: it could get ahead of the peer only by what the
-        // peer's inbound buffer (10,000 frames) and the sockets hold, not by the whole flood.
-        #expect(ahead < total / 2, "the relay got \(ahead) frames ahead of the peer")
         // Bounded: the buffers (10,000 frames in the pool, 4,096 + 8 × 512 in the one sender's
         // lane) hold tens of MiB of these envelopes; the rest waits in the store (on disk), not
         // in memory. 200,000 held at once would take several hundred MiB.
