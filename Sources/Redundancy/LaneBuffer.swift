@@ -3,9 +3,14 @@
 /// that arrived since its last round, so one store commit or one Redis pipeline covers a whole
 /// batch. A producer that would run ahead of a slow consumer waits instead
 /// (``append(_:waitingBelow:)``): nothing is dropped, and the wait propagates upstream — for a
-/// relay connection, to the socket, whose unread bytes then hold the relay back.
+/// relay connection, to the socket, whose unread bytes then hold the relay back. The bound is a
+/// count and, for elements whose size varies (frames up to megabytes), a weight in bytes.
 public actor LaneBuffer<Element: Sendable> {
     private var items: [Element] = []
+    /// The weight of an element (its bytes), for ``append(_:waitingBelow:weightBelow:)``.
+    private let weigh: @Sendable (Element) -> Int
+    /// Total weight of the elements buffered and not taken yet.
+    public private(set) var weight = 0
     /// Index of the first element not taken yet: taking is O(1) amortized, not a removeFirst.
     private var head = 0
     private var waiter: CheckedContinuation<[Element], Never>?
@@ -13,7 +18,9 @@ public actor LaneBuffer<Element: Sendable> {
     private var producers: [CheckedContinuation<Void, Never>] = []
     private var finished = false
 
-    public init() {}
+    public init(weigh: @escaping @Sendable (Element) -> Int = { _ in 0 }) {
+        self.weigh = weigh
+    }
 
     /// Elements buffered and not taken yet.
     public var count: Int { items.count - head }
@@ -24,14 +31,16 @@ public actor LaneBuffer<Element: Sendable> {
             waiter.resume(returning: [item])
         } else {
             items.append(item)
+            weight += weigh(item)
         }
     }
 
-    /// Appends, then waits while `limit` or more elements are still buffered: backpressure for a
-    /// producer that could otherwise run ahead of a slow consumer without bound.
-    public func append(_ item: Element, waitingBelow limit: Int) async {
+    /// Appends, then waits while `limit` or more elements, or `weightLimit` or more bytes, are
+    /// still buffered: backpressure for a producer that could otherwise run ahead of a slow
+    /// consumer without bound. One element heavier than `weightLimit` waits until it is taken.
+    public func append(_ item: Element, waitingBelow limit: Int, weightBelow weightLimit: Int = .max) async {
         append(item)
-        while count >= limit && !finished {
+        while (count >= limit || weight >= weightLimit) && !finished {
             await withCheckedContinuation { producers.append($0) }
         }
     }
@@ -43,6 +52,7 @@ public actor LaneBuffer<Element: Sendable> {
             waiter.resume(returning: elements)
         } else {
             items += elements
+            for element in elements { weight += weigh(element) }
         }
     }
 
@@ -59,6 +69,7 @@ public actor LaneBuffer<Element: Sendable> {
         if count > 0 {
             let end = min(items.count, head + max(1, limit))
             let batch = Array(items[head..<end])
+            for element in batch { weight -= weigh(element) }
             head = end
             if head == items.count {
                 items.removeAll(keepingCapacity: items.count <= 4096)

@@ -36,9 +36,12 @@ public struct InboundFrame: Sendable {
     public let relay: RelayAddress
     /// The envelope, or why the frame is not one (code 101).
     public let envelope: Result<RMBEnvelope, ProtocolError>
+    /// The frame's size in bytes: what it weighs in the pool's buffer.
+    public let size: Int
 
-    public init(relay: RelayAddress, envelope: Result<RMBEnvelope, ProtocolError>) {
+    public init(relay: RelayAddress, envelope: Result<RMBEnvelope, ProtocolError>, size: Int = 0) {
         self.relay = relay
         self.envelope = envelope
+        self.size = size
     }
 }

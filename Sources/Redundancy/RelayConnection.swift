@@ -297,7 +297,7 @@ public actor RelayConnection {
             return
         }
         delivering = true
-        await deliver(InboundFrame(relay: relay, envelope: decoded))
+        await deliver(InboundFrame(relay: relay, envelope: decoded, size: bytes.count))
         delivering = false
         lastHeard = now
     }

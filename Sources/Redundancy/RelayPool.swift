@@ -8,10 +8,12 @@ import TwinDirectory
 public final class RelayPool: Sendable {
     public let connections: [RelayConnection]
     /// Frames of every relay, in arrival order per relay. Bounded: when the consumer falls
-    /// ``inboundCapacity`` frames behind, the connections stop reading their sockets until it
-    /// catches up (the relays keep the rest), instead of dropping frames.
-    public let inbound = LaneBuffer<InboundFrame>()
+    /// ``inboundCapacity`` frames or ``inboundByteBudget`` bytes behind, the connections stop
+    /// reading their sockets until it catches up (the relays keep the rest), instead of dropping
+    /// frames. The byte bound matters for big envelopes (frames go up to 4 MiB).
+    public let inbound = LaneBuffer<InboundFrame>(weigh: { $0.size })
     public static let inboundCapacity = 10_000
+    public static let inboundByteBudget = 64 << 20
     /// Runs the hedge deadlines.
     private let clock: any Clock<Duration>
 
@@ -22,7 +24,7 @@ public final class RelayPool: Sendable {
         let inbound = self.inbound
         self.connections = relays.map { relay in
             RelayConnection(relay: relay, peer: peer, configuration: configuration, clock: clock, logger: logger, token: token) { frame in
-                await inbound.append(frame, waitingBelow: Self.inboundCapacity)
+                await inbound.append(frame, waitingBelow: Self.inboundCapacity, weightBelow: Self.inboundByteBudget)
             }
         }
     }

@@ -36,6 +36,29 @@ struct LaneBufferTests {
         #expect(appended.load(ordering: .relaxed) == 4)
     }
 
+    /// Bytes bound a buffer too: two 600-byte elements fill a 1,000-byte budget long before the
+    /// count does, and one element heavier than the budget waits until it is taken.
+    @Test func aProducerWaitsWhileTheBufferedBytesReachTheirBudget() async throws {
+        let buffer = LaneBuffer<[UInt8]>(weigh: { $0.count })
+        let appended = Atomic<Int>(0)
+        let producer = Task {
+            for size in [600, 600, 5_000, 10] {
+                await buffer.append([UInt8](repeating: 0, count: size), waitingBelow: 100, weightBelow: 1_000)
+                appended.add(1, ordering: .relaxed)
+            }
+        }
+        for _ in 0..<200 where appended.load(ordering: .relaxed) < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(appended.load(ordering: .relaxed) == 1, "the second 600 bytes reach the budget: the producer waits")
+        #expect(await buffer.weight == 1_200)
+        var taken = await buffer.takeBatch(limit: 10).map(\.count)
+        #expect(taken == [600, 600])
+        while taken.count < 4 { taken += await buffer.takeBatch(limit: 10).map(\.count) }
+        #expect(taken == [600, 600, 5_000, 10])
+        await producer.value
+        #expect(await buffer.weight == 0)
+    }
+
     @Test func finishReleasesAWaitingProducer() async {
         let buffer = LaneBuffer<Int>()
         let producer = Task { await buffer.append(1, waitingBelow: 1) }

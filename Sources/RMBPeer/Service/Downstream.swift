@@ -33,8 +33,13 @@ struct Downstream: Sendable {
     /// 10,000 + 8 × (4,096 + 8 × 512) envelopes, after which the relays are read no more.
     static let pushLag = 8
 
+    /// Bytes each lane stage may hold (envelopes waiting for their recorder; recorded batches
+    /// waiting for their pusher), whatever the count: big envelopes stop the flow sooner. With
+    /// the pool's 64 MiB, what the downstream holds stays under 64 + 8 × 2 × 16 MiB.
+    static let laneByteBudget = 16 << 20
+
     func run(_ frames: LaneBuffer<InboundFrame>) async {
-        let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>() }
+        let buffers = (0..<lanes).map { _ in LaneBuffer<RMBEnvelope>(weigh: { $0.payloadBytes.count + 512 }) }
         let marks = LaneBuffer<InboxKey>()
         let unsettled = LaneBuffer<Unsettled>()
         await withDiscardingTaskGroup { outer in
@@ -42,12 +47,12 @@ struct Downstream: Sendable {
             outer.addTask { await self.settleHandedOff(unsettled) }
             await withDiscardingTaskGroup { group in
                 for buffer in buffers {
-                    let stored = LaneBuffer<StoredBatch>()
+                    let stored = LaneBuffer<StoredBatch>(weigh: \.weight)
                     group.addTask {
                         while true {
                             let batch = await buffer.takeBatch(limit: 512)
                             if batch.isEmpty { break }
-                            await self.record(batch, settleLater: unsettled) { await stored.append($0, waitingBelow: Self.pushLag) }
+                            await self.record(batch, settleLater: unsettled) { await stored.append($0, waitingBelow: Self.pushLag, weightBelow: Self.laneByteBudget) }
                         }
                         await stored.finish()
                     }
@@ -74,7 +79,8 @@ struct Downstream: Sendable {
                         }
                         metrics.envelopesReceived.increment()
                         let source = envelope.hasSource ? envelope.source.twin : 0
-                        await buffers[Int(source % UInt32(lanes))].append(envelope, waitingBelow: Self.laneCapacity)
+                        await buffers[Int(source % UInt32(lanes))].append(envelope, waitingBelow: Self.laneCapacity,
+                                                                          weightBelow: Self.laneByteBudget)
                     }
                 }
                 for buffer in buffers { await buffer.finish() }
@@ -142,6 +148,9 @@ struct Downstream: Sendable {
         var deliveries: [(InboxKey, Delivery)] = []
         /// Requests answered by a plugin: nothing to push, only to mark delivered.
         var answered: [InboxKey] = []
+
+        /// Bytes held: the JSON to push.
+        var weight: Int { deliveries.reduce(0) { $0 + $1.1.json.count + 64 } }
     }
 
     /// A lane's batch whose deliveries were handed off before its inbox record was committed:
