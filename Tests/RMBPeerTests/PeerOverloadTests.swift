@@ -61,18 +61,10 @@ struct PeerOverloadTests {
         var frames: [[UInt8]] = []
         frames.reserveCapacity(total)
         for index in 0..<total {
-            var envelope = RMBEnvelope()
-            envelope.uid = "flood-\(index)"
-            envelope.timestamp = unixNow()
-            envelope.expiration = 3600
-            envelope.source = RMBAddress(twin: 2)
-            envelope.destination = RMBAddress(twin: 1)
-            var request = RMBRequest()
-            request.command = "flood.sink"
-            envelope.message = .request(request)
             // 600 bytes each: 130 MiB in all, far more than the sockets hold (the receive buffer
             // grows to 32 MiB here), so the relay can run ahead of the peer only so far.
-            envelope.payload = .plain(Data("payload \(index) ".utf8) + Data(repeating: UInt8(ascii: "x"), count: 600))
+            var envelope = FakeRelay.floodRequest(index, command: "flood.sink",
+                                                  payload: Data("payload \(index) ".utf8) + Data(repeating: UInt8(ascii: "x"), count: 600))
             try envelope.sign(with: sender)
             frames.append(try envelope.wireBytes())
         }

@@ -35,17 +35,7 @@ struct RelayConnectionBackPressureTests {
         // buffers grow to several MiB).
         let count = 400
         let frames = try (0..<count).map { index -> [UInt8] in
-            var envelope = RMBEnvelope()
-            envelope.uid = "flood-\(index)"
-            envelope.timestamp = unixNow()
-            envelope.expiration = 300
-            envelope.source = RMBAddress(twin: 2)
-            envelope.destination = RMBAddress(twin: 1)
-            var request = RMBRequest()
-            request.command = "flood"
-            envelope.message = .request(request)
-            envelope.payload = .plain(Data(repeating: UInt8(index & 0xff), count: 64 << 10))
-            return try envelope.wireBytes()
+            try FakeRelay.floodRequest(index, command: "flood", payload: Data(repeating: UInt8(index & 0xff), count: 64 << 10)).wireBytes()
         }
         relay.flood(frames)
 

@@ -48,7 +48,10 @@ final class FakeRelay: Sendable {
         let bound = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "test.fake-relay")
         logger.logLevel = .critical
-        let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 22))) {
+        // No server auto-ping: its pong would have to wait behind a flood the client is not
+        // reading yet, and a stand-in must not close sessions a real relay keeps (ours judges
+        // a client by any frame heard, heartbeats included).
+        let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 22, autoPing: .disabled))) {
             (_: HTTPRequest, _: any Channel, _: Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
             .upgrade([:]) { inbound, outbound, _ in
                 shared.state.withLock { $0.sessions += 1 }
@@ -113,6 +116,23 @@ final class FakeRelay: Sendable {
 }
 
 enum FakeRelayError: Error { case notListening }
+
+extension FakeRelay {
+    /// The `index`-th request of a flood from twin 2 to twin 1 (unsigned; uid `flood-<index>`).
+    static func floodRequest(_ index: Int, command: String, payload: Data, expiration: UInt64 = 3600) -> RMBEnvelope {
+        var envelope = RMBEnvelope()
+        envelope.uid = "flood-\(index)"
+        envelope.timestamp = unixNow()
+        envelope.expiration = expiration
+        envelope.source = RMBAddress(twin: 2)
+        envelope.destination = RMBAddress(twin: 1)
+        var request = RMBRequest()
+        request.command = command
+        envelope.message = .request(request)
+        envelope.payload = .plain(payload)
+        return envelope
+    }
+}
 
 /// A TCP port that accepts connections (the kernel completes them) and never reads or answers:
 /// a relay that hangs before the WebSocket upgrade.
