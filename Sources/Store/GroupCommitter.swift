@@ -215,11 +215,15 @@ final class GroupCommitter: @unchecked Sendable {
             queue.removeFirst(take)
             urgent -= batch.reduce(0) { $0 + ($1.deadline == nil ? 1 : 0) }
             condition.unlock()
-            process(batch)
+            let outcomes = process(batch)
             // A store opened without fsync (not durable) has nothing to flush.
             metaPending = env.flags & LMDBEnvironment.Flags.noSync.rawValue == 0
             expected = batch.count
+            // The linger window starts when the commit ended, before its callers are resumed:
+            // set after resuming them, it would start late by however long they took to write
+            // again (and a test moving a manual clock meanwhile would see a window it never set).
             lastCommitEnd = clock.elapsed()
+            for (unit, result) in outcomes { unit.complete(result) }
         }
     }
 
@@ -233,26 +237,25 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    private func process(_ batch: [Unit]) {
+    /// Commits `batch` (each unit alone after a failed batch) and returns each unit's outcome,
+    /// for the caller to complete.
+    private func process(_ batch: [Unit]) -> [(Unit, Result<[StoreOperationResult], any Error>)] {
         do {
             let results = try commit(batch)
-            for (unit, result) in zip(batch, results) { unit.complete(.success(result)) }
-            return
+            return zip(batch, results).map { ($0, .success($1)) }
         } catch {
             record { $0.failedBatches += 1 }
             if batch.count == 1, let unit = batch.first {
-                unit.complete(.failure(mapped(error)))
-                return
+                return [(unit, .failure(mapped(error)))]
             }
             logger.debug("store batch of \(batch.count) units failed (\(error)); retrying each unit alone")
         }
         // Deleting units first: on a full map they free the pages the others need.
-        for unit in batch.filter(\.freesSpace) + batch.filter({ !$0.freesSpace }) {
+        return (batch.filter(\.freesSpace) + batch.filter({ !$0.freesSpace })).map { unit in
             do {
-                let results = try commit([unit])
-                unit.complete(.success(results.first ?? []))
+                return (unit, .success(try commit([unit]).first ?? []))
             } catch {
-                unit.complete(.failure(mapped(error)))
+                return (unit, .failure(mapped(error)))
             }
         }
     }
