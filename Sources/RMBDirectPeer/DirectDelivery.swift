@@ -25,16 +25,22 @@ struct DirectDelivery: LocalDelivery {
         var outcomes: [LocalHandOver] = []
         outcomes.reserveCapacity(messages.count)
         for message in messages {
+            let isRequest = message.list.hasPrefix("msgbus.")
             guard handedOver.insert(message.key, now: now().millis, ttlSeconds: message.ttlSeconds) else {
-                outcomes.append(.alreadyHanded)
+                // A request handed over before is done only once its answer is stored (which
+                // marks it delivered): until then it stays pending, whatever copy comes again.
+                outcomes.append(isRequest ? .accepted : .alreadyHanded)
                 continue
             }
             if message.list == Self.replyQueue {
                 settle(message.json)
-            } else if message.list.hasPrefix("msgbus.") {
+            } else if isRequest {
                 do {
                     // Waits while the handlers are `queueLimit` requests behind: back-pressure to the relays.
                     await requests.append(try ServiceRequest.parse(message.json), waitingBelow: queueLimit)
+                    // Done when the handler's answer is committed (it marks the record delivered).
+                    outcomes.append(.accepted)
+                    continue
                 } catch {
                     logger.warning("dropping an unreadable stored request", metadata: ["error": "\(error)"])
                 }

@@ -19,8 +19,12 @@ package struct LocalMessage: Sendable {
 
 /// What became of one message handed to a ``LocalDelivery``.
 package enum LocalHandOver: Sendable, Equatable {
-    /// Handed to the application now.
+    /// Handed to the application now, for good (it survives a crash of this process).
     case handed
+    /// Taken by an application inside this process, which will answer it: not done until its
+    /// answer is stored (that commit marks it delivered), so a crash before then hands it over
+    /// again at the next start instead of losing it.
+    case accepted
     /// Handed before (same key): nothing done.
     case alreadyHanded
     /// Not handed; the engine tries again later.

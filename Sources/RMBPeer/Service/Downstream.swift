@@ -364,6 +364,8 @@ struct Downstream: Sendable {
                     pushed += 1
                 case .alreadyHanded:
                     delivered.append(key)
+                case .accepted:
+                    break   // pending until its answer is stored (see LocalHandOver.accepted)
                 case .failed(let error):
                     failures += 1
                     lastFailure = (delivery.list, error)

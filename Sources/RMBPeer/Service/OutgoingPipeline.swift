@@ -124,6 +124,9 @@ struct OutgoingPipeline: Sendable {
             if !envelope.uid.isEmpty {
                 let request = InboxKey(source: destination.twin, uid: envelope.uid, kind: .request)
                 prepared.operations.append(.attachReply(StoredReply(kind: draft.kind, envelope: draft.payload, deadline: draft.deadline), to: request))
+                // Answered: the request is done (for an in-process front-end this is the mark
+                // that makes it delivered; for Redis it was marked at the push, and this is a no-op).
+                prepared.operations.append(.markDelivered(request))
             }
         } catch {
             logger.warning("dropping service response", metadata: ["error": "\(error)"])
