@@ -5,7 +5,7 @@ import Testing
 /// The writer's two time windows, driven by a manual clock: a deferrable write waits for company
 /// up to `deferLimit`, and after a commit the writer lingers up to `commitDelay` for as many
 /// writes as that commit carried. Each bound is checked to the millisecond on both sides.
-@Suite struct GroupCommitClockTests {
+@Suite(.timeLimit(.minutes(1))) struct GroupCommitClockTests {
     /// Opens a store whose writer runs on `clock`.
     private func withClockedStore(commitDelay: Duration = .zero, deferLimit: Duration = .milliseconds(20),
                                   _ body: (Store, ManualClock) async throws -> Void) async throws {
