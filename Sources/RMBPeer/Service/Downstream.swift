@@ -348,6 +348,7 @@ struct Downstream: Sendable {
         var delivered = alsoDelivered
         var pushed = 0
         var full: Set<String> = []
+        var putOff = 0
         var failures = 0
         var lastFailure: (list: String, error: String)?
         if !deliveries.isEmpty {
@@ -371,6 +372,7 @@ struct Downstream: Sendable {
                     lastFailure = (delivery.list, error)
                 case .queueFull:
                     full.insert(delivery.list)
+                    putOff += 1
                 }
             }
         }
@@ -379,10 +381,9 @@ struct Downstream: Sendable {
             logger.warning("local push failed; will retry", metadata: ["count": "\(failures)", "list": "\(lastFailure.list)", "error": "\(lastFailure.error)"])
         }
         if !full.isEmpty {
-            let count = deliveries.count - delivered.count + alsoDelivered.count - failures
-            metrics.queueFull.increment(by: count)
+            metrics.queueFull.increment(by: putOff)
             logger.warning("local queue full (its consumer is behind): kept in the store, handed over when there is room",
-                           metadata: ["lists": "\(full.sorted().prefix(5).joined(separator: ", "))", "count": "\(count)"])
+                           metadata: ["lists": "\(full.sorted().prefix(5).joined(separator: ", "))", "count": "\(putOff)"])
         }
         guard !delivered.isEmpty else { return full }
         metrics.delivered.increment(by: pushed)
