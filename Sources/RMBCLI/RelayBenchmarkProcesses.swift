@@ -1,67 +1,38 @@
 import Foundation
+import LocalProcesses
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A child process of the relay bench (`rmb-relay`, optionally `redis-server`), started with
-/// posix_spawn and an empty signal mask (a child inherits its parent thread's mask, and a relay
-/// that ignores SIGTERM would outlive the bench), stdout+stderr into a log file, reaped by pid.
+/// A child process of the relay bench (`rmb-relay`, optionally `redis-server`), started by
+/// ``ProcessControl/spawn(_:environment:stdout:stderr:)`` (a clean signal state, so a relay
+/// that would ignore SIGTERM cannot outlive the bench), stdout+stderr into a log file.
 final class BenchChild: Sendable {
     let name: String
     let pid: pid_t
     let logPath: String
 
     init(name: String, arguments: [String], logPath: String) throws(InputError) {
-        guard FileManager.default.isExecutableFile(atPath: arguments[0]) else {
-            throw InputError("\(name): no executable at \(arguments[0])")
+        guard let executable = arguments.first, FileManager.default.isExecutableFile(atPath: executable) else {
+            throw InputError("\(name): no executable at \(arguments.first ?? "")")
         }
-        var attributes = posix_spawnattr_t()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        cArguments.append(nil)
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, environ)
-        guard rc == 0 else { throw InputError("\(name): posix_spawn failed: \(String(cString: strerror(rc)))") }
+        do {
+            pid = try ProcessControl.spawn(arguments, stdout: .file(logPath, append: false), stderr: .stdout)
+        } catch {
+            throw InputError("\(name): \(error)")
+        }
         self.name = name
-        self.pid = pid
         self.logPath = logPath
     }
 
     /// Whether the child still runs (reaps it if it exited).
-    var isRunning: Bool {
-        var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
-    }
+    var isRunning: Bool { ProcessControl.isRunning(pid) }
 
     /// SIGTERM, then SIGKILL after `grace`; always reaps.
     func stop(grace: Duration = .seconds(5)) {
         guard isRunning else { return }
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) != 0 { return }
-            usleep(20_000)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
+        _ = ProcessControl.terminate(pid, grace: grace)
     }
 
     /// The last lines of the child's log, for error messages.

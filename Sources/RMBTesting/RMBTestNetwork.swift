@@ -76,7 +76,7 @@ public final class RMBTestNetwork: Sendable {
             let spawner = TaskSpawner()
             group.addTask { await spawner.run() }
             defer { group.cancelAll() }
-            guard await Self.listening(server) else { throw Failure.relayDidNotStart("no port bound within 10 s") }
+            try await Self.waitUntilListening(server)
             let network = RMBTestNetwork(directory: directory, relay: relay, e2e: e2e, logger: logger, tasks: spawner)
             return try await body(network)
         }
@@ -112,18 +112,21 @@ public final class RMBTestNetwork: Sendable {
         throw Failure.twinNotReady(id)
     }
 
-    /// True once the relay listens; false after 10 s (its port wait cannot be cancelled, so it
-    /// is polled).
-    private static func listening(_ server: RelayServer) async -> Bool {
-        let bound = Atomic<Bool>(false)
-        let waiter = Task { _ = await server.boundPort(); bound.store(true, ordering: .relaxed) }
-        _ = waiter
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if bound.load(ordering: .relaxed) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
+    /// Returns once the relay listens; throws when it stopped without listening or after 10 s.
+    private static func waitUntilListening(_ server: RelayServer) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { _ = try await server.boundPort() } catch let error as RelayServerError {
+                    throw Failure.relayDidNotStart(error.description)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                throw Failure.relayDidNotStart("no port bound within 10 s")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
         }
-        return false
     }
 }
 

@@ -19,8 +19,7 @@ public final class RelayServer: Service, Sendable {
     public let metrics: RelayMetrics
     let core: RelayCore
     private let http: HTTPClient
-    private let port = Locked<Int?>(nil)
-    private let portWaiters = Locked<[CheckedContinuation<Int, Never>]>([])
+    private let listening = ListeningPort()
 
     public init(configuration: RelayConfiguration, twins: any TwinDirectory, logger: Logger = Logger(label: "rmb.relay")) throws {
         self.configuration = configuration
@@ -33,19 +32,11 @@ public final class RelayServer: Service, Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 
-    /// The bound TCP port, once listening (useful with `port: 0`).
-    public func boundPort() async -> Int {
-        await withCheckedContinuation { continuation in
-            let known: Int? = port.withLock { $0 }
-            if let known { continuation.resume(returning: known); return }
-            portWaiters.withLock { $0.append(continuation) }
-            if let late = port.withLock({ $0 }) { resumeWaiters(late) }
-        }
-    }
-
-    private func resumeWaiters(_ value: Int) {
-        let waiters = portWaiters.withLock { list in defer { list = [] }; return list }
-        for waiter in waiters { waiter.resume(returning: value) }
+    /// The bound TCP port, once listening (useful with `port: 0`). Throws `CancellationError`
+    /// when the waiting task is cancelled, and ``RelayServerError/notListening`` when `run()`
+    /// ended without listening (e.g. the port was taken), so a caller never waits for ever.
+    public func boundPort() async throws -> Int {
+        try await listening.port()
     }
 
     public func run() async throws {
@@ -100,8 +91,7 @@ public final class RelayServer: Service, Sendable {
             services: services,
             onServerRunning: { [weak self] channel in
                 guard let self, let bound = channel.localAddress?.port else { return }
-                self.port.withLock { $0 = bound }
-                self.resumeWaiters(bound)
+                self.listening.bound(bound)
                 core.logger.info("relay listening", metadata: [
                     "port": "\(bound)", "tls": "\(tls != nil)", "domains": "\(core.configuration.domains)",
                 ])
@@ -110,6 +100,7 @@ public final class RelayServer: Service, Sendable {
         // Graceful shutdown (SIGTERM/SIGINT in the executable's service group): close every
         // session; frames still queued for a socket go to the session's stream (nothing
         // accepted is lost), and only then is Redis closed. Cancellation ends the same way.
+        defer { listening.ended() }
         do {
             try await withGracefulShutdownHandler {
                 try await app.run()
@@ -135,5 +126,70 @@ public final class RelayServer: Service, Sendable {
         }
         try? await http.shutdown()
         core.redis.close()
+    }
+}
+
+public enum RelayServerError: Error, CustomStringConvertible {
+    /// `run()` ended before the listener was bound.
+    case notListening
+
+    public var description: String {
+        switch self {
+        case .notListening: "the relay stopped without listening"
+        }
+    }
+}
+
+/// The listener's port for those who wait for it: set once bound; a wait ends with the port,
+/// at cancellation of the waiting task, or when the server's run ends without one.
+final class ListeningPort: Sendable {
+    private struct State {
+        var port: Int?
+        var ended = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Int?, Never>] = [:]
+    }
+
+    private let state = Locked(State())
+
+    func port() async throws -> Int {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        let port = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
+                let now: Int?? = state.withLock { state in
+                    if let port = state.port { return .some(port) }
+                    if state.ended || Task.isCancelled { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return .none
+                }
+                if let now { continuation.resume(returning: now) }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
+        }
+        if let port { return port }
+        try Task.checkCancellation()
+        throw RelayServerError.notListening
+    }
+
+    func bound(_ port: Int) {
+        let waiters = state.withLock { state in
+            state.port = port
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func ended() {
+        let waiters = state.withLock { state in
+            state.ended = true
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
     }
 }

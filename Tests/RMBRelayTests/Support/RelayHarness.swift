@@ -29,7 +29,7 @@ final class RelayHarness: @unchecked Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_DEBUG"] != nil ? .debug : .warning
         let server = try RelayServer(configuration: configuration, twins: twins, logger: logger)
         let task = Task<Void, Never> { _ = try? await server.run() }
-        let bound = try await withTimeout(.seconds(10)) { await server.boundPort() }
+        let bound = try await withTimeout(.seconds(10)) { try await server.boundPort() }
         return RelayHarness(server: server, port: bound, task: task)
     }
 

@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import RMBProtocol
+import Store
+
+/// Turns local JSON messages into signed envelopes in the outbox (peer.md §4.1, §4.4).
+/// Where the reference stays silent (bad JSON with a readable `ret`, bad base64, expired
+/// request), the client gets an error on `ret` (known-gaps §16).
+package struct OutgoingPipeline: Sendable {
+    let factory: EnvelopeFactory
+    let store: Store
+    let logger: Logger
+
+    /// What to tell the local client when a request cannot (fully) be sent.
+    package struct Undeliverable: Sendable {
+        package let replyTo: String
+        package let response: ClientResponse
+    }
+
+    /// What a batch of local messages becomes: store operations (committed together, in order)
+    /// and the errors to report to clients.
+    package struct Prepared: Sendable {
+        package init() {}
+        var operations: [StoreOperation] = []
+        var failures: [Undeliverable] = []
+        /// `ret`/`ref` of every request in the batch, to report a failed commit.
+        var requesters: [(replyTo: String, reference: String?)] = []
+    }
+
+    /// A client request: one envelope per destination, all with the same uid, plus the backlog.
+    /// `uid` is stable across a crash (see ``LocalIntake``).
+    package func prepare(request bytes: [UInt8], uid: String, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        let request: ClientRequest
+        do {
+            request = try ClientRequest.parse(bytes)
+        } catch {
+            logger.warning("dropping malformed request", metadata: ["error": "\(error)"])
+            guard let (replyTo, reference) = Self.readableReply(bytes) else { return }
+            prepared.failures.append(Undeliverable(replyTo: replyTo, response: .undeliverable(
+                reference: reference, error: JSONError(code: 500, message: "other: invalid request: \(error)"))))
+            return
+        }
+        await prepare(request: request, uid: uid, into: &prepared, now: now)
+    }
+
+    /// A request already parsed (a direct peer's call): as above.
+    func prepare(request: ClientRequest, uid: String, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        let (operations, failures, requester) = await prepareRequest(request, uid: uid, now: now)
+        prepared.operations += operations
+        prepared.failures += failures
+        if let requester { prepared.requesters.append(requester) }
+    }
+
+    private func prepareRequest(_ request: ClientRequest, uid: String, now: UInt64) async -> ([StoreOperation], [Undeliverable], (String, String?)?) {
+        func fail(_ error: ProtocolError) -> Undeliverable {
+            Undeliverable(replyTo: request.replyTo, response: .undeliverable(reference: request.reference, error: JSONError(code: error.code, message: error.description)))
+        }
+        guard request.expiration > 0 else { return ([], [fail(.expired)], nil) }
+        guard !request.destinations.isEmpty else { return ([], [fail(.other("request has no destination"))], nil) }
+        guard !request.command.isEmpty else { return ([], [fail(.other("request has no command"))], nil) }
+
+        var failures: [Undeliverable] = []
+        var drafts: [OutboxDraft] = []
+        var reached: [UInt32] = []
+        var deadline = StoreTime(seconds: now)
+        for destination in Set(request.destinations).sorted() {
+            let message = OutgoingMessage(uid: uid, destination: RMBAddress(twin: destination),
+                                          kind: .request(command: request.command), payload: request.data,
+                                          schema: request.schema, tags: request.tags, timestamp: request.now,
+                                          expiration: Expiration.clamp(request.expiration))
+            do {
+                let envelope = try await factory.make(message, now: now)
+                let envelopeDeadline = StoreTime(seconds: envelope.timestamp + envelope.expiration)
+                deadline = max(deadline, envelopeDeadline)
+                drafts.append(OutboxDraft(uid: uid, destination: destination, kind: .request,
+                                          payload: try envelope.wireBytes(), deadline: envelopeDeadline))
+                reached.append(destination)
+            } catch {
+                failures.append(fail(error))
+            }
+        }
+        guard !drafts.isEmpty else { return ([], failures, nil) }
+        let backlog = BacklogEntry(uid: uid, reference: request.reference, replyTo: request.replyTo,
+                                   destinations: reached, deadline: deadline)
+        return ([.putBacklog(backlog)] + drafts.map { .enqueue($0) }, failures, (request.replyTo, request.reference))
+    }
+
+    /// Commits a prepared batch in one transaction; if the store refuses it (full), every
+    /// requester of the batch hears about it.
+    package func commit(_ prepared: Prepared) async -> [Undeliverable] {
+        guard !prepared.operations.isEmpty else { return prepared.failures }
+        do {
+            _ = try await store.commit(prepared.operations)
+            return prepared.failures
+        } catch {
+            logger.error("store refused a batch of local messages", metadata: ["count": "\(prepared.operations.count)", "error": "\(error)"])
+            let refusal = JSONError(code: 500, message: ProtocolError.other(error.description).description)
+            return prepared.failures + prepared.requesters.map { Undeliverable(replyTo: $0.replyTo, response: .undeliverable(reference: $0.reference, error: refusal)) }
+        }
+    }
+
+    /// A service's reply to a remote request (peer.md §4.4). Failures are logged (there is no
+    /// queue to report them to).
+    package func prepare(response bytes: [UInt8], into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        do {
+            await prepare(response: try ServiceResponse.parse(bytes), into: &prepared, now: now)
+        } catch {
+            logger.warning("dropping service response", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A response already parsed (a direct peer's handler answered): as above.
+    func prepare(response: ServiceResponse, into prepared: inout Prepared, now: UInt64 = unixNow()) async {
+        do {
+            let destination = try RMBAddress(text: response.destination)
+            let kind: OutgoingMessage.Kind = response.error.map { .error(code: $0.code, message: $0.message) } ?? .response
+            let message = OutgoingMessage(uid: response.reference ?? "", destination: destination, kind: kind,
+                                          payload: response.error == nil ? response.data : [], schema: response.schema,
+                                          timestamp: response.now, expiration: Expiration.clamp(3600))
+            let envelope = try await factory.make(message, now: now)
+            let draft = OutboxDraft(uid: envelope.uid, destination: destination.twin, kind: EnvelopeKind(envelope),
+                                    payload: try envelope.wireBytes(), deadline: StoreTime(seconds: envelope.timestamp + envelope.expiration))
+            prepared.operations.append(.enqueue(draft))
+            // Kept with the request (same commit) so a re-sent request gets this reply again.
+            if !envelope.uid.isEmpty {
+                let request = InboxKey(source: destination.twin, uid: envelope.uid, kind: .request)
+                prepared.operations.append(.attachReply(StoredReply(kind: draft.kind, envelope: draft.payload, deadline: draft.deadline), to: request))
+                // Answered: the request is done (for an in-process front-end this is the mark
+                // that makes it delivered; for Redis it was marked at the push, and this is a no-op).
+                prepared.operations.append(.markDelivered(request))
+            }
+        } catch {
+            logger.warning("dropping service response", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Best effort: `ret` (and `ref`) of a request whose JSON is otherwise invalid.
+    static func readableReply(_ bytes: [UInt8]) -> (replyTo: String, reference: String?)? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let replyTo = object["ret"] as? String else { return nil }
+        return (replyTo, object["ref"] as? String)
+    }
+}

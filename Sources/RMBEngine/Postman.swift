@@ -1,0 +1,195 @@
+import Logging
+import Redundancy
+import Store
+import Synchronization
+
+/// Moves outbox entries to the relays: each batch goes to the best relay that confirms it
+/// (envelope ping → pong), and is retried through the next relay with back-off until it is
+/// confirmed or its deadline passes. Entries leave the outbox only when confirmed or expired;
+/// a confirmed request is kept until its reply arrives, for a re-send (``Resender``).
+///
+/// Up to `batchesInFlight` batches wait for their pongs at once: the next batch is written as
+/// soon as the previous one is on the socket (so the order on the wire is the outbox's order),
+/// instead of after its confirmation came back.
+///
+/// A confirmation is recorded with a deferrable commit that the postman does not wait for: it
+/// rides along with the next transaction (usually the reply's), so a batch costs no fsync of
+/// its own. Until it is stored, the batch's entries are kept out of later rounds in memory; a
+/// crash before that re-sends them after the restart, and receivers drop the copies.
+struct Postman: Sendable {
+    let store: Store
+    let relays: RelayPool
+    let doorbell: Doorbell
+    let undeliverable: UndeliverableReporter
+    let metrics: PeerMetrics
+    let logger: Logger
+    /// Shared with whoever must know when everything handed to a relay is settled (a graceful stop).
+    var progress = Progress()
+    var batchSize = 256
+    var batchesInFlight = 8
+    var resendPolicy = ResendPolicy()
+
+    /// What the postman handed to relays and has not settled yet.
+    final class Progress: Sendable {
+        let confirming = Confirming()
+        let inFlight = InFlight()
+        /// No batch waits for its confirmation, and every confirmation is stored.
+        var isSettled: Bool { inFlight.count == 0 && confirming.count == 0 }
+    }
+
+    /// Outbox entries handed to a relay and not settled yet: waiting for their pong, or confirmed
+    /// with the confirmation not stored yet. Later rounds leave them alone.
+    final class Confirming: Sendable {
+        private let seqs = Mutex(Set<UInt64>())
+        var count: Int { seqs.withLock { $0.count } }
+        func snapshot() -> Set<UInt64> { seqs.withLock { $0 } }
+        func insert(_ batch: [UInt64]) { seqs.withLock { $0.formUnion(batch) } }
+        func remove(_ batch: [UInt64]) { seqs.withLock { $0.subtract(batch) } }
+    }
+
+    /// Batches handed to a relay and not settled yet.
+    final class InFlight: Sendable {
+        private let batches = Atomic<Int>(0)
+        var count: Int { batches.load(ordering: .relaxed) }
+        func started() { batches.wrappingAdd(1, ordering: .relaxed) }
+        func settled() { batches.wrappingSubtract(1, ordering: .relaxed) }
+    }
+
+    private enum Round {
+        case sent
+        /// Everything due is in flight or waiting for its confirmation to be stored.
+        case confirming
+        case idle
+    }
+
+    func run() async {
+        let confirming = progress.confirming
+        let inFlight = progress.inFlight
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                if inFlight.count >= batchesInFlight {
+                    // A settled batch rings.
+                    await doorbell.wait(upTo: .milliseconds(100))
+                    continue
+                }
+                let round: Round
+                do {
+                    round = try await sendDue(confirming: confirming, inFlight: inFlight, group: &group)
+                } catch {
+                    logger.error("outbox unavailable", metadata: ["error": "\(error)"])
+                    round = .idle
+                }
+                await pause(after: round)
+            }
+        }
+    }
+
+    private func pause(after round: Round) async {
+        switch round {
+        case .sent:
+            return
+        case .confirming:
+            // The stored confirmation (or new work) rings.
+            await doorbell.wait(upTo: .milliseconds(100))
+        case .idle:
+            // Nothing due: sleep until the next retry is due or new work arrives.
+            let next = (try? store.outbox.nextDueTime()).flatMap { $0 }
+            let now = store.now()
+            let delayMillis = next.map { $0.millis > now.millis ? min($0.millis - now.millis, 500) : 0 } ?? 500
+            if delayMillis == 0 {
+                // Due again at once; never without letting other tasks run (two peers in one
+                // process must not starve each other on a two-thread pool).
+                await Task.yield()
+                return
+            }
+            await doorbell.wait(upTo: .milliseconds(delayMillis))
+        }
+    }
+
+    /// Starts sending one batch of due entries; returns once it is written (or settled).
+    private func sendDue(confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async throws -> Round {
+        let now = store.now()
+        // Taken before the read, not after: a batch whose confirmation commits while the read
+        // runs leaves `confirming` then, yet the read's snapshot may predate that commit and
+        // still list its entries as due; filtering with the later set sent them again.
+        let settling = confirming.snapshot()
+        let found = try store.outbox.due(now: now, limit: batchSize + settling.count)
+        let live = Array((settling.isEmpty ? found : found.filter { !settling.contains($0.seq) }).prefix(batchSize))
+        guard !live.isEmpty else {
+            guard found.isEmpty else { return .confirming }
+            // Entries that expired while waiting (`due` skips them) are dropped and reported
+            // now: left for the sweep, their due time would keep an idle postman from sleeping.
+            let expired = try store.outbox.expiredDue(now: now, limit: batchSize)
+            guard !expired.isEmpty else { return .idle }
+            logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(expired.count)"])
+            _ = try await store.outbox.remove(seqs: expired.map(\.seq))
+            metrics.envelopesExpired.increment(by: expired.count)
+            await undeliverable.reportExpired(expired)
+            return .sent
+        }
+        confirming.insert(live.map(\.seq))
+        inFlight.started()
+        let (written, writtenSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        group.addTask {
+            await deliver(live, confirming: confirming, written: { writtenSignal.yield() })
+            writtenSignal.finish()
+            inFlight.settled()
+            doorbell.ring()
+        }
+        for await _ in written { break }
+        return .sent
+    }
+
+    /// Sends `live` through the best relay that confirms it, or schedules its retry.
+    private func deliver(_ live: [OutboxEntry], confirming: Confirming, written: @escaping @Sendable () -> Void) async {
+        let now = store.now()
+        do {
+            let delivery = try await relays.send(live.map(\.payload), written: written)
+            recordConfirmation(live, confirming: confirming)
+            metrics.envelopesSent.increment(by: live.count)
+            if delivery.unconfirmedCopies > 0 {
+                metrics.extraCopies(.unconfirmedRelay).increment(by: live.count * delivery.unconfirmedCopies)
+                logger.info("batch confirmed by another relay after a lost confirmation; receivers drop the copies",
+                            metadata: ["relay": "\(delivery.relay)", "count": "\(live.count)", "copies": "\(delivery.unconfirmedCopies)"])
+            }
+            if delivery.hedgedCopies > 0 {
+                metrics.extraCopies(.hedge).increment(by: live.count * delivery.hedgedCopies)
+            }
+            logger.debug("batch confirmed", metadata: ["relay": "\(delivery.relay)", "count": "\(live.count)"])
+        } catch {
+            let attempts = live.map(\.attempts).max() ?? 0
+            let delay = Int64(min(200 << min(Int(attempts), 5), 5_000))
+            metrics.batchesUnconfirmed.increment()
+            if case .noRelayAvailable(_, let copies) = error, copies > 0 {
+                // The retry sends these again; they already went out unconfirmed.
+                metrics.extraCopies(.retry).increment(by: live.count * copies)
+            }
+            logger.warning("batch not confirmed; will retry", metadata: ["count": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"])
+            do {
+                _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })
+            } catch {
+                logger.error("could not schedule a retry; the batch is due again at once", metadata: ["count": "\(live.count)", "error": "\(error)"])
+            }
+            confirming.remove(live.map(\.seq))
+        }
+    }
+
+    /// Queues the confirmation of a batch (a request is kept for a re-send) before anything else
+    /// can be stored about it (its reply); once stored, its entries may be looked at again (they
+    /// are gone from the outbox, or due again if this failed).
+    private func recordConfirmation(_ live: [OutboxEntry], confirming: Confirming) {
+        let confirmedAt = store.now()
+        let seqs = live.map(\.seq)
+        let operations: [StoreOperation] = live.map { entry in
+            .confirmOutbox(seq: entry.seq, resendAt: entry.kind == .request
+                ? resendPolicy.next(after: confirmedAt, deadline: entry.deadline, resends: 0) : nil)
+        }
+        store.commitInBackground(operations) { [logger, doorbell] result in
+            if case .failure(let error) = result {
+                logger.error("could not record a confirmed batch; it will be sent again", metadata: ["count": "\(seqs.count)", "error": "\(error)"])
+            }
+            confirming.remove(seqs)
+            doorbell.ring()
+        }
+    }
+}
