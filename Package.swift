@@ -4,7 +4,8 @@
 // Dependencies point one way:
 //   C libraries (system targets)  →  RMBCrypto (one small wrapper per C library + sr25519)
 //   →  RMBProtocol (wire types)   →  RMBIdentity (keys, signing, e2e, JWT)
-//   →  TwinDirectory              →  (Store, Redundancy, RMBPeer, RMBRelay)  →  thin executables
+//   →  TwinDirectory              →  (Store, Redundancy)  →  RMBEngine  →  (RMBPeer, RMBDirectPeer)
+//   →  thin executables; RMBRelay beside them
 import PackageDescription
 
 let package = Package(
@@ -167,10 +168,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The one peer engine (relay sessions, store, postman, downstream, resender): no Redis,
+        // no CLI, no HTTP server. rmb-peer and RMBDirectPeer are its two front-ends.
+        .target(
+            name: "RMBEngine",
+            dependencies: [
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // rmb-peer: the engine's Redis front-end (JSON API), its CLI and metrics endpoint.
         .target(
             name: "RMBPeer",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store", "TLSSupport",
+                "RMBEngine", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Redundancy", "RedisClient", "Store", "TLSSupport",
                 "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -185,9 +199,10 @@ let package = Package(
         .target(
             name: "RMBDirectPeer",
             dependencies: [
-                "RMBPeer", "RMBClient", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
+                "RMBEngine", "RMBClient", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -208,6 +223,7 @@ let package = Package(
             name: "RMBCLI",
             dependencies: [
                 "RMBCrypto", "RMBProtocol", "RMBIdentity", "TwinDirectory", "TFChain", "Store", "RedisClient", "RMBClient", "RMBDirectPeer", "TLSSupport",
+                "LocalProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
@@ -305,7 +321,7 @@ let package = Package(
         .testTarget(
             name: "RMBPeerTests",
             dependencies: [
-                "RMBPeer", "RMBTestSupport", "SubstrateTestSupport",
+                "RMBPeer", "RMBEngine", "RMBTestSupport", "SubstrateTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

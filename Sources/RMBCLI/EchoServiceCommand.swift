@@ -35,7 +35,7 @@ struct ServiceCommand: AsyncParsableCommand {
             let queue = client.makeDedicatedConnection(label: "echo")
             defer { queue.close(); client.close() }
             // Waits up to a second for the first request of a batch, as the server library does.
-            var taker = QueueTaker(connection: queue, lists: ["msgbus." + command])
+            var taker = QueueTaker(connection: queue, lists: [RedisKeys.command(command)])
             var served = 0
             // With batches, a batch's answers go out in the same write as the next take.
             var pending: [RedisArgument] = []
@@ -80,6 +80,6 @@ struct ServiceCommand: AsyncParsableCommand {
         }
 
         /// One LPUSH for a batch of answers: the first answer pushed is the first the peer takes.
-        static func push(_ answers: [RedisArgument]) -> [RedisArgument] { ["LPUSH", "msgbus.system.reply"] + answers }
+        static func push(_ answers: [RedisArgument]) -> [RedisArgument] { ["LPUSH", .string(RedisKeys.reply)] + answers }
     }
 }

@@ -17,7 +17,7 @@ struct PeerBenchRoute: Sendable {
     /// Requests to `destination`'s `command` through the peer whose Redis the client uses.
     static func peer(destination: UInt32, command: String, payload: [UInt8], ttl: UInt64, replyQueue: String) -> PeerBenchRoute {
         PeerBenchRoute(
-            requestQueue: "msgbus.system.local", replyQueue: replyQueue,
+            requestQueue: RedisKeys.local, replyQueue: replyQueue,
             makeRequest: { reference in
                 ClientRequest(reference: reference, command: command, expiration: ttl, data: payload,
                               destinations: [destination], replyTo: replyQueue).jsonBytes()
@@ -31,7 +31,7 @@ struct PeerBenchRoute: Sendable {
     /// The same request straight into the echo service's queue, as a peer would hand it over.
     static func bareRedis(command: String, payload: [UInt8], ttl: UInt64) -> PeerBenchRoute {
         PeerBenchRoute(
-            requestQueue: "msgbus." + command, replyQueue: "msgbus.system.reply",
+            requestQueue: RedisKeys.command(command), replyQueue: RedisKeys.reply,
             makeRequest: { reference in
                 ServiceRequest(reference: reference, source: "1", command: command, expiration: ttl, data: payload,
                                tags: nil, schema: nil, now: UInt64(Date().timeIntervalSince1970)).jsonBytes()

@@ -46,7 +46,7 @@ public final class RMBClient: RMBCaller {
         }
         batcher = SubmissionBatcher { [redis] requests in
             do {
-                let reply = try await redis.send(["LPUSH", "msgbus.system.local"] + requests)
+                let reply = try await redis.send(["LPUSH", .string(RedisKeys.local)] + requests)
                 if let error = reply.errorMessage { throw RedisError.server(error) }
                 return .success(())
             } catch {

@@ -40,7 +40,7 @@ public struct RMBServer: Service {
         }
         let connection = redis.makeDedicatedConnection(label: "rmb-server-requests")
         defer { connection.close(); redis.close() }
-        var taker = QueueTaker(connection: connection, lists: commands.map { "msgbus." + $0 })
+        var taker = QueueTaker(connection: connection, lists: commands.map(RedisKeys.command))
         var failures = 0
         await withDiscardingTaskGroup { group in
             let slots = AsyncSemaphore(concurrency)
@@ -80,7 +80,7 @@ public struct RMBServer: Service {
         }
         let response = await router.answer(incoming)
         do {
-            let reply = try await redis.send(["LPUSH", "msgbus.system.reply", .bytes(response.jsonBytes())])
+            let reply = try await redis.send(["LPUSH", .string(RedisKeys.reply), .bytes(response.jsonBytes())])
             if let error = reply.errorMessage { throw RedisError.server(error) }
         } catch {
             logger.error("cannot push an answer; the caller will time out", metadata: ["cmd": "\(incoming.command)", "error": "\(error)"])

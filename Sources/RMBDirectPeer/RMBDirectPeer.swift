@@ -1,10 +1,10 @@
 import Foundation
 import Logging
-import RMBClient
-import RMBIdentity
-import RMBPeer
-import RMBProtocol
 import Redundancy
+import RMBClient
+import RMBEngine
+import RMBIdentity
+import RMBProtocol
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -19,7 +19,8 @@ import TwinDirectory
 ///
 /// Calls are ``RMBCaller`` calls, as with ``RMBClient``; requests are served by an ``RMBRouter``.
 /// The peer works while ``run()`` runs: run it in a `ServiceGroup`, whose graceful shutdown
-/// stops taking calls, lets the batches in flight be confirmed and closes the relay sessions.
+/// stops taking calls and requests, lets the handlers in flight finish and their answers be
+/// sent, lets the batches in flight be confirmed and closes the relay sessions.
 ///
 /// ```swift
 /// import RMBDirectPeer
@@ -61,7 +62,8 @@ public final class RMBDirectPeer: RMBCaller, Service {
         /// Handlers running at once; requests beyond wait (and, past as many again, the relay
         /// sessions stop reading until the handlers catch up).
         public var handlerConcurrency: Int = 64
-        /// How long a graceful stop waits for batches in flight to be confirmed.
+        /// How long a graceful stop waits for the handlers in flight to answer (then they are
+        /// cancelled), and then for batches in flight to be confirmed.
         public var drainTimeout: Duration = .seconds(5)
 
         public init(identity: Identity, relays: [RelayAddress] = []) {
@@ -77,6 +79,14 @@ public final class RMBDirectPeer: RMBCaller, Service {
     /// This peer's twin id.
     public var twinID: UInt32 { engine.peer.twinID }
 
+    /// The peer's metrics in the Prometheus text format, under the names rmb-peer's `/metrics`
+    /// uses (envelopes sent and received, duplicates dropped, extra copies by reason, relay
+    /// health, store depths): serve them from the application's own HTTP endpoint.
+    public func metricsText() async -> String {
+        let body = engine.metrics.exposition(relays: await engine.relays.status(), store: try? engine.store.stats())
+        return String(decoding: body, as: UTF8.self)
+    }
+
     private let engine: PeerEngine
     private let waiters = ReplyWaiters()
     /// Requests of concurrent calls go to the store together (one commit per batch), as
@@ -84,6 +94,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
     private let requestBatcher: SubmissionBatcher<(request: ClientRequest, uid: String)>
     private let requests = LaneBuffer<ServiceRequest>()
     private let accepting = Atomic<Bool>(true)
+    private let serving = ServingGate()
     private let temporaryStore: String?
     private let clock: any Clock<Duration>
     private let logger: Logger
@@ -107,14 +118,14 @@ public final class RMBDirectPeer: RMBCaller, Service {
         engineConfiguration.durableStore = temporaryStore == nil
         engineConfiguration.drainTimeout = configuration.drainTimeout
         engineConfiguration.name = "direct peer"
-        let waiters = self.waiters, requests = self.requests
+        let waiters = self.waiters, requests = self.requests, serving = self.serving
         let limit = max(1, configuration.handlerConcurrency)
         let engine: PeerEngine
         do {
             engine = try await PeerEngine(
                 configuration: engineConfiguration, directory: directory,
                 local: DirectDelivery(waiters: waiters, requests: requests, queueLimit: limit, handedOver: HandedOverKeys(),
-                                      now: { .now }, logger: logger),
+                                      serving: serving, now: { .now }, logger: logger),
                 clock: clock, logger: logger)
         } catch {
             if let temporaryStore { try? FileManager.default.removeItem(atPath: temporaryStore) }
@@ -138,20 +149,42 @@ public final class RMBDirectPeer: RMBCaller, Service {
         if let temporaryStore { try? FileManager.default.removeItem(atPath: temporaryStore) }
     }
 
-    /// Holds the relay sessions, sends, receives and serves until a graceful shutdown (then
-    /// stops in order: no new calls, batches in flight confirmed, close frames) or cancellation.
+    /// Holds the relay sessions, sends, receives and serves until a graceful shutdown or
+    /// cancellation. A graceful shutdown stops in order: no new calls and no new requests for
+    /// the handlers; the handlers in flight (and those queued) finish, at most
+    /// ``Configuration/drainTimeout`` (then they are cancelled), and their answers are stored;
+    /// the batches in flight, those answers included, are confirmed by a relay (again at most
+    /// `drainTimeout`); the relay sessions get close frames. Cancellation stops at once.
     public func run() async throws {
-        let router = self.router, requests = self.requests, engine = self.engine
+        let router = self.router, requests = self.requests, engine = self.engine, serving = self.serving
         let concurrency = max(1, configuration.handlerConcurrency), logger = self.logger
-        await engine.run(intake: {
-            // Calls are taken until the graceful shutdown cancels this (the stop's first step).
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-            self.accepting.store(false, ordering: .relaxed)
-        }, alongside: [{
-            await Self.serve(requests, router: router, engine: engine, concurrency: concurrency, logger: logger)
-        }])
+        let drainTimeout = configuration.drainTimeout, clock = self.clock
+        let handlers = Task { await Self.serve(requests, router: router, engine: engine, concurrency: concurrency, logger: logger) }
+        await withTaskCancellationHandler {
+            await engine.run(intake: {
+                // Calls are taken until the graceful shutdown cancels this (the stop's first step).
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                self.accepting.store(false, ordering: .relaxed)
+                serving.close()
+                await requests.finish()
+                // The handlers' answers go out with the engine's drain, which starts when this returns.
+                let deadline = Task {
+                    do {
+                        try await clock.sleep(for: drainTimeout, tolerance: nil)
+                        logger.warning("stopping: handlers still running at the drain timeout are cancelled")
+                        handlers.cancel()
+                    } catch {}
+                }
+                await handlers.value
+                deadline.cancel()
+            })
+        } onCancel: {
+            handlers.cancel()
+        }
         accepting.store(false, ordering: .relaxed)
-        await requests.finish()
+        serving.close()
+        handlers.cancel()
+        await handlers.value
         if let temporaryStore { try? FileManager.default.removeItem(atPath: temporaryStore) }
     }
 

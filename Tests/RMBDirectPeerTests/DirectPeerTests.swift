@@ -5,6 +5,7 @@ import RMBDirectPeer
 import RMBIdentity
 import RMBTestSupport
 import RMBTesting
+import ServiceLifecycle
 import Synchronization
 import Testing
 import TwinDirectory
@@ -99,6 +100,56 @@ struct DirectPeerTests {
             #expect(ContinuousClock.now - cancelledAt < .seconds(2))
             let sum: Sum = try await caller.call(twin: service.id, "calc.add", Operands(a: 1, b: 2), timeout: .seconds(30))
             #expect(sum.sum == 3)
+        }
+    }
+
+    @Test("a graceful stop lets the handlers in flight answer before the peer stops; its metrics count what it did")
+    func gracefulStop() async throws {
+        try await RMBTestNetwork.run { network in
+            let started = Trail()
+            var router = RMBRouter()
+            router.handle("work.slow") { (input: Int, _) in
+                started.append("\(input)")
+                try await Task.sleep(for: .milliseconds(500))
+                return input * 2
+            }
+            let identity = try Identity(secret: try MiniSecret(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }), keyType: .sr25519)
+            let serviceID: UInt32 = 900
+            network.directory.upsert(Twin(id: serviceID, account: identity.account, relays: [network.relay], e2ePublicKey: identity.e2ePublicKey))
+            var configuration = RMBDirectPeer.Configuration(identity: identity)
+            configuration.drainTimeout = .seconds(10)
+            let logger = RMBTestNetwork.defaultLogger
+            let service = try await RMBDirectPeer(configuration: configuration, directory: network.directory, router: router, logger: logger)
+            let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+            let running = Task { try await group.run() }
+            let caller = try await network.addTwin()
+
+            let calls = (0..<20).map { index in
+                Task { try await caller.call(twin: serviceID, "work.slow", index, as: Int.self, timeout: .seconds(30)) }
+            }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while started.entries.count < 20, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(started.entries.count == 20)
+
+            // Every handler is in its 500-ms sleep: the stop waits for their answers to go out.
+            let stopBegan = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            try await running.value
+            #expect(ContinuousClock.now - stopBegan < .seconds(10))
+            for (index, call) in calls.enumerated() {
+                #expect(try await call.value == index * 2)
+            }
+            await #expect(throws: RMBCallError.transport("the direct peer is stopping")) {
+                _ = try await service.call(twin: caller.id, "rmb.version", as: String.self, timeout: .seconds(5))
+            }
+
+            // The metrics, as rmb-peer's /metrics names them: 20 requests in, 20 answers out.
+            let metrics = await service.metricsText()
+            func value(_ name: String) -> Int? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+            }
+            #expect(value("rmb_peer_envelopes_received_total") == 20)
+            #expect(value("rmb_peer_envelopes_sent_total") == 20)
         }
     }
 

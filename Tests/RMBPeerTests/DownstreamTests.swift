@@ -7,6 +7,7 @@ import Redundancy
 import Store
 import Testing
 import TwinDirectory
+@testable import RMBEngine
 @testable import RMBPeer
 
 /// The downstream path in process: envelopes fed as relay frames, a real Redis and a real store.

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+@testable import RMBEngine
 @testable import RMBPeer
 import Redundancy
 

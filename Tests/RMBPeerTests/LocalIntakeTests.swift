@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 import RMBTestSupport
+import RMBProtocol
 import RedisClient
 import Store
 import Testing
+@testable import RMBEngine
 @testable import RMBPeer
 
 /// The local intake in process: a real Redis and a real store.

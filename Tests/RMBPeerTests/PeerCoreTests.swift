@@ -4,6 +4,7 @@ import RMBProtocol
 import RMBTestSupport
 import Testing
 import TwinDirectory
+@testable import RMBEngine
 @testable import RMBPeer
 
 /// A fixed in-memory twin directory.

@@ -7,6 +7,7 @@ import Store
 import Synchronization
 import Testing
 import TwinDirectory
+@testable import RMBEngine
 @testable import RMBPeer
 
 /// The postman on its own, with no relay connected: what it does with entries it cannot send.

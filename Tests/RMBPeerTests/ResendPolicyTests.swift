@@ -1,5 +1,6 @@
 import Store
 import Testing
+@testable import RMBEngine
 @testable import RMBPeer
 
 /// When unanswered requests are re-sent (issue 5): at ½, ¾, ⅞ of the remaining ttl, at most 3

@@ -4,6 +4,7 @@ import RMBTestSupport
 import Store
 import Synchronization
 import Testing
+@testable import RMBEngine
 @testable import RMBPeer
 
 /// The re-sends that recover requests (or their replies) lost in a relay: after a lost relay

@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProcessLifecycle
-import ServiceLifecycle
-import TLSSupport
+import RMBEngine
 import RMBIdentity
 import RMBProtocol
+import ServiceLifecycle
 import TFChain
+import TLSSupport
 import TwinDirectory
 
 /// `rmb-peer`: the reference's flags with the same names, plus `--twins` for networks without

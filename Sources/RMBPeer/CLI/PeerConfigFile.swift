@@ -1,4 +1,5 @@
 import Foundation
+import RMBEngine
 import TOMLKit
 import TwinDirectory
 

@@ -1,4 +1,5 @@
 import Logging
+import RMBEngine
 import RMBIdentity
 import TFChain
 import TwinDirectory

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-import RMBProtocol
 import RedisClient
+import RMBEngine
+import RMBProtocol
 import Store
 
 /// Takes local JSON messages from Redis without a loss window: `BLMOVE` (waiting for the next

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Redundancy
+import RMBEngine
 import Store
 
 /// `GET /metrics` (Prometheus text format) on a local address, when the operator asks for it

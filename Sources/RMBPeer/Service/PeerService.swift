@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-import RMBIdentity
-import RMBProtocol
 import RedisClient
 import Redundancy
+import RMBEngine
+import RMBIdentity
+import RMBProtocol
 import ServiceLifecycle
 import Store
 import TwinDirectory

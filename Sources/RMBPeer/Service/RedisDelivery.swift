@@ -1,5 +1,6 @@
-import RMBProtocol
 import RedisClient
+import RMBEngine
+import RMBProtocol
 
 /// `rmb-peer`'s front-end seam: messages for local applications are pushed to Redis lists, as
 /// the reference peer does (peer.md §4). A list never holds more than the reference's 10,000

@@ -63,7 +63,7 @@ public struct ServiceRequest: Hashable, Sendable {
     public var expiration: UInt64
     public var data: [UInt8]
     public var tags: String?
-    public var replyTo: String = "msgbus.system.reply"
+    public var replyTo: String = RedisKeys.reply
     public var schema: String?
     public var now: UInt64
 
