@@ -33,7 +33,7 @@ public final class RMBClient: RMBCaller {
 
     public let configuration: Configuration
     private let redis: RedisClient
-    private let waiters = ReplyWaiters()
+    private let waiters: ReplyWaiters
     private let batcher: SubmissionBatcher<RedisArgument>
     private let clock: any Clock<Duration>
     private let logger: Logger
@@ -54,6 +54,7 @@ public final class RMBClient: RMBCaller {
             }
         }
         self.configuration = configuration
+        self.waiters = ReplyWaiters(clock: clock)
         self.clock = clock
         self.logger = logger
     }
@@ -77,7 +78,7 @@ public final class RMBClient: RMBCaller {
         guard !twins.isEmpty else { return [] }
         let timeout = timeout ?? configuration.defaultTimeout
         let ttl = RMBJSON.ttl(of: timeout)
-        let calls = twins.map { ($0, UUID().uuidString.lowercased()) }
+        let calls = twins.map { ($0, waiters.makeReference()) }
         var startReader = false
         var requests: [RedisArgument] = []
         for (twin, reference) in calls {
@@ -91,7 +92,7 @@ public final class RMBClient: RMBCaller {
             for (_, reference) in calls { waiters.remove(reference) }
             return calls.map { (twin: $0.0, outcome: .failure(error)) }
         }
-        return await waiters.collect(calls, timeout: timeout, clock: clock)
+        return await waiters.collect(calls, timeout: timeout)
     }
 
     /// Takes this client's reply queue while calls wait, and settles each call by its reference.

@@ -88,7 +88,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
     }
 
     private let engine: PeerEngine
-    private let waiters = ReplyWaiters()
+    private let waiters: ReplyWaiters
     /// Requests of concurrent calls go to the store together (one commit per batch), as
     /// rmb-peer's intake takes Redis messages in batches.
     private let requestBatcher: SubmissionBatcher<(request: ClientRequest, uid: String)>
@@ -118,7 +118,8 @@ public final class RMBDirectPeer: RMBCaller, Service {
         engineConfiguration.durableStore = temporaryStore == nil
         engineConfiguration.drainTimeout = configuration.drainTimeout
         engineConfiguration.name = "direct peer"
-        let waiters = self.waiters, requests = self.requests, serving = self.serving
+        let waiters = ReplyWaiters(clock: clock), requests = self.requests, serving = self.serving
+        self.waiters = waiters
         let limit = max(1, configuration.handlerConcurrency)
         let engine: PeerEngine
         do {
@@ -197,7 +198,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
         }
         let timeout = timeout ?? configuration.defaultTimeout
         let ttl = RMBJSON.ttl(of: timeout)
-        let calls = twins.map { (twin: $0, reference: UUID().uuidString.lowercased()) }
+        let calls = twins.map { (twin: $0, reference: waiters.makeReference()) }
         var submitted: [(request: ClientRequest, uid: String)] = []
         for (twin, reference) in calls {
             _ = waiters.register(reference)
@@ -206,7 +207,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
             submitted.append((request, TimeOrderedUID.make()))
         }
         _ = await requestBatcher.submit(submitted)
-        return await waiters.collect(calls, timeout: timeout, clock: clock)
+        return await waiters.collect(calls, timeout: timeout)
     }
 
     /// Runs the router's handlers for incoming requests, `concurrency` at once; each answer is

@@ -224,19 +224,28 @@ public actor RelayConnection {
                                                              tlsConfiguration: ClientTLS.configuration(), logger: logger) { inbound, outbound in
                     upgraded.set()
                     let generation = await self.attach(outbound)
-                    defer { Task { await self.detach(generation, reason: "connection closed") } }
                     // Reading and the keepalive side by side; whichever ends first ends the other.
-                    try await withThrowingTaskGroup(of: Void.self) { session in
-                        session.addTask {
-                            for try await message in inbound.messages(maxSize: maximumFrameSize) {
-                                guard case .binary(let buffer) = message else { continue }
-                                await self.received(Array(buffer.readableBytesView))
+                    do {
+                        try await withThrowingTaskGroup(of: Void.self) { session in
+                            session.addTask {
+                                for try await message in inbound.messages(maxSize: maximumFrameSize) {
+                                    guard case .binary(let buffer) = message else { continue }
+                                    await self.received(Array(buffer.readableBytesView))
+                                }
                             }
+                            session.addTask { try await self.keepalive(generation) }
+                            try await session.next()
+                            session.cancelAll()
                         }
-                        session.addTask { try await self.keepalive(generation) }
-                        try await session.next()
-                        session.cancelAll()
+                    } catch let silent as KeepaliveTimeout {
+                        // Batches waiting for a confirmation fail with the real reason, not "closed".
+                        await self.detach(generation, reason: silent.description)
+                        throw silent
+                    } catch {
+                        await self.detach(generation, reason: "connection closed")
+                        throw error
                     }
+                    await self.detach(generation, reason: "connection closed")
                 })
             }
             group.addTask {
