@@ -1,6 +1,7 @@
 import Foundation
 import RMBProtocol
 import RMBTestSupport
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -181,7 +182,13 @@ struct ConnectionLimitsTests {
         })
         #expect(try await relay.metric(#"relay_connections_refused_total{reason="max_connections_per_address"}"#) >= 1)
         // four held + the scrape itself (earlier scrapes' closes may still be on their way)
-        #expect(await eventually { (try? await relay.metric("relay_open_connections")) == 5 })
+        let openCount = Mutex<Double?>(nil)
+        let settled = await eventually {
+            let value = try? await relay.metric("relay_open_connections")
+            openCount.withLock { $0 = value }
+            return value == 5
+        }
+        #expect(settled, "relay_open_connections: \(String(describing: openCount.withLock { $0 }))")
         for fd in held.dropFirst() { close(fd) }
 
         let global = try await Relay(["--max-connections", "3", "--handshake-timeout", "60"])
