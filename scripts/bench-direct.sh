@@ -33,6 +33,8 @@ trap 'exit 130' INT TERM
 start_redis "$redis_port"
 twin_ids="1 2 3 4" make_twins "$relay1"
 start_relays "$redis_port" "$relay1"
+# Watched too: the one Redis serves the rmb-peer path's queues and the relay's.
+redis_pid=$(redis-cli -p "$redis_port" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
 RMB_MNEMONIC="${mnemonic[1]}" start peer1 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/2" --store "$dir/store1"
 RMB_MNEMONIC="${mnemonic[2]}" start peer2 "$bin/rmb-peer" --twins "$twins" --redis "redis://127.0.0.1:$redis_port/3" --store "$dir/store2"
 start echo "$bin/rmb" service echo --redis "redis://127.0.0.1:$redis_port/3" --command echo
@@ -44,7 +46,7 @@ for setting in store none; do
   RMB_MNEMONIC="${mnemonic[4]}" start "direct-echo-$setting" "$bin/rmb" service direct-echo --twins "$twins" --command echo "${store_args[@]}"
   for _ in $(seq 100); do grep -q 'relay connected' "$dir/direct-echo-$setting.log" && break; sleep 0.1; done
   echo "== direct peers $([ "$setting" = store ] && echo "with durable LMDB stores" || echo "without stores"); one relay :$relay1"
-  watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay=${pid_of[relay1]},echo=${pid_of[echo]},direct-echo=${pid_of[direct-echo-$setting]}"
+  watch="peer1=${pid_of[peer1]},peer2=${pid_of[peer2]},relay=${pid_of[relay1]},echo=${pid_of[echo]},direct-echo=${pid_of[direct-echo-$setting]},redis=$redis_pid"
   RMB_DIRECT_MNEMONIC="${mnemonic[3]}" "$bin/rmb" bench peer --redis "redis://127.0.0.1:$redis_port/2" --destination 2 --command echo \
     --modes "${BENCH_MODES:-closed,rate,client,direct}" --direct-twins "$twins" --direct-destination 4 "${caller_store[@]}" --watch "$watch" "${extra[@]}"
   kill "${pid_of[direct-echo-$setting]}" 2>/dev/null || true
