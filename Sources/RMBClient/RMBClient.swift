@@ -9,7 +9,7 @@ import RedisClient
 /// One client serves any number of concurrent calls: every request names the client's own
 /// reply queue, and one reader (started by the first waiting call, stopped when none waits)
 /// hands each reply to its call by reference. Requests of concurrent calls leave together (one
-/// LPUSH per batch, ``RequestBatcher``).
+/// LPUSH per batch, ``SubmissionBatcher``).
 ///
 /// ```swift
 /// struct Version: Decodable { var zinit: String; var zos: String }
