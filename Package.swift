@@ -134,11 +134,18 @@ let package = Package(
             ]
         ),
 
-        // MARK: Applications: call and serve through a running rmb-peer (Redis JSON API)
+        // MARK: Applications
+        // The call and serve API every front-end shares (RMBCaller, RMBRouter, middleware, call
+        // errors): no transport in it. RMBClient and RMBDirectPeer re-export it.
+        .target(
+            name: "RMBCalls",
+            dependencies: ["RMBProtocol", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Call and serve through a running rmb-peer (Redis JSON API).
         .target(
             name: "RMBClient",
             dependencies: [
-                "RMBProtocol", "RedisClient",
+                "RMBCalls", "RMBProtocol", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -153,7 +160,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rmb-example-direct-peer",
-            dependencies: ["RMBDirectPeer", "RMBClient", "RMBIdentity", "TwinDirectory",
+            dependencies: ["RMBDirectPeer", "RMBIdentity", "TwinDirectory",
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Examples/DirectPeer"
         ),
@@ -199,7 +206,7 @@ let package = Package(
         .target(
             name: "RMBDirectPeer",
             dependencies: [
-                "RMBEngine", "RMBClient", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
+                "RMBEngine", "RMBCalls", "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -210,7 +217,7 @@ let package = Package(
         .target(
             name: "RMBTesting",
             dependencies: [
-                "LocalProcesses", "RMBDirectPeer", "RMBClient", "RMBIdentity", "RMBRelay", "TwinDirectory",
+                "LocalProcesses", "RMBDirectPeer", "RMBCalls", "RMBIdentity", "RMBRelay", "TwinDirectory",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

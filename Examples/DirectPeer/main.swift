@@ -6,7 +6,6 @@
 //     RMB_MNEMONIC="…" swift run rmb-example-direct-peer twins.toml [twin-to-call]
 import Foundation
 import Logging
-import RMBClient
 import RMBDirectPeer
 import RMBIdentity
 import ServiceLifecycle

@@ -1,6 +1,6 @@
 import Logging
 import Redundancy
-import RMBClient
+import RMBCalls
 import RMBEngine
 import RMBProtocol
 import Store

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Redundancy
-import RMBClient
+import RMBCalls
 import RMBEngine
 import RMBIdentity
 import RMBProtocol

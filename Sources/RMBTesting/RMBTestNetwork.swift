@@ -1,7 +1,7 @@
 import Foundation
 import LocalProcesses
 import Logging
-import RMBClient
+import RMBCalls
 import RMBDirectPeer
 import RMBIdentity
 import RMBRelay

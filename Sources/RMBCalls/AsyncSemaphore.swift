@@ -12,7 +12,7 @@ package final class AsyncSemaphore: Sendable {
 
     package init(_ count: Int) { state = Mutex(State(available: count)) }
 
-    var available: Int { state.withLock { $0.available } }
+    package var available: Int { state.withLock { $0.available } }
 
     /// Takes a slot, waiting for one to free.
     package func acquire() async {
