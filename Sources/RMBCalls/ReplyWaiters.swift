@@ -156,7 +156,8 @@ package final class ReplyWaiters: Sendable {
                 let overdue = state.slots.compactMap { reference, slot in
                     slot.timeout.flatMap { slot.deadline <= now ? (reference, $0) : nil }
                 }
-                let stop = !state.slots.values.contains { $0.timeout != nil } && overdue.isEmpty
+                // Overdue calls still have their slots, so none overdue is implied.
+                let stop = !state.slots.values.contains { $0.timeout != nil }
                 if stop { state.timerRunning = false }
                 return (overdue, stop)
             }

@@ -157,7 +157,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
     /// the batches in flight, those answers included, are confirmed by a relay (again at most
     /// `drainTimeout`); the relay sessions get close frames. Cancellation stops at once.
     public func run() async throws {
-        let router = self.router, requests = self.requests, engine = self.engine, serving = self.serving
+        let router = self.router, requests = self.requests, engine = self.engine
         let concurrency = max(1, configuration.handlerConcurrency), logger = self.logger
         let drainTimeout = configuration.drainTimeout, clock = self.clock
         let handlers = Task { await Self.serve(requests, router: router, engine: engine, concurrency: concurrency, logger: logger) }
@@ -165,8 +165,7 @@ public final class RMBDirectPeer: RMBCaller, Service {
             await engine.run(intake: {
                 // Calls are taken until the graceful shutdown cancels this (the stop's first step).
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                self.accepting.store(false, ordering: .relaxed)
-                serving.close()
+                self.stopTaking()
                 await requests.finish()
                 // The handlers' answers go out with the engine's drain, which starts when this returns.
                 let deadline = Task {
@@ -182,11 +181,17 @@ public final class RMBDirectPeer: RMBCaller, Service {
         } onCancel: {
             handlers.cancel()
         }
-        accepting.store(false, ordering: .relaxed)
-        serving.close()
+        // After a cancellation too: nothing is taken any more and no handler outlives run().
+        stopTaking()
         handlers.cancel()
         await handlers.value
         if let temporaryStore { try? FileManager.default.removeItem(atPath: temporaryStore) }
+    }
+
+    /// No new calls, and no new requests for the handlers: the first step of every stop.
+    private func stopTaking() {
+        accepting.store(false, ordering: .relaxed)
+        serving.close()
     }
 
     /// Sends one request per twin (one store commit for all) and waits for every outcome.
