@@ -13,8 +13,9 @@ public enum Sr25519: Sendable {
     /// yield `false`.
     ///
     /// Checks `R == s·B − k·A` with one variable-time double-scalar multiplication in Swift
-    /// (``VartimeDoubleScalar``): all inputs are public, and libsodium's constant-time
-    /// `scalarmult` calls made this twice as slow as ed25519 verification.
+    /// (``VartimeDoubleScalar``; for a frequent key, its ``FixedBaseTable``): all inputs are
+    /// public, and libsodium's constant-time `scalarmult` calls made this twice as slow as
+    /// ed25519 verification.
     public static func verify(
         signature: [UInt8], message: [UInt8], publicKey: [UInt8], context: [UInt8] = substrateContext
     ) -> Bool {
@@ -32,15 +33,19 @@ public enum Sr25519: Sendable {
               let keyWords = FieldElement.Words(publicKey),
               // All-zero bytes are the identity, which is not accepted as a key.
               keyWords != FieldElement.Words(0, 0, 0, 0),
-              let negatedKey = VerificationKeyCache.shared.negatedOddMultiples(of: keyWords) else { return false }
+              let keyTable = VerificationKeyCache.shared.table(for: keyWords) else { return false }
 
         var transcript = signingTranscript(context: context, message: message, publicKey: publicKey)
         transcript.appendMessage(label: "sign:R", commitment)
         // k = 0 is rejected as the libsodium path did (its k·A refuses an identity result).
         guard let k = try? Sodium.scalarReduce(transcript.challengeBytes(label: "sign:c", count: 64)),
               let kWords = FieldElement.Words(k), kWords != FieldElement.Words(0, 0, 0, 0) else { return false }
-        let expected = VartimeDoubleScalar.multiply(kWords, negatedKey, plusBase: sWords)
-        return expected.ristrettoWords == commitmentWords
+        let expected: EdwardsPoint?
+        switch keyTable {
+        case .oddMultiples(let multiples): expected = VartimeDoubleScalar.multiply(kWords, multiples, plusBase: sWords)
+        case .fixedBase(let table): expected = FixedBaseTable.multiply(kWords, table, plusBase: sWords)
+        }
+        return expected?.ristrettoWords == commitmentWords
     }
 
     /// The previous verification through libsodium's constant-time ristretto255 calls

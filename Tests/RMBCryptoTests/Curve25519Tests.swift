@@ -312,6 +312,35 @@ import RMBTestSupport
         #expect(rejected >= 200 * 6)
     }
 
+    @Test func verifyWithAFrequentKeyAgreesWithLibsodiumPath() throws {
+        guard #available(macOS 15.0, *) else { return }
+        var rng = SplitMix64(seed: 17)
+        let pair = try Sr25519KeyPair(miniSecret: rng.bytes(32))
+        let words = try #require(FieldElement.Words(pair.publicKey))
+        var accepted = 0, rejected = 0
+        for round in 0..<60 {
+            let message = rng.bytes(Int(rng.next() % 200))
+            let signature = try pair.sign(message, witness: rng.bytes(32))
+            var mutated = signature
+            mutated[Int(rng.next() % 64)] ^= UInt8(1) << (rng.next() % 8)
+            var otherMessage = message + [0]
+            otherMessage[0] ^= 1
+            let s0 = Array(signature[0..<32]) + [UInt8](repeating: 0, count: 31) + [0x80]
+            for (sig, msg) in [(signature, message), (mutated, message), (signature, otherMessage), (s0, message)] {
+                let ours = Sr25519.verify(signature: sig, message: msg, publicKey: pair.publicKey)
+                #expect(ours == Sr25519.verifyWithLibsodium(signature: sig, message: msg, publicKey: pair.publicKey), "round \(round)")
+                if ours { accepted += 1 } else { rejected += 1 }
+            }
+        }
+        #expect(accepted == 60)
+        #expect(rejected == 180)
+        // The key was verified 240 times: it has its fixed-base table now.
+        guard case .fixedBase = try #require(VerificationKeyCache.shared.table(for: words)) else {
+            Issue.record("a frequent key was not promoted")
+            return
+        }
+    }
+
     @Test func forgedAndMutatedSignaturesAreRejected() throws {
         guard #available(macOS 15.0, *) else { return }
         var rng = SplitMix64(seed: 11)
@@ -356,7 +385,11 @@ import RMBTestSupport
         for round in 0..<3 {
             for key in keys {
                 let words = try #require(FieldElement.Words(key))
-                let table = try #require(cache.negatedOddMultiples(of: words))
+                // Without a fixed-base capacity every key keeps its odd multiples.
+                guard case .oddMultiples(let table) = try #require(cache.table(for: words)) else {
+                    Issue.record("a fixed-base table without fixed-base capacity")
+                    continue
+                }
                 #expect(cache.count <= 4)
                 // Entry i is −(2i + 1)·A.
                 for (i, entry) in table.entries.enumerated() where i == 0 || i == 7 || i == round {
@@ -366,12 +399,100 @@ import RMBTestSupport
             }
         }
         #expect(cache.count == 4)
+        #expect(cache.fixedBaseCount == 0)
         // Invalid encodings are refused and not stored.
-        let fresh = VerificationKeyCache(capacity: 4)
+        let fresh = VerificationKeyCache(capacity: 4, fixedBaseCapacity: 2)
         var invalid = keys[0]
         invalid[0] |= 1
-        #expect(fresh.negatedOddMultiples(of: try #require(FieldElement.Words(invalid))) == nil)
+        #expect(fresh.table(for: try #require(FieldElement.Words(invalid))) == nil)
         #expect(fresh.count == 0)
+    }
+
+    @Test func frequentKeysArePromotedToBoundedFixedBaseTables() throws {
+        guard #available(macOS 15.0, *) else { return }
+        var rng = SplitMix64(seed: 14)
+        let cache = VerificationKeyCache(capacity: 8, fixedBaseCapacity: 2)
+        var keys: [[UInt8]] = []
+        for _ in 0..<3 { keys.append(try Sodium.ristrettoBaseMultiply(rng.scalar())) }
+        let words = try keys.map { try #require(FieldElement.Words($0)) }
+        // The first uses get odd multiples; the use that reaches the threshold builds the table.
+        for use in 1...VerificationKeyCache.usesBeforeFixedBase {
+            let table = try #require(cache.table(for: words[0]))
+            if case .fixedBase = table {
+                #expect(use == VerificationKeyCache.usesBeforeFixedBase)
+            } else {
+                #expect(use < VerificationKeyCache.usesBeforeFixedBase)
+            }
+        }
+        guard case .fixedBase(let table) = try #require(cache.table(for: words[0])) else {
+            Issue.record("a promoted key lost its table")
+            return
+        }
+        // Entry 8j + m − 1 is −m·256^j·A.
+        #expect(table.entries.count == 256)
+        for (j, m) in [(0, 1), (0, 8), (1, 3), (17, 5), (31, 8)] {
+            var k = [UInt8](repeating: 0, count: 32)
+            k[j] = UInt8(m)
+            let expected = try Sodium.ristrettoSubtract([UInt8](repeating: 0, count: 32), Sodium.ristrettoMultiply(k, point: keys[0]))
+            #expect((EdwardsPoint.identity + table.entries[8 * j + m - 1]).extended.ristrettoBytes == expected, "row \(j), multiple \(m)")
+        }
+        // At most two tables: promoting a third evicts the oldest, which keeps its odd multiples.
+        for key in words.dropFirst() {
+            for _ in 0..<VerificationKeyCache.usesBeforeFixedBase { _ = cache.table(for: key) }
+        }
+        #expect(cache.fixedBaseCount == 2)
+        guard case .oddMultiples = try #require(cache.table(for: words[0])) else {
+            Issue.record("the oldest table was not evicted")
+            return
+        }
+        #expect(cache.count == 3)
+    }
+
+    @Test func fixedBaseProductMatchesLibsodium() throws {
+        guard #available(macOS 15.0, *) else { return }
+        var rng = SplitMix64(seed: 15)
+        // l − 1, 2^253 − 1 (the largest accepted), small and random scalars, in both positions.
+        let lMinusOne: [UInt8] = [0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+                                  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10]
+        let largest = [UInt8](repeating: 0xff, count: 31) + [0x1f]
+        var scalars = Self.edgeScalars + [lMinusOne, largest, scalar(8), scalar(0x88), scalar(0x7777)]
+        for _ in 0..<30 { scalars.append(try rng.scalar()) }
+        for (index, a) in scalars.enumerated() {
+            let b = scalars[(index * 7 + 3) % scalars.count]
+            let aBytes = try Sodium.ristrettoBaseMultiply(rng.scalar())
+            let point = try #require(EdwardsPoint(ristretto: aBytes))
+            let table = FixedBaseTable(point)
+            let aWords = try #require(FieldElement.Words(a)), bWords = try #require(FieldElement.Words(b))
+            let ours = try #require(FixedBaseTable.multiply(aWords, table, plusBase: bWords))
+            let expected = try #require(VartimeDoubleScalar.multiply(a, point, plusBase: b))
+            #expect(ours.ristrettoBytes == expected.ristrettoBytes, "case \(index)")
+        }
+        // Scalars of 2^253 and more are refused, not mis-computed.
+        let table = FixedBaseTable(.basepoint)
+        let tooBig = try #require(FieldElement.Words([UInt8](repeating: 0, count: 31) + [0x20]))
+        let one = try #require(FieldElement.Words(scalar(1)))
+        #expect(FixedBaseTable.multiply(tooBig, table, plusBase: one) == nil)
+        #expect(FixedBaseTable.multiply(one, table, plusBase: tooBig) == nil)
+    }
+
+    @Test func radix16DigitsRebuildTheScalar() throws {
+        guard #available(macOS 15.0, *) else { return }
+        var rng = SplitMix64(seed: 16)
+        var scalars = Self.edgeScalars + [[UInt8](repeating: 0xff, count: 31) + [0x1f]]
+        for _ in 0..<50 { scalars.append(try rng.scalar()) }
+        for bytes in scalars {
+            let words = try #require(FieldElement.Words(bytes))
+            var digits = [Int8](repeating: 0, count: 64)
+            digits.withUnsafeMutableBufferPointer { FixedBaseTable.radix16Digits(words, into: $0) }
+            var value = Reference.zero   // Σ digit·16^i by Horner's rule, mod p (the scalars are below p)
+            for digit in digits.reversed() {
+                for _ in 0..<4 { value = value + value }
+                #expect((-8...8).contains(digit))
+                let d = Int(digit)
+                if d != 0 { value = value + (d > 0 ? Reference(small(UInt64(d))) : Reference(-small(UInt64(-d)))) }
+            }
+            #expect(value == Reference(bytes: bytes))
+        }
     }
 
     @Test func concurrentVerificationsAgree() async throws {
