@@ -338,6 +338,7 @@ let package = Package(
             name: "RMBRelayTests",
             dependencies: [
                 "RMBRelay", "RMBProtocol", "RMBIdentity", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "SubstrateRPC", "TFChain",
+                "LocalProcesses",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,3 +1,4 @@
+import LocalProcesses
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -226,15 +227,9 @@ final class RanFlag: @unchecked Sendable {
 /// Runs `body`, cancelling it (after `onTimeout`) and throwing once `limit` has passed.
 func withTimeout(_ limit: Duration, what: String, onTimeout: @escaping @Sendable () -> Void = {},
                  _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask { try await body(); return true }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return false
-        }
-        guard let finished = try await group.next() else { return }
-        if !finished { onTimeout() }
-        group.cancelAll()
-        if !finished { throw RelayTraffic.Failure.timeout(what) }
+    do {
+        try await withDeadline(limit, onTimeout: onTimeout, body)
+    } catch is DeadlineExceeded {
+        throw RelayTraffic.Failure.timeout(what)
     }
 }

@@ -114,18 +114,12 @@ public final class RMBTestNetwork: Sendable {
 
     /// Returns once the relay listens; throws when it stopped without listening or after 10 s.
     private static func waitUntilListening(_ server: RelayServer) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do { _ = try await server.boundPort() } catch let error as RelayServerError {
-                    throw Failure.relayDidNotStart(error.description)
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(10))
-                throw Failure.relayDidNotStart("no port bound within 10 s")
-            }
-            defer { group.cancelAll() }
-            try await group.next()
+        do {
+            _ = try await withDeadline(.seconds(10)) { try await server.boundPort() }
+        } catch let error as RelayServerError {
+            throw Failure.relayDidNotStart(error.description)
+        } catch is DeadlineExceeded {
+            throw Failure.relayDidNotStart("no port bound within 10 s")
         }
     }
 }

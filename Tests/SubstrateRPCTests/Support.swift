@@ -42,19 +42,3 @@ func rpcError<T>(_ body: () async throws -> T) async -> RPCError? {
         return nil
     }
 }
-
-struct TestTimeout: Error {}
-
-/// Runs `body`, failing with `TestTimeout` after `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TestTimeout()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TestTimeout() }
-        return first
-    }
-}

@@ -1,3 +1,4 @@
+import LocalProcesses
 import TwinDirectory
 import Foundation
 import Logging
@@ -43,18 +44,9 @@ struct TimeoutError: Error, CustomStringConvertible {
     var description: String { "timed out" }
 }
 
-/// Runs `body`, failing with `TimeoutError` after `limit`.
+/// Runs `body`, failing with `DeadlineExceeded` after `limit`.
 func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeoutError()
-        }
-        guard let first = try await group.next() else { throw TimeoutError() }
-        group.cancelAll()
-        return first
-    }
+    try await withDeadline(limit, body)
 }
 
 /// `RedisServer.start()` with a few retries: parallel tests occasionally race for ports.
