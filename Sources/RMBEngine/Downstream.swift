@@ -125,13 +125,20 @@ struct Downstream: Sendable {
             self.list = list; self.body = body; self.json = body.jsonBytes; self.deadline = deadline
         }
 
-        /// A stored delivery; throws when the record cannot be read.
-        init(encoded: [UInt8], isRequest: Bool) throws(JSONMessageError) {
+        /// A stored record's list name and the offset of its JSON; throws when the record is
+        /// too short. Read before the body, which need not be parsed for a list that is full.
+        static func list(ofEncoded encoded: [UInt8]) throws(JSONMessageError) -> (list: String, jsonStart: Int) {
             guard encoded.count >= 2 else { throw JSONMessageError("inbox record too short") }
             let length = Int(encoded[0]) << 8 | Int(encoded[1])
             guard encoded.count >= 2 + length else { throw JSONMessageError("inbox record shorter than its list name") }
-            list = String(decoding: encoded[2..<(2 + length)], as: UTF8.self)
-            json = Array(encoded[(2 + length)...])
+            return (String(decoding: encoded[2..<(2 + length)], as: UTF8.self), 2 + length)
+        }
+
+        /// A stored delivery; throws when the record cannot be read.
+        init(encoded: [UInt8], isRequest: Bool) throws(JSONMessageError) {
+            let (list, jsonStart) = try Self.list(ofEncoded: encoded)
+            self.list = list
+            json = Array(encoded[jsonStart...])
             body = try LocalMessage.Body(json: json, isRequest: isRequest)
         }
     }
@@ -420,8 +427,9 @@ struct Downstream: Sendable {
                         continue
                     }
                     do {
+                        // A list found full this pass is skipped before its records are parsed.
+                        guard !fullThisPass.contains(try Delivery.list(ofEncoded: pending.payload).list) else { continue }
                         var delivery = try Delivery(encoded: pending.payload, isRequest: pending.key.kind == .request)
-                        guard !fullThisPass.contains(delivery.list) else { continue }
                         delivery.deadline = pending.deadline
                         deliveries.append((pending.key, delivery))
                     } catch {
