@@ -8,8 +8,9 @@ import Logging
 ///
 /// Durability: a write is reported done only after its transaction was committed with its data
 /// pages flushed (`fdatasync`), so it survives kill -9; the meta page that makes it current is
-/// flushed right after (as soon as the writer is idle) or by the next commit, so it survives
-/// power loss one flush later (`MDB_NOMETASYNC`; LMDB's integrity never depends on it). Writes
+/// flushed by the next commit or, when none comes within `metaSyncDelay` (10 ms), by the idle
+/// writer, so it survives power loss at most that much plus one flush later (`MDB_NOMETASYNC`;
+/// LMDB's integrity never depends on it). Writes
 /// from all callers are grouped into shared transactions by one writer thread (`GroupCommitter`).
 /// Reads run on the caller's thread in their own snapshot and never block the writer.
 ///
@@ -51,11 +52,15 @@ public final class Store: Sendable {
     ///     writes arriving right after a commit can be delayed, by at most this much.
     ///   - deferLimit: how long a deferrable write waits for another transaction to join before
     ///     it is committed alone (see ``commit(_:deferrable:)``).
+    ///   - metaSyncDelay: how long the last commit's meta page waits for the next commit to flush
+    ///     it before the idle writer flushes it alone: the longest a durable store's commit stays
+    ///     exposed to power loss (not to a crash) after it was reported, plus one flush. Zero
+    ///     flushes as soon as the writer is idle, doubling the flushes of steady traffic.
     ///   - durable: false opens the store without fsync: a commit survives a crash of the
     ///     process but not of the machine. For a store whose only job is de-duplication and
     ///     retries within one run (a direct peer without a persistent store).
     ///   - now: the wall clock commits stamp with (``now``); tests pass a manual one.
-    ///   - clock: the monotonic clock `commitDelay` and `deferLimit` run on; tests pass a manual one.
+    ///   - clock: the monotonic clock `commitDelay`, `deferLimit` and `metaSyncDelay` run on; tests pass a manual one.
     public static func open(
         path: String,
         mapSize: Int = 1 << 30,
@@ -63,13 +68,14 @@ public final class Store: Sendable {
         maxReaders: Int = 126,
         commitDelay: Duration = .zero,
         deferLimit: Duration = .milliseconds(20),
+        metaSyncDelay: Duration = .milliseconds(10),
         now: @escaping @Sendable () -> StoreTime = { .now },
         clock: any WriterClock = SystemWriterClock(),
         logger: Logger = Logger(label: "rmb.store")
     ) throws -> Store {
         let env: LMDBEnvironment
         do {
-            // `noMetaSync`: one flush per commit; the writer flushes the last meta page when idle (GroupCommitter).
+            // `noMetaSync`: one flush per commit; the next commit or the idle writer flushes the last meta page (GroupCommitter).
             env = try LMDBEnvironment.open(path: path, mapSize: mapSize, maxDatabases: Databases.count, maxReaders: maxReaders,
                                            flags: durable ? [.noMetaSync] : [.noSync])
         } catch {
@@ -82,8 +88,8 @@ public final class Store: Sendable {
             let dbs = try Databases(environment: env)
             try checkFormat(env, dbs, path: path)
             let state = try WriterState(dbs: dbs, env: env)
-            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit, now: now,
-                                           clock: clock, logger: logger)
+            let committer = GroupCommitter(env: env, state: state, lingerLimit: commitDelay, deferLimit: deferLimit,
+                                           metaSyncDelay: metaSyncDelay, now: now, clock: clock, logger: logger)
             committer.start()
             return Store(path: path, env: env, dbs: dbs, committer: committer, now: now, logger: logger)
         } catch {

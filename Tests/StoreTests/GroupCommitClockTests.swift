@@ -6,13 +6,15 @@ import Testing
 /// up to `deferLimit`, and after a commit the writer lingers up to `commitDelay` for as many
 /// writes as that commit carried. Each bound is checked to the millisecond on both sides.
 @Suite(.timeLimit(.minutes(1))) struct GroupCommitClockTests {
-    /// Opens a store whose writer runs on `clock`.
+    /// Opens a store whose writer runs on `clock`; the meta page is flushed as soon as the writer
+    /// is idle unless `metaSyncDelay` says otherwise (the other windows' tests count its waits).
     private func withClockedStore(commitDelay: Duration = .zero, deferLimit: Duration = .milliseconds(20),
+                                  metaSyncDelay: Duration = .zero,
                                   _ body: (Store, ManualClock) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
         let clock = ManualClock()
         let store = try Store.open(path: directory.path, mapSize: 16 << 20, commitDelay: commitDelay, deferLimit: deferLimit,
-                                   clock: clock)
+                                   metaSyncDelay: metaSyncDelay, clock: clock)
         do {
             try await body(store, clock)
         } catch {
@@ -104,6 +106,38 @@ import Testing
             _ = try await store.outbox.enqueue(draft("sporadic"))
             #expect(try commits(store) == afterSecond + 1)
             #expect(try store.outbox.count() == 8)
+        }
+    }
+
+    private func idleFlushes(_ store: Store) throws -> Int { try store.stats().idleFlushes }
+
+    /// The last commit's meta page waits up to `metaSyncDelay` for the next commit to flush it;
+    /// only when none comes does the idle writer flush it alone, at the delay and not before.
+    @Test func theIdleMetaFlushWaitsForTheNextCommitUpToItsDelay() async throws {
+        try await withClockedStore(metaSyncDelay: .milliseconds(10)) { store, clock in
+            let before = try idleFlushes(store)
+            _ = try await store.outbox.enqueue(draft("first"))        // t = 0
+            #expect(await clock.waitForSleepers(1))
+            clock.advance(by: .milliseconds(5))
+            #expect(await clock.waitForSleepers(1))
+            #expect(try idleFlushes(store) == before, "flushed alone before its delay")
+            // A commit within the delay flushes the first one's meta page with its own data.
+            _ = try await store.outbox.enqueue(draft("second"))       // t = 5
+            #expect(await clock.waitForSleepers(1))
+            clock.advance(by: .milliseconds(9))                        // t = 14, 1 ms before 15
+            #expect(await clock.waitForSleepers(1))
+            #expect(try idleFlushes(store) == before, "flushed alone before its delay")
+            clock.advance(by: .milliseconds(1))                        // t = 15
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try idleFlushes(store) == before, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            // One flush for two commits, none more while nothing is written.
+            #expect(try idleFlushes(store) == before + 1)
+            #expect(try store.stats().commits >= 2)
+            clock.advance(by: .seconds(1))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try idleFlushes(store) == before + 1)
         }
     }
 

@@ -161,9 +161,10 @@ import Testing
         }
     }
 
-    /// Commits flush their data pages; the meta page of the last one is flushed as soon as the
-    /// writer is idle (MDB_NOMETASYNC + idle flush), so an acknowledged write does not wait
-    /// for a second flush, yet does not stay unflushed until some later commit.
+    /// Commits flush their data pages; the meta page of the last one is flushed by the idle
+    /// writer once no commit came within the meta-sync delay (MDB_NOMETASYNC + idle flush), so
+    /// an acknowledged write does not wait for a second flush, yet does not stay unflushed until
+    /// some later commit.
     @Test func lastCommitIsFlushedOnceTheWriterIsIdle() async throws {
         try await withStore { store, _ in
             let before = try store.stats()
