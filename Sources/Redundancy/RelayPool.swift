@@ -14,13 +14,13 @@ public final class RelayPool: Sendable {
     public let inbound = LaneBuffer<InboundFrame>(weigh: { $0.size })
     public static let inboundCapacity = 10_000
     public static let inboundByteBudget = 64 << 20
-    /// Runs the hedge deadlines.
-    private let clock: any Clock<Duration>
+    /// Runs the hedge deadlines of all batches in flight.
+    private let hedgeTimer: HedgeTimer
 
     public init(relays: [RelayAddress], peer: RMBAddress, configuration: RelayConnection.Configuration = .init(),
                 clock: any Clock<Duration> = ContinuousClock(),
                 logger: Logger, token: @escaping @Sendable () throws -> String) {
-        self.clock = clock
+        self.hedgeTimer = HedgeTimer(clock: clock)
         let inbound = self.inbound
         self.connections = relays.map { relay in
             RelayConnection(relay: relay, peer: peer, configuration: configuration, clock: clock, logger: logger, token: token) { frame in
@@ -86,14 +86,14 @@ public final class RelayPool: Sendable {
         let (events, sink) = AsyncStream.makeStream(of: AttemptEvent.self)
         var next = 0
         var outstanding = Set<Int>()
-        var timers: [Int: Task<Void, Never>] = [:]
+        var timers: [Int: HedgeTimer.Token] = [:]
         var reasons: [String] = []
         var unconfirmedCopies = 0
+        let hedgeTimer = self.hedgeTimer
         defer {
-            for timer in timers.values { timer.cancel() }
+            for timer in timers.values { hedgeTimer.cancel(timer) }
             sink.finish()
         }
-        let clock = self.clock
         func launch() async {
             let index = next, connection = candidates[index]
             next += 1
@@ -105,10 +105,7 @@ public final class RelayPool: Sendable {
             }
             if connection.hedging.enabled {
                 let deadline = await connection.hedgeDeadline
-                timers[index] = Task {
-                    try? await clock.sleep(for: deadline)
-                    if !Task.isCancelled { sink.yield(.hedgeDue(index)) }
-                }
+                timers[index] = hedgeTimer.schedule(after: deadline) { sink.yield(.hedgeDue(index)) }
             }
         }
 
@@ -119,7 +116,7 @@ public final class RelayPool: Sendable {
                 return Delivery(relay: candidates[index].relay, unconfirmedCopies: unconfirmedCopies, hedgedCopies: outstanding.count - 1)
             case .settled(let index, .failure(let error)):
                 outstanding.remove(index)
-                timers.removeValue(forKey: index)?.cancel()
+                if let timer = timers.removeValue(forKey: index) { hedgeTimer.cancel(timer) }
                 reasons.append(String(describing: error))
                 if (error as? RedundancyError)?.mayHaveReachedRelay == true { unconfirmedCopies += 1 }
                 if outstanding.isEmpty {

@@ -98,6 +98,7 @@ struct JSONReader {
     private mutating func object(depth: Int) throws(JSONMessageError) -> JSONValue {
         position += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(8)   // the JSON API's messages have up to 9 fields: one allocation, no regrowth
         skipWhitespace()
         if current == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
