@@ -1,6 +1,6 @@
-import LocalProcesses
 import Foundation
 import HummingbirdWSClient
+import LocalProcesses
 import Logging
 import NIOCore
 

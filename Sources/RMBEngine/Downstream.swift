@@ -134,9 +134,9 @@ struct Downstream: Sendable {
             return (String(decoding: encoded[2..<(2 + length)], as: UTF8.self), 2 + length)
         }
 
-        /// A stored delivery; throws when the record cannot be read.
-        init(encoded: [UInt8], isRequest: Bool) throws(JSONMessageError) {
-            let (list, jsonStart) = try Self.list(ofEncoded: encoded)
+        /// A stored delivery whose list name ``list(ofEncoded:)`` read; throws when its JSON
+        /// cannot be read.
+        init(list: String, encoded: [UInt8], jsonStart: Int, isRequest: Bool) throws(JSONMessageError) {
             self.list = list
             json = Array(encoded[jsonStart...])
             body = try LocalMessage.Body(json: json, isRequest: isRequest)
@@ -428,8 +428,10 @@ struct Downstream: Sendable {
                     }
                     do {
                         // A list found full this pass is skipped before its records are parsed.
-                        guard !fullThisPass.contains(try Delivery.list(ofEncoded: pending.payload).list) else { continue }
-                        var delivery = try Delivery(encoded: pending.payload, isRequest: pending.key.kind == .request)
+                        let (list, jsonStart) = try Delivery.list(ofEncoded: pending.payload)
+                        guard !fullThisPass.contains(list) else { continue }
+                        var delivery = try Delivery(list: list, encoded: pending.payload, jsonStart: jsonStart,
+                                                    isRequest: pending.key.kind == .request)
                         delivery.deadline = pending.deadline
                         deliveries.append((pending.key, delivery))
                     } catch {

@@ -188,8 +188,8 @@ final class GroupCommitter: @unchecked Sendable {
                     // to carry it, make the last commit durable with a flush of its own.
                     let flushAt = lastCommitEnd + metaSyncDelay
                     if clock.elapsed() < flushAt {
-                        let deferredUntil = idle ? flushAt : (queue.first?.deadline ?? flushAt)
-                        clock.wait(on: condition, untilElapsed: min(flushAt, deferredUntil))
+                        // Or until a deferred unit's deadline, if earlier.
+                        clock.wait(on: condition, untilElapsed: min(flushAt, queue.first?.deadline ?? flushAt))
                         continue
                     }
                     condition.unlock()

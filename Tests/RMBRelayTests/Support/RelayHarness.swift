@@ -30,7 +30,7 @@ final class RelayHarness: @unchecked Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_DEBUG"] != nil ? .debug : .warning
         let server = try RelayServer(configuration: configuration, twins: twins, logger: logger)
         let task = Task<Void, Never> { _ = try? await server.run() }
-        let bound = try await withTimeout(.seconds(10)) { try await server.boundPort() }
+        let bound = try await withDeadline(.seconds(10)) { try await server.boundPort() }
         return RelayHarness(server: server, port: bound, task: task)
     }
 
@@ -42,11 +42,6 @@ final class RelayHarness: @unchecked Sendable {
 
 struct TimeoutError: Error, CustomStringConvertible {
     var description: String { "timed out" }
-}
-
-/// Runs `body`, failing with `DeadlineExceeded` after `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withDeadline(limit, body)
 }
 
 /// `RedisServer.start()` with a few retries: parallel tests occasionally race for ports.

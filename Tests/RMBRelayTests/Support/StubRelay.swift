@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LocalProcesses
 import Logging
 import NIOCore
 import RMBProtocol
@@ -39,7 +40,7 @@ final class StubRelay: @unchecked Sendable {
                               logger: logger)
         stub.task = Task { try? await app.runService() }
         let box = IntIteratorBox(bound.makeAsyncIterator())
-        stub.port = try await withTimeout(.seconds(10)) { await box.next() ?? 0 }
+        stub.port = try await withDeadline(.seconds(10)) { await box.next() ?? 0 }
         return stub
     }
 

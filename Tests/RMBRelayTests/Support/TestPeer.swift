@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdWSClient
+import LocalProcesses
 import Logging
 import NIOCore
 import NIOSSL
@@ -70,7 +71,7 @@ final class TestPeer: @unchecked Sendable {
             inboxContinuation.finish()
         }
         let readyBox = BoolIteratorBox(ready.makeAsyncIterator())
-        let ok = try await withTimeout(.seconds(10)) { await readyBox.next() ?? false }
+        let ok = try await withDeadline(.seconds(10)) { await readyBox.next() ?? false }
         guard ok else { throw PeerError.refused }
         return TestPeer(inbox: inbox, outbox: outbox, task: task, closed: closed, closeCode: closeCode)
     }
@@ -90,7 +91,7 @@ final class TestPeer: @unchecked Sendable {
     /// The next frame, or a TimeoutError.
     func nextBytes(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         let box = IteratorBox(iterator)
-        let value = try await withTimeout(timeout) { await box.next() }
+        let value = try await withDeadline(timeout) { await box.next() }
         iterator = box.iterator
         guard let value else { throw PeerError.closed }
         return value
