@@ -5,12 +5,17 @@ import Synchronization
 /// many calls at once cost one per batch instead of one each. No timer: nothing waits for
 /// company, a batch is whatever arrived during the previous send. ``RMBClient`` sends a batch as
 /// one LPUSH; a direct peer as one store commit.
+///
+/// A call that learns of a failed send another way (its ``ReplyWaiters`` slot is settled by the
+/// send) hands its items over with ``enqueue(_:)`` and goes straight to waiting for its reply:
+/// one suspension per call instead of two.
 package final class SubmissionBatcher<Item: Sendable>: Sendable {
     package typealias Send = @Sendable ([Item]) async -> Result<Void, RMBCallError>
 
     private struct Waiting {
         var items: [Item]
-        var continuation: CheckedContinuation<Result<Void, RMBCallError>, Never>
+        /// Nil for items enqueued without waiting.
+        var continuation: CheckedContinuation<Result<Void, RMBCallError>, Never>?
     }
 
     private struct State {
@@ -28,17 +33,29 @@ package final class SubmissionBatcher<Item: Sendable>: Sendable {
         self.send = send
     }
 
+    /// Items waiting for the next send.
+    package var queuedCount: Int { state.withLock { $0.waiting.reduce(0) { $0 + $1.items.count } } }
+
     /// Sends `items` (in order, with whatever else is waiting); the outcome of their batch.
     package func submit(_ items: [Item]) async -> Result<Void, RMBCallError> {
-        await withCheckedContinuation { continuation in
-            let sendNow = state.withLock { state in
-                state.waiting.append(Waiting(items: items, continuation: continuation))
-                if state.sending { return false }
-                state.sending = true
-                return true
-            }
-            if sendNow { Task { await self.drain() } }
+        await withCheckedContinuation { continuation in add(Waiting(items: items, continuation: continuation)) }
+    }
+
+    /// Queues `items` for the next send and returns at once; the send itself must tell whoever
+    /// needs to know if it fails.
+    package func enqueue(_ items: [Item]) {
+        add(Waiting(items: items, continuation: nil))
+    }
+
+    /// Queues a submission; starts the sender unless one runs.
+    private func add(_ waiting: Waiting) {
+        let sendNow = state.withLock { state in
+            state.waiting.append(waiting)
+            if state.sending { return false }
+            state.sending = true
+            return true
         }
+        if sendNow { Task { await self.drain() } }
     }
 
     /// Sends batches until nothing waits.
@@ -59,7 +76,7 @@ package final class SubmissionBatcher<Item: Sendable>: Sendable {
             }
             guard !batch.isEmpty else { return }
             let result = await send(batch.flatMap(\.items))
-            for waiting in batch { waiting.continuation.resume(returning: result) }
+            for waiting in batch { waiting.continuation?.resume(returning: result) }
         }
     }
 }

@@ -34,7 +34,8 @@ public final class RMBClient: RMBCaller {
     public let configuration: Configuration
     private let redis: RedisClient
     private let waiters: ReplyWaiters
-    private let batcher: SubmissionBatcher<RedisArgument>
+    /// Requests with their calls' references: a failed LPUSH settles those calls.
+    private let batcher: SubmissionBatcher<(reference: String, request: RedisArgument)>
     private let clock: any Clock<Duration>
     private let logger: Logger
 
@@ -44,17 +45,21 @@ public final class RMBClient: RMBCaller {
         do { redis = try RedisClient(url: configuration.redisURL, poolSize: max(configuration.connections, 1), logger: logger) } catch {
             throw .transport("invalid Redis URL \(configuration.redisURL): \(error)")
         }
+        let waiters = ReplyWaiters(clock: clock)
         batcher = SubmissionBatcher { [redis] requests in
+            let failure: RMBCallError
             do {
-                let reply = try await redis.send(["LPUSH", .string(RedisKeys.local)] + requests)
-                if let error = reply.errorMessage { throw RedisError.server(error) }
-                return .success(())
+                let reply = try await redis.send(["LPUSH", .string(RedisKeys.local)] + requests.map(\.request))
+                guard let error = reply.errorMessage else { return .success(()) }
+                failure = .transport("Redis: \(RedisError.server(error))")
             } catch {
-                return .failure(.transport("Redis: \(error)"))
+                failure = .transport("Redis: \(error)")
             }
+            for (reference, _) in requests { waiters.settle(reference, .failure(failure)) }
+            return .failure(failure)
         }
         self.configuration = configuration
-        self.waiters = ReplyWaiters(clock: clock)
+        self.waiters = waiters
         self.clock = clock
         self.logger = logger
     }
@@ -72,7 +77,7 @@ public final class RMBClient: RMBCaller {
 
     // MARK: Engine
 
-    /// Sends one request per twin in one LPUSH and waits for every outcome.
+    /// Sends one request per twin in one LPUSH (with other calls' requests) and waits for every outcome.
     public func callEach(_ twins: [UInt32], _ command: String, payload: [UInt8], schema: String?,
                          timeout: Duration?) async -> [(twin: UInt32, outcome: Result<RMBReply, RMBCallError>)] {
         guard !twins.isEmpty else { return [] }
@@ -80,18 +85,16 @@ public final class RMBClient: RMBCaller {
         let ttl = RMBJSON.ttl(of: timeout)
         let calls = twins.map { ($0, waiters.makeReference()) }
         var startReader = false
-        var requests: [RedisArgument] = []
+        var requests: [(reference: String, request: RedisArgument)] = []
         for (twin, reference) in calls {
             startReader = waiters.register(reference) || startReader
             let request = ClientRequest(reference: reference, command: command, expiration: ttl, data: payload,
                                         destinations: [twin], replyTo: configuration.replyQueue, schema: schema)
-            requests.append(.bytes(request.jsonBytes()))
+            requests.append((reference, .bytes(request.jsonBytes())))
         }
         if startReader { Task { await self.readReplies() } }
-        if case .failure(let error) = await batcher.submit(requests) {
-            for (_, reference) in calls { waiters.remove(reference) }
-            return calls.map { (twin: $0.0, outcome: .failure(error)) }
-        }
+        // A failed push settles these calls with its error.
+        batcher.enqueue(requests)
         return await waiters.collect(calls, timeout: timeout)
     }
 

@@ -211,7 +211,8 @@ public final class RMBDirectPeer: RMBCaller, Service {
                                         destinations: [twin], replyTo: DirectDelivery.replyQueue, schema: schema)
             submitted.append((request, TimeOrderedUID.make()))
         }
-        _ = await requestBatcher.submit(submitted)
+        // A request that cannot be sent settles its call with the reason.
+        requestBatcher.enqueue(submitted)
         return await waiters.collect(calls, timeout: timeout)
     }
 

@@ -1,0 +1,67 @@
+import RMBTestSupport
+import Synchronization
+import Testing
+@testable import RMBClient
+
+/// The batcher gathers what arrives during a send into the next one, in order; `submit` hears
+/// its batch's outcome, `enqueue` returns at once and leaves failures to the send.
+@Suite(.timeLimit(.minutes(1)))
+struct SubmissionBatcherTests {
+    /// A send that records its batches and waits for the test to let each one finish.
+    final class GatedSend: Sendable {
+        let batches = Mutex<[[Int]]>([])
+        let gates = Mutex<[CheckedContinuation<Result<Void, RMBCallError>, Never>]>([])
+
+        func send(_ items: [Int]) async -> Result<Void, RMBCallError> {
+            await withCheckedContinuation { continuation in
+                batches.withLock { $0.append(items) }
+                gates.withLock { $0.append(continuation) }
+            }
+        }
+
+        /// Ends the oldest send in progress with `result`, once one is in progress.
+        func finishNext(_ result: Result<Void, RMBCallError>) async {
+            while true {
+                let gate: CheckedContinuation<Result<Void, RMBCallError>, Never>? = gates.withLock { gates in
+                    gates.isEmpty ? nil : gates.removeFirst()
+                }
+                if let gate { gate.resume(returning: result); return }
+                await Task.yield()
+            }
+        }
+    }
+
+    @Test func whatArrivesDuringASendLeavesTogetherInOrder() async throws {
+        let sender = GatedSend()
+        let batcher = SubmissionBatcher<Int> { await sender.send($0) }
+        let first = Task { await batcher.submit([1]) }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sender.batches.withLock { $0.count } == 1 })
+
+        batcher.enqueue([2, 3])
+        batcher.enqueue([4])
+        let last = Task { await batcher.submit([5]) }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { batcher.queuedCount == 4 })
+        await sender.finishNext(.success(()))
+        #expect(try await first.value.get() == ())
+
+        await sender.finishNext(.failure(.transport("down")))
+        guard case .failure(.transport("down")) = await last.value else {
+            Issue.record("the second batch's failure did not reach its submit")
+            return
+        }
+        #expect(sender.batches.withLock { $0 } == [[1], [2, 3, 4, 5]])
+    }
+
+    @Test func aLoneEnqueueIsSentWithoutAnyoneWaiting() async throws {
+        let sent = Mutex<[[Int]]>([])
+        let batcher = SubmissionBatcher<Int> { items in
+            sent.withLock { $0.append(items) }
+            return .success(())
+        }
+        batcher.enqueue([7])
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sent.withLock { $0 } == [[7]] })
+        // The sender stopped; the next enqueue starts another.
+        batcher.enqueue([8])
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sent.withLock { $0 } == [[7], [8]] })
+    }
+}
