@@ -20,7 +20,7 @@ public struct InboxKey: Sendable, Hashable, CustomStringConvertible {
         return writer.bytes
     }
 
-    public var description: String { "\(source)/\(uid)/\(kind)" }
+    public var description: String { String(source) + "/" + uid + "/" + kind.description }
 }
 
 /// What the peer records when an envelope arrives.

@@ -53,7 +53,11 @@ struct JSONWriter {
     private mutating func appendString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         // Most strings (base64 payloads, queue names, twin ids) need no escaping: copy them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == 0x5c }) {
+        let needsEscape = { (byte: UInt8) in byte < 0x20 || byte == UInt8(ascii: "\"") || byte == 0x5c }
+        // Scanned as one buffer where the string has one (native strings do), not byte by byte
+        // through the view's iterator.
+        let clean = s.utf8.withContiguousStorageIfAvailable { !$0.contains(where: needsEscape) } ?? !s.utf8.contains(where: needsEscape)
+        if clean {
             bytes.append(contentsOf: s.utf8)
             bytes.append(UInt8(ascii: "\""))
             return
