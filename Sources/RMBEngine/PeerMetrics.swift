@@ -120,10 +120,12 @@ public final class PeerMetrics: Sendable {
             gauge("rmb_peer_store_awaiting_reply", store.awaiting.entries)
             gauge("rmb_peer_store_map_used_bytes", store.mapUsedBytes)
             // Since start: transactions, the operations they carried, and the commits flushed on
-            // their own because the writer went idle (each commit's own flush is implied).
+            // their own because the writer went idle (each commit's own flush is implied), and the
+            // writer thread's wake-ups.
             gauge("rmb_peer_store_commits", store.commits)
             gauge("rmb_peer_store_operations", store.operations)
             gauge("rmb_peer_store_idle_flushes", store.idleFlushes)
+            gauge("rmb_peer_store_writer_wakeups", store.writerWakeups)
         }
         return registry.emitToBuffer()
     }

@@ -22,7 +22,9 @@ import Logging
 /// rules without starving Swift concurrency's few pool threads.
 ///
 /// Deferrable units (`submit(_:deferrable:)`) do not wake the writer: they ride along with the
-/// next transaction anyone asks for, or go out alone once they waited `deferLimit`. They are for
+/// next transaction anyone asks for, take the place of the idle flush of the last commit's meta
+/// page (their commit flushes it), or go out alone once they waited `deferLimit`. The writer is
+/// signalled for one only when it would otherwise sleep past the unit's deadline. They are for
 /// writes whose loss in a crash something else makes good (a duplicate dropped elsewhere, a
 /// re-send), never the only copy of a message, and they keep their place in the queue, so they
 /// are applied before any unit submitted after them.
@@ -48,6 +50,18 @@ final class GroupCommitter: @unchecked Sendable {
         var operations = 0
         var failedBatches = 0
         var idleFlushes = 0
+        /// Times the writer thread woke from a wait (signalled, or its deadline came).
+        var wakeups = 0
+    }
+
+    /// How the writer thread waits, so that `enqueue` wakes it only when a unit needs it sooner.
+    private enum Rest {
+        /// Awake: it looks at the queue before it sleeps again.
+        case working
+        /// Until signalled, or woken by any write (the linger window).
+        case asleep
+        /// Until this time at the latest (``WriterClock/elapsed()``).
+        case asleepUntil(Duration)
     }
 
     /// Units per transaction: bounds the transaction's dirty pages and the latency of its commit.
@@ -63,6 +77,7 @@ final class GroupCommitter: @unchecked Sendable {
     private var queue: [Unit] = []
     /// Units in `queue` that wake the writer (not deferrable).
     private var urgent = 0
+    private var rest = Rest.working
     private var closing = false
     private var finished = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -131,11 +146,34 @@ final class GroupCommitter: @unchecked Sendable {
         if !deferrable {
             urgent += 1
             condition.signal()
-        } else if queue.count == 1 {
-            // The writer may sleep without a deadline: give it this one.
+        } else if let deadline, wakesLater(than: deadline) {
+            // The writer sleeps without a deadline, or with a later one: give it this one.
+            // Otherwise it wakes in time anyway (usually to flush the last commit's meta page,
+            // which this unit's commit then does): no wake-up per deferred write.
             condition.signal()
         }
         condition.unlock()
+    }
+
+    /// Whether the writer sleeps past `deadline` unless signalled (`condition` held).
+    private func wakesLater(than deadline: Duration) -> Bool {
+        switch rest {
+        case .working: false
+        case .asleep: true
+        case .asleepUntil(let wake): wake > deadline
+        }
+    }
+
+    /// Sleeps on `condition` (held) until signalled or `deadline`, telling `enqueue` how.
+    private func sleep(until deadline: Duration?, wokenByAnyWrite: Bool = false) {
+        rest = wokenByAnyWrite ? .asleep : deadline.map { .asleepUntil($0) } ?? .asleep
+        if let deadline {
+            clock.wait(on: condition, untilElapsed: deadline)
+        } else {
+            condition.wait()
+        }
+        rest = .working
+        counters.wakeups += 1
     }
 
     var statistics: Counters {
@@ -189,9 +227,12 @@ final class GroupCommitter: @unchecked Sendable {
                     let flushAt = lastCommitEnd + metaSyncDelay
                     if clock.elapsed() < flushAt {
                         // Or until a deferred unit's deadline, if earlier.
-                        clock.wait(on: condition, untilElapsed: min(flushAt, queue.first?.deadline ?? flushAt))
+                        sleep(until: min(flushAt, queue.first?.deadline ?? flushAt))
                         continue
                     }
+                    // Deferred units waiting: their commit flushes the meta page too, one flush
+                    // instead of two.
+                    if !idle { break }
                     condition.unlock()
                     flushMeta()
                     metaPending = false
@@ -199,9 +240,9 @@ final class GroupCommitter: @unchecked Sendable {
                     continue
                 }
                 if idle {
-                    condition.wait()
+                    sleep(until: nil)
                 } else if let deadline = queue.first?.deadline {
-                    clock.wait(on: condition, untilElapsed: deadline)
+                    sleep(until: deadline)
                 }
             }
             // Callers just resumed by the last commit are usually about to write again: give
@@ -210,7 +251,7 @@ final class GroupCommitter: @unchecked Sendable {
             // Writes arriving later than that (sporadic traffic) are never delayed.
             let lingerEnd = lastCommitEnd + lingerLimit
             while queue.count < expected && !closing && clock.elapsed() < lingerEnd {
-                clock.wait(on: condition, untilElapsed: lingerEnd)
+                sleep(until: lingerEnd, wokenByAnyWrite: true)
             }
             if queue.isEmpty {
                 if metaPending {

@@ -30,6 +30,9 @@ public struct StoreStats: Sendable, Hashable {
     /// Commits made durable by an explicit flush of their meta page when the writer went idle
     /// (the others were made durable by the next commit's flush).
     public var idleFlushes: Int
+    /// Times the writer thread woke from a wait: each wake-up is a thread switch, which costs
+    /// more CPU than many a commit at moderate rates.
+    public var writerWakeups: Int
 }
 
 extension Store {
@@ -67,7 +70,8 @@ extension Store {
                 commits: writer.commits,
                 operations: writer.operations,
                 failedBatches: writer.failedBatches,
-                idleFlushes: writer.idleFlushes
+                idleFlushes: writer.idleFlushes,
+                writerWakeups: writer.wakeups
             )
         }
     }

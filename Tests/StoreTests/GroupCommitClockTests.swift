@@ -141,6 +141,35 @@ import Testing
         }
     }
 
+    /// A deferrable write queued while the writer waits to flush the last commit's meta page
+    /// does not wake it (the writer wakes at the flush time anyway), and at that time the
+    /// write's commit takes the place of the flush: one fsync, not a flush and a commit later.
+    @Test func aDeferrableWriteDuringTheMetaFlushWaitNeitherWakesTheWriterNorCostsAFlush() async throws {
+        try await withClockedStore(deferLimit: .milliseconds(20), metaSyncDelay: .milliseconds(10)) { store, clock in
+            _ = try await store.outbox.enqueue(draft("first"))        // t = 0: the writer waits until t = 10
+            #expect(await clock.waitForSleepers(1))
+            let (commitsBefore, flushesBefore) = (try commits(store), try idleFlushes(store))
+            let wakeupsBefore = try store.stats().writerWakeups
+            let record = inboxDraft("riding")
+            let pending = store.enqueue([.recordInbox(record)], deferrable: true)
+            // A signal would wake the writer within microseconds; give it ample real time.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try store.stats().writerWakeups == wakeupsBefore, "the deferrable write woke the writer")
+            #expect(try commits(store) == commitsBefore)
+            clock.advance(by: .milliseconds(9))                        // t = 9
+            #expect(await clock.waitForSleepers(1))
+            #expect(try commits(store) == commitsBefore, "committed before the flush time")
+            clock.advance(by: .milliseconds(1))                        // t = 10, not its own limit (20)
+            guard case .inbox(.new)? = try await pending.results().first else {
+                Issue.record("the deferred record must be committed at the flush time")
+                return
+            }
+            #expect(try commits(store) == commitsBefore + 1)
+            #expect(try idleFlushes(store) == flushesBefore, "a lone flush as well as the commit")
+            #expect(try store.inbox.state(record.key) == .pending)
+        }
+    }
+
     @Test func closeCommitsADeferredWriteWithoutWaitingForItsLimit() async throws {
         let directory = try TemporaryDirectory()
         let clock = ManualClock()
