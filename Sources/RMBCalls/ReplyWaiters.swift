@@ -109,11 +109,6 @@ package final class ReplyWaiters: Sendable {
         return true
     }
 
-    /// Forgets a call whose request never left (the push failed).
-    package func remove(_ reference: String) {
-        state.withLock { _ = $0.slots.removeValue(forKey: reference) }
-    }
-
     /// Called by the reader between takes: true (and the reader is marked stopped) when no call
     /// waits any more.
     package func readerMayStop() -> Bool {
