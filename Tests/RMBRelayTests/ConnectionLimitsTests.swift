@@ -90,6 +90,28 @@ struct ConnectionLimitsTests {
         return closed
     }
 
+    /// Which of `fds` the relay closed within `seconds`, all watched at once; those are closed
+    /// here, the others stay open for the caller.
+    static func closedOnes(_ fds: [Int32], within seconds: Int) async throws -> Set<Int32> {
+        let closed = try await onThread {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            var closed = Set<Int32>()
+            var buffer = [UInt8](repeating: 0, count: 256)
+            while ContinuousClock.now < deadline && closed.count < fds.count {
+                for fd in fds where !closed.contains(fd) {
+                    let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                    if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                        closed.insert(fd)
+                    }
+                }
+                usleep(20_000)
+            }
+            return closed
+        }
+        for fd in closed { Glibc.close(fd) }
+        return closed
+    }
+
     @Test func silentSocketsAndSlowHeadsCloseAtTheHandshakeDeadline() async throws {
         let relay = try await Relay(["--handshake-timeout", "1"])
         defer { relay.stop() }
@@ -170,32 +192,39 @@ struct ConnectionLimitsTests {
     }
 
     @Test func connectionsOverTheCapsAreClosedAtAccept() async throws {
+        // The relay's readiness probe (a /metrics request) may still count as open for a moment
+        // when these connections arrive, so which one goes over a cap, and whether the last one
+        // then finds room, is a race; what is not: a connection over the cap is closed at accept,
+        // and never more than the cap stay open.
         let relay = try await Relay(["--max-connections-per-address", "5", "--handshake-timeout", "60"])
         defer { relay.stop() }
-        let held = try await Self.open(5, port: relay.port)
-        let refused = try await Self.open(1, port: relay.port)
-        #expect(try await Self.closedCount(refused, within: 2) == 1, "the 6th connection from one address is closed at once")
-        // one of the five goes: a new connection fits again (and serves)
+        let opened = try await Self.open(6, port: relay.port)
+        let refused = try await Self.closedOnes(opened, within: 2)
+        let held = opened.filter { !refused.contains($0) }
+        #expect(!refused.isEmpty && held.count <= 5, "6 connections from one address, cap 5: \(refused.count) closed at once")
+        try #require(!held.isEmpty)
+        // one of those held goes: a new connection fits again (and serves)
         close(held[0])
         #expect(await eventually {
             (try? await RawHTTP.send(port: relay.port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout: 2))?.status == 200
         })
         #expect(try await relay.metric(#"relay_connections_refused_total{reason="max_connections_per_address"}"#) >= 1)
-        // four held + the scrape itself (earlier scrapes' closes may still be on their way)
+        // the others held + the scrape itself (earlier scrapes' closes may still be on their way)
         let openCount = Mutex<Double?>(nil)
         let settled = await eventually {
             let value = try? await relay.metric("relay_open_connections")
             openCount.withLock { $0 = value }
-            return value == 5
+            return value == Double(held.count)
         }
-        #expect(settled, "relay_open_connections: \(String(describing: openCount.withLock { $0 }))")
+        #expect(settled, "relay_open_connections: \(String(describing: openCount.withLock { $0 })), expected \(held.count)")
         for fd in held.dropFirst() { close(fd) }
 
         let global = try await Relay(["--max-connections", "3", "--handshake-timeout", "60"])
         defer { global.stop() }
-        let three = try await Self.open(3, port: global.port)
-        #expect(try await Self.closedCount(try await Self.open(1, port: global.port), within: 2) == 1)
-        for fd in three { close(fd) }
+        let four = try await Self.open(4, port: global.port)
+        let over = try await Self.closedOnes(four, within: 2)
+        #expect(!over.isEmpty && four.count - over.count <= 3, "4 connections, cap 3: \(over.count) closed at once")
+        for fd in four where !over.contains(fd) { close(fd) }
         #expect(await eventually {
             (try? await global.metric(#"relay_connections_refused_total{reason="max_connections"}"#)) ?? 0 >= 1
         })
