@@ -73,30 +73,12 @@ struct ConnectionLimitsTests {
         }
     }
 
-    /// How many of `fds` the relay closed within `seconds` (each waited for in turn, the clock
-    /// shared); then runs `before` (e.g. stops a task writing to them) and closes them all.
-    static func closedCount(_ fds: [Int32], within seconds: Int, before: @Sendable () async -> Void = {}) async throws -> Int {
-        let closed = try await onThread {
-            let deadline = ContinuousClock.now + .seconds(seconds)
-            var closed = 0
-            for fd in fds {
-                let left = max(0, Int((deadline - ContinuousClock.now).components.seconds) + 1)
-                if RawSocket.readUntilClosed(fd, seconds: left).closed { closed += 1 }
-            }
-            return closed
-        }
-        await before()
-        for fd in fds { Glibc.close(fd) }
-        return closed
-    }
-
-    /// Which of `fds` the relay closed within `seconds`, all watched at once; those are closed
-    /// here, the others stay open for the caller.
-    static func closedOnes(_ fds: [Int32], within seconds: Int) async throws -> Set<Int32> {
-        let closed = try await onThread {
+    /// Which of `fds` the relay closed within `seconds`, all watched at once; none is closed here.
+    static func watchCloses(_ fds: [Int32], within seconds: Int) async throws -> Set<Int32> {
+        try await onThread {
             let deadline = ContinuousClock.now + .seconds(seconds)
             var closed = Set<Int32>()
-            var buffer = [UInt8](repeating: 0, count: 256)
+            var buffer = [UInt8](repeating: 0, count: 4096)
             while ContinuousClock.now < deadline && closed.count < fds.count {
                 for fd in fds where !closed.contains(fd) {
                     let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
@@ -108,6 +90,21 @@ struct ConnectionLimitsTests {
             }
             return closed
         }
+    }
+
+    /// How many of `fds` the relay closed within `seconds`; then runs `before` (e.g. stops a task
+    /// writing to them) and closes them all.
+    static func closedCount(_ fds: [Int32], within seconds: Int, before: @Sendable () async -> Void = {}) async throws -> Int {
+        let closed = try await watchCloses(fds, within: seconds)
+        await before()
+        for fd in fds { Glibc.close(fd) }
+        return closed.count
+    }
+
+    /// Which of `fds` the relay closed within `seconds`; those are closed here, the others stay
+    /// open for the caller.
+    static func closedOnes(_ fds: [Int32], within seconds: Int) async throws -> Set<Int32> {
+        let closed = try await watchCloses(fds, within: seconds)
         for fd in closed { Glibc.close(fd) }
         return closed
     }
