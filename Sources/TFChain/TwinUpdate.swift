@@ -127,8 +127,8 @@ extension TFChainClient {
                     return .failure(.outcomeUnknown("the node accepted the transaction, then the watch failed: \(error)"))
                 }
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
+            group.addTask { [clock] in
+                try? await clock.sleep(for: timeout, tolerance: nil)
                 return nil   // nil = timed out
             }
             let first = await group.next() ?? nil

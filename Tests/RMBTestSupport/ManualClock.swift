@@ -115,6 +115,19 @@ public final class ManualClock: Clock, Sendable {
         _ = state.withLock { $0.threadWaiters.removeValue(forKey: id) }
     }
 
+    /// Waits (real time, bounded by `timeout`) until a task sleeps until exactly `deadline`: tells
+    /// one timer from another when several are pending (a look-up's pause from a longer
+    /// time-out). Returns false at the bound.
+    @discardableResult
+    public func waitForSleeper(wakingAt deadline: Instant, timeout: Duration = .seconds(10)) async -> Bool {
+        let bound = ContinuousClock.now + timeout
+        while !state.withLock({ $0.sleepers.values.contains { $0.deadline == deadline } }) {
+            if ContinuousClock.now >= bound { return false }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return true
+    }
+
     /// Waits (real time, bounded by `timeout`) until at least `count` tasks sleep on this clock:
     /// the code under test reached its timers. Returns false at the bound.
     @discardableResult

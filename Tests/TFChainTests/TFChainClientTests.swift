@@ -281,9 +281,12 @@ final class ChangeLog: @unchecked Sendable {
             #expect(receipt.blockHash == nil)
             #expect(receipt.record.relayText == "relay.example.com_r9.example.net")
         } else {
-            // Look-ups every 2 s on the manual clock, for the 10-s window.
+            // Look-ups every 2 s on the manual clock, for the 10-s window. Each step waits for
+            // the look-up's own pause (due 2 s from now), not just any sleeper: until the client
+            // notices the lost watch, the only sleeper is the 10-s finalization time-out, and
+            // moving the clock then would fire it instead.
             for _ in 0..<5 {
-                await clock.waitForSleepers(1)
+                #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(2))))
                 clock.advance(by: .seconds(2))
             }
             do {
