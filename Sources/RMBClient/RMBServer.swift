@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RMBProtocol
 import RedisClient
@@ -11,6 +12,11 @@ import ServiceLifecycle
 /// A swift-service-lifecycle `Service`: on graceful shutdown it stops taking requests and
 /// answers those it has taken before `run()` returns.
 ///
+/// An answer Redis does not take (unreachable, restarting, an error reply) is pushed again, with
+/// growing pauses, for as long as its request lives (`now` + `exp`, at least 5 s): a Redis
+/// restart delays answers instead of losing them. The handler's slot stays taken meanwhile, so
+/// a server that cannot answer stops taking more requests.
+///
 /// ```swift
 /// let server = try RMBServer(router: router, redisURL: "redis://127.0.0.1:6379")
 /// let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm], logger: logger)
@@ -21,15 +27,22 @@ public struct RMBServer: Service {
     public var concurrency: Int
     private let redis: RedisClient
     private let logger: Logger
+    /// Paces the retries of answers and of taking requests.
+    private let time: RetryTime
 
     public init(router: RMBRouter, redisURL: String = "redis://127.0.0.1:6379", concurrency: Int = 64,
                 logger: Logger = Logger(label: "rmb.server")) throws(RMBCallError) {
+        try self.init(router: router, redisURL: redisURL, concurrency: concurrency, logger: logger, clock: ContinuousClock())
+    }
+
+    package init(router: RMBRouter, redisURL: String, concurrency: Int, logger: Logger, clock: any Clock<Duration>) throws(RMBCallError) {
         do { redis = try RedisClient(url: redisURL, poolSize: 2, logger: logger) } catch {
             throw .transport("invalid Redis URL \(redisURL): \(error)")
         }
         self.router = router
         self.concurrency = max(concurrency, 1)
         self.logger = logger
+        time = RetryTime(clock)
     }
 
     public func run() async throws {
@@ -56,7 +69,7 @@ public struct RMBServer: Service {
                 } catch {
                     failures += 1
                     if failures == 1 { logger.warning("taking requests failed; retrying", metadata: ["error": "\(error)"]) }
-                    try? await Task.sleep(for: .milliseconds(min(100 * failures, 1000)))
+                    try? await time.sleep(.milliseconds(min(100 * failures, 1000)))
                     continue
                 }
                 guard let taken else { continue }
@@ -79,11 +92,61 @@ public struct RMBServer: Service {
             return
         }
         let response = await router.answer(incoming)
-        do {
-            let reply = try await redis.send(["LPUSH", .string(RedisKeys.reply), .bytes(response.jsonBytes())])
-            if let error = reply.errorMessage { throw RedisError.server(error) }
-        } catch {
-            logger.error("cannot push an answer; the caller will time out", metadata: ["cmd": "\(incoming.command)", "error": "\(error)"])
+        await push(response, for: incoming, window: Self.retryWindow(for: incoming, at: Date()))
+    }
+
+    /// How long an answer to `request` is worth retrying: until the request expires by its
+    /// own stamp (`now` + `exp`, peer.md §4.3), at least 5 s (the caller's clock may be ahead
+    /// of ours) and at most a day.
+    package static func retryWindow(for request: ServiceRequest, at date: Date) -> Duration {
+        let expires = Double(request.now) + Double(request.expiration)
+        let remaining = expires - date.timeIntervalSince1970
+        return .seconds(Int64(min(max(remaining, 5), 86_400)))
+    }
+
+    /// LPUSHes the answer, again with pauses from 100 ms doubling to 2 s while Redis does not
+    /// take it, until `window` has passed; cancellation ends the retries.
+    private func push(_ response: ServiceResponse, for request: ServiceRequest, window: Duration) async {
+        let payload = response.jsonBytes()
+        let giveUp = time.elapsed() + window
+        var pause = Duration.milliseconds(100)
+        var attempts = 0
+        while true {
+            attempts += 1
+            let failure: any Error
+            do {
+                let reply = try await redis.send(["LPUSH", .string(RedisKeys.reply), .bytes(payload)])
+                if let error = reply.errorMessage { throw RedisError.server(error) }
+                if attempts > 1 {
+                    logger.info("answer pushed after retrying", metadata: ["cmd": "\(request.command)", "attempts": "\(attempts)"])
+                }
+                return
+            } catch {
+                failure = error
+            }
+            let metadata: Logger.Metadata = ["cmd": "\(request.command)", "ref": "\(request.reference)", "error": "\(failure)"]
+            guard time.elapsed() + pause < giveUp else {
+                logger.error("dropping an answer: Redis did not take it while its request lived; the caller will time out", metadata: metadata)
+                return
+            }
+            if attempts == 1 { logger.warning("cannot push an answer; retrying while its request lives", metadata: metadata) }
+            do { try await time.sleep(pause) } catch {
+                logger.error("dropping an answer: cancelled before Redis took it", metadata: metadata)
+                return
+            }
+            pause = min(pause * 2, .seconds(2))
         }
+    }
+}
+
+/// Time on the server's clock, whatever its instant type: elapsed since start, and pauses.
+private struct RetryTime: Sendable {
+    let elapsed: @Sendable () -> Duration
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    init<C: Clock<Duration>>(_ clock: C) {
+        let start = clock.now
+        elapsed = { start.duration(to: clock.now) }
+        sleep = { try await clock.sleep(for: $0, tolerance: nil) }
     }
 }

@@ -139,6 +139,96 @@ import Testing
         try await Task.sleep(for: .milliseconds(1500))
         #expect(try await redis.send(["LLEN", "msgbus.slow"]).integer == 1)
     }
+
+    /// A request stamped now (so it lives `expiration` seconds) whose handler waits for `gate`;
+    /// Redis refuses writes (`maxmemory 1`, `noeviction`) while the answer is pushed — an error
+    /// reply to every LPUSH while taking requests still works.
+    private func refusedAnswer(expiration: UInt64, clock: ManualClock, logs: CapturedLogs,
+                               _ body: (RedisServer, RedisClient) async throws -> Void) async throws {
+        let server = try RedisServer.start()
+        defer { server.stop() }
+        let redis = try RedisClient(url: server.url, poolSize: 2)
+        defer { redis.close() }
+        let gate = Gate()
+        var router = RMBRouter()
+        router.handle("slow") { request in
+            await gate.pass()
+            return RMBOutgoingResponse(payload: request.payload)
+        }
+        let service = try RMBServer(router: router, redisURL: server.url, concurrency: 2, logger: logs.logger(), clock: clock)
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        let live = ServiceRequest(reference: "live", source: "7", command: "slow", expiration: expiration, data: Array("kept".utf8),
+                                  tags: nil, schema: nil, now: UInt64(Date().timeIntervalSince1970))
+        _ = try await redis.send(["LPUSH", "msgbus.slow", .bytes(live.jsonBytes())])
+        #expect(await eventually(timeout: .seconds(30), every: .milliseconds(10)) { await gate.isWaiting })
+        #expect(try await redis.send(["CONFIG", "SET", "maxmemory-policy", "noeviction"]).isOK)
+        #expect(try await redis.send(["CONFIG", "SET", "maxmemory", "1"]).isOK)
+        await gate.open()
+        #expect(await eventually(timeout: .seconds(30), every: .milliseconds(10)) { logs.contains("cannot push an answer") })
+        try await body(server, redis)
+    }
+
+    @Test("an answer Redis refuses is pushed again until Redis takes it")
+    func aRefusedAnswerIsRetried() async throws {
+        let clock = ManualClock()
+        let logs = CapturedLogs()
+        try await refusedAnswer(expiration: 60, clock: clock, logs: logs) { _, redis in
+            // Refused twice (after 0 and 100 ms), then Redis takes writes again.
+            #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .milliseconds(100))))
+            clock.advance(by: .milliseconds(100))
+            #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .milliseconds(200))))
+            #expect(try await redis.send(["LLEN", "msgbus.system.reply"]).integer == 0)
+            #expect(try await redis.send(["CONFIG", "SET", "maxmemory", "0"]).isOK)
+            clock.advance(by: .milliseconds(200))
+            #expect(await eventually(timeout: .seconds(30), every: .milliseconds(10)) {
+                (try? await redis.send(["LLEN", "msgbus.system.reply"]).integer) == 1
+            })
+            let bytes = try #require(try await redis.send(["RPOP", "msgbus.system.reply"]).bytes)
+            let answer = try ServiceResponse.parse(bytes)
+            #expect(answer.reference == "live")
+            #expect(answer.data == Array("kept".utf8))
+            #expect(logs.contains("answer pushed after retrying") && logs.contains("attempts=3"), "\(logs.all)")
+        }
+    }
+
+    @Test("an answer Redis keeps refusing is given up when its request expires, not retried forever")
+    func aRefusedAnswerIsGivenUpWithItsRequest() async throws {
+        let clock = ManualClock()
+        let logs = CapturedLogs()
+        try await refusedAnswer(expiration: 30, clock: clock, logs: logs) { _, redis in
+            // The request lives 29–30 s from now; the server retries at most every 2 s.
+            var advanced = Duration.zero
+            while !logs.contains("dropping an answer"), advanced < .seconds(60) {
+                guard await clock.waitForSleepers(1, timeout: .seconds(30)) else { break }
+                clock.advance(by: .seconds(1))
+                advanced += .seconds(1)
+                // Until the server has either slept again or given up.
+                _ = await eventually(timeout: .seconds(30), every: .milliseconds(5)) {
+                    clock.sleeperCount == 1 || logs.contains("dropping an answer")
+                }
+            }
+            #expect(logs.contains("Redis did not take it while its request lived"), "\(logs.all)")
+            #expect(advanced >= .seconds(26) && advanced <= .seconds(31), "given up after \(advanced)")
+            // Dropped, not pushed later: Redis takes writes again and nothing arrives.
+            #expect(try await redis.send(["CONFIG", "SET", "maxmemory", "0"]).isOK)
+            clock.advance(by: .seconds(10))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await redis.send(["LLEN", "msgbus.system.reply"]).integer == 0)
+        }
+    }
+
+    @Test func theRetryWindowIsTheRequestsRemainingLifeBetweenFiveSecondsAndADay() {
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        func window(now: UInt64, expiration: UInt64) -> Duration {
+            RMBServer.retryWindow(for: ServiceRequest(reference: "r", source: "7", command: "c", expiration: expiration, data: [],
+                                                      tags: nil, schema: nil, now: now), at: at)
+        }
+        #expect(window(now: 1_800_000_000, expiration: 120) == .seconds(120))
+        #expect(window(now: 1_799_999_950, expiration: 120) == .seconds(70))
+        #expect(window(now: 1_700_000_000, expiration: 60) == .seconds(5))        // long expired: a last few tries
+        #expect(window(now: 1_800_000_000, expiration: .max) == .seconds(86_400))
+    }
 }
 
 actor Trail {
@@ -154,6 +244,25 @@ struct Mark: RMBMiddleware {
         let response = try await next(request)
         await trail.add("<" + name)
         return response
+    }
+}
+
+/// Holds handlers until the test opens it.
+actor Gate {
+    private(set) var isWaiting = false
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func pass() async {
+        if isOpen { return }
+        isWaiting = true
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        waiters.forEach { $0.resume() }
+        waiters = []
     }
 }
 
