@@ -1,11 +1,23 @@
 import RMBIdentity
+import Synchronization
 
-/// A caching layer in front of any ``TwinDirectory`` (twins.md §4, known-gaps.md #18).
+/// Told of a cache's misses and flushes as they happen: a relay counts them in its metrics
+/// (`rmb_cache_misses_total`, `rmb_cache_flushes_total`, relay.md §10).
+public protocol TwinCacheObserver: Sendable {
+    /// A lookup the cache could not answer (it asks the backend, or joins a request that does).
+    func twinCacheMissed()
+    /// Everything was forgotten at once (``CachedTwinDirectory/removeAll()``).
+    func twinCacheFlushed()
+}
+
+/// A caching layer in front of any ``TwinDirectory`` (twins.md §4, known-gaps.md #18): the one
+/// twin cache of the peer, the direct peer and the relay.
 ///
 /// Why each piece exists:
 /// * a TTL on hits, so a key or relay change on chain is picked up without events;
 /// * a separate, shorter TTL on "not found", so unknown ids (typos, attackers, JWTs for twins
-///   that do not exist) do not hit the chain every time, yet a new twin appears quickly;
+///   that do not exist) do not hit the chain every time, yet a new twin appears quickly
+///   (known-gaps.md §4: a relay's unauthenticated clients cannot make it repeat chain reads);
 /// * a size bound per map (twins by id, ids by account) with LRU eviction, so hostile
 ///   lookups cannot grow memory;
 /// * concurrent misses for the same key share one backend request, so a burst of traffic
@@ -14,7 +26,10 @@ import RMBIdentity
 /// Failures are not cached: every caller of a failed shared request gets the error, and the
 /// next call asks the backend again. A caller that is cancelled still waits for the shared
 /// request (which belongs to no single caller); the backend's own timeouts bound that wait.
-public actor CachedTwinDirectory: TwinDirectory {
+///
+/// A hit takes a lock for a dictionary look-up and never suspends: every envelope a peer
+/// verifies and every one a relay routes looks its twin up here.
+public final class CachedTwinDirectory: TwinDirectory, Sendable {
     /// Lifetimes and size. Defaults follow the original peer (500 entries, 5 minutes).
     public struct Configuration: Sendable {
         public var positiveTTL: Duration
@@ -36,10 +51,12 @@ public actor CachedTwinDirectory: TwinDirectory {
         /// Misses that joined another caller's backend request instead of making one.
         public var sharedMisses = 0
         public var backendRequests = 0
+        /// Times everything was forgotten at once (``CachedTwinDirectory/removeAll()``).
+        public var flushes = 0
     }
 
     /// A cached answer; "not found" is an answer too.
-    private enum Answer<Value: Sendable> {
+    private enum Answer<Value: Sendable>: Sendable {
         case found(Value)
         case notFound
 
@@ -50,133 +67,204 @@ public actor CachedTwinDirectory: TwinDirectory {
 
     /// A backend request other callers can join. The token tells a finishing request whether
     /// it is still current (not invalidated or superseded) and may store its result.
-    private struct InFlight<Value: Sendable> {
+    private struct InFlight<Value: Sendable>: Sendable {
         let token: UInt64
         let task: Task<Value?, any Error>
+    }
+
+    /// What a look-up found under the lock.
+    private enum Lookup<Value: Sendable>: Sendable {
+        case hit(Value?)
+        /// Another caller's backend request for the same key.
+        case join(Task<Value?, any Error>)
+        /// A backend request this caller started.
+        case start(InFlight<Value>)
+    }
+
+    private struct State {
+        var twins: ExpiringLRUStore<UInt32, Answer<Twin>>
+        var twinIDs: ExpiringLRUStore<AccountID, Answer<UInt32>>
+        var twinRequests: [UInt32: InFlight<Twin>] = [:]
+        var accountRequests: [AccountID: InFlight<UInt32>] = [:]
+        var lastToken: UInt64 = 0
+        var statistics = Statistics()
+
+        mutating func nextToken() -> UInt64 {
+            lastToken &+= 1
+            return lastToken
+        }
+
+        /// Caches a lookup by id; a found twin also answers lookups by its account.
+        mutating func remember(_ twin: Twin?, id: UInt32, at instant: ContinuousClock.Instant, configuration: Configuration) {
+            guard let twin else {
+                twins.insert(.notFound, for: id, expires: instant + configuration.negativeTTL, now: instant)
+                return
+            }
+            let expires = instant + configuration.positiveTTL
+            twins.insert(.found(twin), for: id, expires: expires, now: instant)
+            twinIDs.insert(.found(twin.id), for: twin.account, expires: expires, now: instant)
+        }
     }
 
     private let backend: any TwinDirectory
     private let configuration: Configuration
     private let now: @Sendable () -> ContinuousClock.Instant
-    private var twins: ExpiringLRUStore<UInt32, Answer<Twin>>
-    private var twinIDs: ExpiringLRUStore<AccountID, Answer<UInt32>>
-    private var twinRequests: [UInt32: InFlight<Twin>] = [:]
-    private var accountRequests: [AccountID: InFlight<UInt32>] = [:]
-    private var lastToken: UInt64 = 0
-    public private(set) var statistics = Statistics()
+    private let observer: (any TwinCacheObserver)?
+    private let state: Mutex<State>
 
-    /// - Parameter now: the clock for expiry; inject a fake one in tests.
+    /// - Parameters:
+    ///   - now: the clock for expiry; inject a fake one in tests.
+    ///   - observer: told of misses and flushes (a relay's metrics).
     public init(
         backend: any TwinDirectory,
         configuration: Configuration = Configuration(),
+        observer: (any TwinCacheObserver)? = nil,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
         self.backend = backend
         self.configuration = configuration
+        self.observer = observer
         self.now = now
-        self.twins = ExpiringLRUStore(capacity: configuration.maximumEntries)
-        self.twinIDs = ExpiringLRUStore(capacity: configuration.maximumEntries)
+        state = Mutex(State(twins: ExpiringLRUStore(capacity: configuration.maximumEntries),
+                            twinIDs: ExpiringLRUStore(capacity: configuration.maximumEntries)))
     }
 
-    public func twin(id: UInt32) async throws -> Twin? {
-        if let answer = twins.value(for: id, now: now()) {
-            statistics.hits += 1
-            return answer.value
-        }
-        statistics.misses += 1
-        if let pending = twinRequests[id] {
-            statistics.sharedMisses += 1
-            return try await pending.task.value
-        }
-        let backend = self.backend
-        let request = InFlight(token: nextToken(), task: Task { try await backend.twin(id: id) })
-        twinRequests[id] = request
-        statistics.backendRequests += 1
+    public var statistics: Statistics { state.withLock { $0.statistics } }
 
-        let result: Result<Twin?, any Error> = await request.task.result
-        guard twinRequests[id]?.token == request.token else { return try result.get() }
-        twinRequests[id] = nil
-        let twin = try result.get()
-        remember(twin, id: id)
-        return twin
+    public func twin(id: UInt32) async throws -> Twin? {
+        let instant = now()
+        let backend = self.backend
+        let lookup = state.withLock { state -> Lookup<Twin> in
+            if let answer = state.twins.value(for: id, now: instant) {
+                state.statistics.hits += 1
+                return .hit(answer.value)
+            }
+            state.statistics.misses += 1
+            if let pending = state.twinRequests[id] {
+                state.statistics.sharedMisses += 1
+                return .join(pending.task)
+            }
+            let request = InFlight(token: state.nextToken(), task: Task { try await backend.twin(id: id) })
+            state.twinRequests[id] = request
+            state.statistics.backendRequests += 1
+            return .start(request)
+        }
+        switch lookup {
+        case .hit(let twin):
+            return twin
+        case .join(let task):
+            observer?.twinCacheMissed()
+            return try await task.value
+        case .start(let request):
+            observer?.twinCacheMissed()
+            let result = await request.task.result
+            let finished = now()
+            state.withLock { state in
+                guard state.twinRequests[id]?.token == request.token else { return }
+                state.twinRequests[id] = nil
+                if case .success(let twin) = result {
+                    state.remember(twin, id: id, at: finished, configuration: configuration)
+                }
+            }
+            return try result.get()
+        }
     }
 
     public func twinID(account: AccountID) async throws -> UInt32? {
-        if let answer = twinIDs.value(for: account, now: now()) {
-            statistics.hits += 1
-            return answer.value
-        }
-        statistics.misses += 1
-        if let pending = accountRequests[account] {
-            statistics.sharedMisses += 1
-            return try await pending.task.value
-        }
-        let backend = self.backend
-        let request = InFlight(token: nextToken(), task: Task { try await backend.twinID(account: account) })
-        accountRequests[account] = request
-        statistics.backendRequests += 1
-
-        let result: Result<UInt32?, any Error> = await request.task.result
-        guard accountRequests[account]?.token == request.token else { return try result.get() }
-        accountRequests[account] = nil
-        let id = try result.get()
         let instant = now()
-        let answer: Answer<UInt32> = id.map { .found($0) } ?? .notFound
-        twinIDs.insert(answer, for: account, expires: instant + (id == nil ? configuration.negativeTTL : configuration.positiveTTL), now: instant)
-        return id
+        let backend = self.backend
+        let lookup = state.withLock { state -> Lookup<UInt32> in
+            if let answer = state.twinIDs.value(for: account, now: instant) {
+                state.statistics.hits += 1
+                return .hit(answer.value)
+            }
+            state.statistics.misses += 1
+            if let pending = state.accountRequests[account] {
+                state.statistics.sharedMisses += 1
+                return .join(pending.task)
+            }
+            let request = InFlight(token: state.nextToken(), task: Task { try await backend.twinID(account: account) })
+            state.accountRequests[account] = request
+            state.statistics.backendRequests += 1
+            return .start(request)
+        }
+        switch lookup {
+        case .hit(let id):
+            return id
+        case .join(let task):
+            observer?.twinCacheMissed()
+            return try await task.value
+        case .start(let request):
+            observer?.twinCacheMissed()
+            let result = await request.task.result
+            let finished = now()
+            let configuration = self.configuration
+            state.withLock { state in
+                guard state.accountRequests[account]?.token == request.token else { return }
+                state.accountRequests[account] = nil
+                if case .success(let id) = result {
+                    let answer: Answer<UInt32> = id.map { .found($0) } ?? .notFound
+                    let ttl = id == nil ? configuration.negativeTTL : configuration.positiveTTL
+                    state.twinIDs.insert(answer, for: account, expires: finished + ttl, now: finished)
+                }
+            }
+            return try result.get()
+        }
     }
 
     /// Stores a twin known to be current (e.g. from a `TwinStored`/`TwinUpdated` event).
     /// A request for the same id that is still running will not overwrite it.
     public func store(_ twin: Twin) {
-        twinRequests[twin.id] = nil
-        remember(twin, id: twin.id)
+        let instant = now()
+        state.withLock { state in
+            state.twinRequests[twin.id] = nil
+            state.remember(twin, id: twin.id, at: instant, configuration: configuration)
+        }
     }
 
     /// Forgets everything about this twin id, including account entries pointing to it. A
     /// running request for it still answers its callers but is not cached.
     public func invalidate(id: UInt32) {
-        twins.removeValue(for: id)
-        twinRequests[id] = nil
-        twinIDs.removeAll { _, answer in answer.value == id }
+        state.withLock { state in
+            state.twins.removeValue(for: id)
+            state.twinRequests[id] = nil
+            state.twinIDs.removeAll { _, answer in answer.value == id }
+        }
     }
 
     /// Forgets the cached twin id (or "no twin") for this account.
     public func invalidate(account: AccountID) {
-        twinIDs.removeValue(for: account)
-        accountRequests[account] = nil
+        state.withLock { state in
+            state.twinIDs.removeValue(for: account)
+            state.accountRequests[account] = nil
+        }
     }
 
     /// Empties the cache (e.g. after missing chain events). Running requests are not cached.
     public func removeAll() {
-        twins.removeAll()
-        twinIDs.removeAll()
-        twinRequests.removeAll()
-        accountRequests.removeAll()
+        state.withLock { state in
+            state.twins.removeAll()
+            state.twinIDs.removeAll()
+            state.twinRequests.removeAll()
+            state.accountRequests.removeAll()
+            state.statistics.flushes += 1
+        }
+        observer?.twinCacheFlushed()
+    }
+
+    /// The cached answer for `id` without asking the backend or refreshing its recency: the
+    /// twin, `.some(nil)` when known missing, nil when not cached (or expired).
+    package func peek(id: UInt32) -> Twin?? {
+        let instant = now()
+        return state.withLock { state -> Twin?? in
+            guard let answer = state.twins.peek(for: id, now: instant) else { return nil }
+            return .some(answer.value)
+        }
     }
 
     /// Number of twin-by-id entries currently held (live or not yet purged).
-    public var cachedTwinCount: Int { twins.count }
+    public var cachedTwinCount: Int { state.withLock { $0.twins.count } }
 
     /// Number of id-by-account entries currently held (live or not yet purged).
-    public var cachedAccountCount: Int { twinIDs.count }
-
-    // MARK: Private
-
-    private func nextToken() -> UInt64 {
-        lastToken &+= 1
-        return lastToken
-    }
-
-    /// Caches a lookup by id; a found twin also answers lookups by its account.
-    private func remember(_ twin: Twin?, id: UInt32) {
-        let instant = now()
-        guard let twin else {
-            twins.insert(.notFound, for: id, expires: instant + configuration.negativeTTL, now: instant)
-            return
-        }
-        let expires = instant + configuration.positiveTTL
-        twins.insert(.found(twin), for: id, expires: expires, now: instant)
-        twinIDs.insert(.found(twin.id), for: twin.account, expires: expires, now: instant)
-    }
+    public var cachedAccountCount: Int { state.withLock { $0.twinIDs.count } }
 }

@@ -33,6 +33,12 @@ struct ExpiringLRUStore<Key: Hashable, Value> {
         return entry.value
     }
 
+    /// The live value for `key`, leaving its recency as it is.
+    func peek(for key: Key, now: ContinuousClock.Instant) -> Value? {
+        guard let entry = entries[key], entry.expires > now else { return nil }
+        return entry.value
+    }
+
     mutating func insert(_ value: Value, for key: Key, expires: ContinuousClock.Instant, now: ContinuousClock.Instant) {
         if entries[key] == nil && entries.count >= capacity { makeRoom(now: now) }
         useCounter &+= 1

@@ -54,10 +54,10 @@ struct ChainDirectoryTests {
         }
         // Wait until the event's twin is in the cache (the follower read block 201's events).
         let deadline = ContinuousClock.now + .seconds(30)
-        while relay.server.core.twins.cached(id: TestIdentity.dev.twin) == nil, ContinuousClock.now < deadline {
+        while relay.server.core.twins.peek(id: TestIdentity.dev.twin) == nil, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let cached = relay.server.core.twins.cached(id: TestIdentity.dev.twin)
+        let cached = relay.server.core.twins.peek(id: TestIdentity.dev.twin)
         #expect(cached??.relays.map(\.host) == ["relay.example.com"], "the finalized TwinUpdated should fill the cache")
         let readsAfterEvent = node.requests("state_getStorage").count   // includes the events read
         peer = try await TestPeer.connect("ws://127.0.0.1:\(port)/", token: try TestIdentity.dev.token(sid: "c"))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TwinDirectory
 
@@ -38,8 +39,8 @@ import Testing
         clock.advance(by: .seconds(2))
         #expect(try await cache.twin(id: 7) == updated)
         #expect(await backend.twinCalls[7] == 2)
-        #expect(await cache.statistics.hits == 2)
-        #expect(await cache.statistics.backendRequests == 2)
+        #expect(cache.statistics.hits == 2)
+        #expect(cache.statistics.backendRequests == 2)
     }
 
     @Test func notFoundIsCachedForTheShorterNegativeTTL() async throws {
@@ -87,7 +88,7 @@ import Testing
         _ = try await cache.twin(id: 3)
         _ = try await cache.twin(id: 1)          // 1 is now more recent than 2
         _ = try await cache.twin(id: 4)          // evicts 2
-        #expect(await cache.cachedTwinCount == 3)
+        #expect(cache.cachedTwinCount == 3)
         _ = try await cache.twin(id: 1)
         _ = try await cache.twin(id: 3)
         _ = try await cache.twin(id: 4)
@@ -97,10 +98,10 @@ import Testing
         #expect(await backend.twinCalls[2] == 2)
 
         for id in 5...50 { _ = try await cache.twin(id: UInt32(id)) }
-        #expect(await cache.cachedTwinCount <= 3)
-        #expect(await cache.cachedAccountCount <= 3)
+        #expect(cache.cachedTwinCount <= 3)
+        #expect(cache.cachedAccountCount <= 3)
         for id in 51...200 { _ = try await cache.twin(id: UInt32(id)) }   // negative entries count too
-        #expect(await cache.cachedTwinCount <= 3)
+        #expect(cache.cachedTwinCount <= 3)
     }
 
     @Test func largeCacheStaysWithinItsBound() async throws {
@@ -108,7 +109,7 @@ import Testing
         let cache = makeCache(backend, clock: ManualClock(), maximum: 100)
         for id in 1...1000 {
             _ = try await cache.twin(id: UInt32(id))
-            #expect(await cache.cachedTwinCount <= 100)
+            #expect(cache.cachedTwinCount <= 100)
         }
         // The most recent entry survived the batch evictions.
         _ = try await cache.twin(id: 1000)
@@ -130,7 +131,7 @@ import Testing
         #expect(results.count == 50)
         #expect(results.allSatisfy { $0 == twin })
         #expect(await backend.twinCalls[7] == 1)
-        #expect(await cache.statistics.sharedMisses == 49)
+        #expect(cache.statistics.sharedMisses == 49)
 
         let ids = try await withThrowingTaskGroup(of: UInt32?.self) { group in
             for _ in 0..<20 { group.addTask { try await cache.twinID(account: SampleTwins.account(99)) } }
@@ -168,20 +169,20 @@ import Testing
         let cache = makeCache(backend, clock: ManualClock())
 
         _ = try await cache.twin(id: 7)
-        await cache.invalidate(id: 7)
-        #expect(await cache.cachedAccountCount == 0)   // the account entry pointing to 7 went too
+        cache.invalidate(id: 7)
+        #expect(cache.cachedAccountCount == 0)   // the account entry pointing to 7 went too
         _ = try await cache.twin(id: 7)
         #expect(await backend.twinCalls[7] == 2)
 
         _ = try await cache.twinID(account: twin.account)
         #expect(await backend.accountCalls == 0)       // learned from the twin lookup
-        await cache.invalidate(account: twin.account)
+        cache.invalidate(account: twin.account)
         _ = try await cache.twinID(account: twin.account)
         #expect(await backend.accountCalls == 1)
 
-        await cache.removeAll()
-        #expect(await cache.cachedTwinCount == 0)
-        #expect(await cache.cachedAccountCount == 0)
+        cache.removeAll()
+        #expect(cache.cachedTwinCount == 0)
+        #expect(cache.cachedAccountCount == 0)
         _ = try await cache.twin(id: 7)
         #expect(await backend.twinCalls[7] == 3)
     }
@@ -194,9 +195,9 @@ import Testing
 
         async let first = cache.twin(id: 7)
         try await Task.sleep(for: .milliseconds(50))
-        await cache.invalidate(id: 7)
+        cache.invalidate(id: 7)
         #expect(try await first == twin)          // the caller still gets its answer
-        #expect(await cache.cachedTwinCount == 0) // but it was not cached
+        #expect(cache.cachedTwinCount == 0) // but it was not cached
     }
 
     @Test func storedTwinsWinOverRunningRequests() async throws {
@@ -208,9 +209,39 @@ import Testing
 
         async let pending = cache.twin(id: 7)
         try await Task.sleep(for: .milliseconds(50))
-        await cache.store(new)                     // e.g. a TwinUpdated event
+        cache.store(new)                     // e.g. a TwinUpdated event
         #expect(try await pending == old)
         #expect(try await cache.twin(id: 7) == new)
         #expect(await backend.twinCalls[7] == 1)
+    }
+
+    @Test func theObserverHearsEveryMissAndFlushAndPeekingChangesNothing() async throws {
+        final class Tally: TwinCacheObserver, @unchecked Sendable {
+            let lock = NSLock()
+            var misses = 0, flushes = 0
+            func twinCacheMissed() { lock.withLock { misses += 1 } }
+            func twinCacheFlushed() { lock.withLock { flushes += 1 } }
+        }
+        let twin = try SampleTwins.twin(7)
+        let backend = CountingDirectory([twin])
+        let tally = Tally()
+        let cache = CachedTwinDirectory(backend: backend, observer: tally, now: { ContinuousClock.now })
+
+        #expect(cache.peek(id: 7) == nil)
+        _ = try await cache.twin(id: 7)
+        _ = try await cache.twin(id: 7)
+        _ = try await cache.twin(id: 99)
+        _ = try await cache.twin(id: 99)
+        #expect(tally.lock.withLock { tally.misses } == 2)
+        #expect(cache.statistics.misses == 2 && cache.statistics.hits == 2)
+        #expect(cache.peek(id: 7) == .some(twin))
+        #expect(cache.peek(id: 99) == .some(nil))      // known missing
+        #expect(cache.statistics.hits == 2)            // peeking is no lookup
+        #expect(await backend.twinCalls[7] == 1)
+
+        cache.removeAll()
+        #expect(tally.lock.withLock { tally.flushes } == 1)
+        #expect(cache.statistics.flushes == 1)
+        #expect(cache.peek(id: 7) == nil)
     }
 }

@@ -13,7 +13,7 @@ struct HTTPRoutes: Sendable {
         router.add(middleware: NotFoundMiddleware())
         router.post("/") { request, context in try await federationIngress(request, context: context) }
         router.get("/metrics") { _, _ in
-            core.metrics.cacheEntries.record(core.twins.count)
+            core.metrics.cacheEntries.record(core.twins.cachedTwinCount)
             core.metrics.openConnections.record(core.admission.open)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: core.metrics.exposition())))

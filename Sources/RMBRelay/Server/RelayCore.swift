@@ -10,7 +10,8 @@ final class RelayCore: Sendable {
     let logger: Logger
     let redis: RedisClient
     let store: RelayStore
-    let twins: TwinCache
+    /// Twins looked up by routing and authentication, kept fresh by chain events.
+    let twins: CachedTwinDirectory
     let registry: SessionRegistry
     /// Open WebSocket connections, registered or not (for shutdown).
     let connections = LiveConnections()
@@ -33,7 +34,7 @@ final class RelayCore: Sendable {
         self.metrics = metrics
         let processID = "\(ProcessInfo.processInfo.hostName.prefix(32))-\(getpid())-\(UUID().uuidString.prefix(8))"
         store = RelayStore(redis: redis, processID: processID)
-        let cache = TwinCache(twins, metrics: metrics)
+        let cache = CachedTwinDirectory(backend: twins, configuration: RelayCore.twinCache, observer: TwinCacheMetrics(metrics: metrics))
         self.twins = cache
         registry = SessionRegistry(workers: configuration.workers, usersPerWorker: configuration.usersPerWorker) { worker, sessions in
             metrics.workerConnections(worker, sessions)
@@ -46,6 +47,10 @@ final class RelayCore: Sendable {
         ingressLimiter = configuration.federationLimit.map { RateLimiter(limit: $0, capacity: 100_000) }
         admission = ConnectionAdmission(limits: configuration.limits)
     }
+
+    /// Lookups by id are cached a minute (chain events refresh them sooner), "no such twin"
+    /// half as long; room for as many twins as a busy relay serves.
+    static let twinCache = CachedTwinDirectory.Configuration(positiveTTL: .seconds(60), negativeTTL: .seconds(30), maximumEntries: 100_000)
 
     var presenceTTLSeconds: Int { max(3, Int(configuration.presenceTTL.components.seconds)) }
 }

@@ -1,3 +1,4 @@
+import TwinDirectory
 import CoreMetrics
 import Prometheus
 
@@ -87,4 +88,11 @@ public final class RelayMetrics: Sendable {
 
     /// Prometheus text exposition, with the `process_*` figures read now.
     public func exposition() -> [UInt8] { registry.emitToBuffer() + Array(ProcessStatistics.current().exposition.utf8) }
+}
+
+/// Counts the twin cache's misses and flushes in the relay's metrics.
+struct TwinCacheMetrics: TwinCacheObserver {
+    let metrics: RelayMetrics
+    func twinCacheMissed() { metrics.cacheMisses.increment() }
+    func twinCacheFlushed() { metrics.cacheFlushes.increment() }
 }
