@@ -37,7 +37,7 @@ public struct EnvelopeFactory: Sendable {
         if let schema = message.schema { envelope.schema = schema }
 
         do {
-            if let cipher = try await keys.cipher(for: twin) {
+            if let cipher = try keys.cipher(for: twin) {
                 envelope.cipher = Data(try cipher.encrypt(message.payload))
             } else if !message.payload.isEmpty || !isError(message.kind) {
                 envelope.plain = Data(message.payload)

@@ -74,7 +74,7 @@ public struct IncomingValidator: Sendable {
         case .cipher(let data)?:
             guard sender.e2ePublicKey != nil else { throw reject(.senderHasNoPublicKey) }
             do {
-                guard let cipher = try await keys.cipher(for: sender) else { throw reject(.senderHasNoPublicKey) }
+                guard let cipher = try keys.cipher(for: sender) else { throw reject(.senderHasNoPublicKey) }
                 return ValidatedEnvelope(envelope: envelope, payload: try cipher.decrypt([UInt8](data)), sender: sender)
             } catch let rejection as IncomingRejection {
                 throw rejection
