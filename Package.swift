@@ -139,13 +139,13 @@ let package = Package(
         // errors): no transport in it. RMBClient and RMBDirectPeer re-export it.
         .target(
             name: "RMBCalls",
-            dependencies: ["RMBProtocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RMBProtocol", "ProcessLifecycle", .product(name: "Logging", package: "swift-log")]
         ),
         // Call and serve through a running rmb-peer (Redis JSON API).
         .target(
             name: "RMBClient",
             dependencies: [
-                "RMBCalls", "RMBProtocol", "RedisClient",
+                "RMBCalls", "RMBProtocol", "RedisClient", "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,4 @@
+import ProcessLifecycle
 import RMBProtocol
 import Synchronization
 
@@ -37,14 +38,17 @@ package final class ReplyWaiters: Sendable {
     }
 
     private let state = Mutex(State())
-    private let time: any ElapsedTime
+    private let clock: any Clock<Duration>
+    /// Deadlines are kept as time elapsed on `clock`, whatever its instant type.
+    private let stopwatch: Stopwatch
     /// Makes references unique to this instance: a reply to a call of an earlier run (a direct
     /// peer re-sends its stored requests after a restart) never matches a call of this one.
     private let referencePrefix: String
     private let counter = Atomic<UInt64>(0)
 
     package init(clock: any Clock<Duration> = ContinuousClock()) {
-        time = elapsedTime(on: clock)
+        self.clock = clock
+        stopwatch = Stopwatch(clock)
         referencePrefix = String(UInt64.random(in: .min ... .max), radix: 16) + "-"
     }
 
@@ -122,7 +126,7 @@ package final class ReplyWaiters: Sendable {
     /// Waits for every call's outcome: a reply, the timeout (within one ``tick``), or
     /// cancellation of the calling task.
     package func collect(_ calls: [(twin: UInt32, reference: String)], timeout: Duration) async -> [(twin: UInt32, outcome: Outcome)] {
-        let deadline = time.elapsed() + timeout
+        let deadline = stopwatch.elapsed() + timeout
         let startTimer = state.withLock { state in
             for (_, reference) in calls where state.slots[reference] != nil {
                 state.slots[reference]?.deadline = deadline
@@ -145,8 +149,8 @@ package final class ReplyWaiters: Sendable {
     /// Times out overdue calls every tick while any call has a deadline; stops when none waits.
     private func runTimer() async {
         while true {
-            try? await time.sleep(for: Self.tick)
-            let now = time.elapsed()
+            try? await clock.sleep(for: Self.tick, tolerance: nil)
+            let now = stopwatch.elapsed()
             let (overdue, stop): ([(String, Duration)], Bool) = state.withLock { state in
                 let overdue = state.slots.compactMap { reference, slot in
                     slot.timeout.flatMap { slot.deadline <= now ? (reference, $0) : nil }
@@ -169,23 +173,4 @@ package final class ReplyWaiters: Sendable {
         }
         return .success(RMBReply(payload: response.data, source: response.source, schema: response.schema, timestamp: response.now))
     }
-}
-
-/// Time since a fixed start on some clock: lets the waiters keep deadlines as durations whatever
-/// the clock's instant type.
-private protocol ElapsedTime: Sendable {
-    func elapsed() -> Duration
-    func sleep(for duration: Duration) async throws
-}
-
-private struct ClockElapsedTime<C: Clock<Duration>>: ElapsedTime {
-    let clock: C
-    let origin: C.Instant
-
-    func elapsed() -> Duration { origin.duration(to: clock.now) }
-    func sleep(for duration: Duration) async throws { try await clock.sleep(for: duration, tolerance: nil) }
-}
-
-private func elapsedTime<C: Clock<Duration>>(on clock: C) -> any ElapsedTime {
-    ClockElapsedTime(clock: clock, origin: clock.now)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProcessLifecycle
 import RMBProtocol
 import RedisClient
 import ServiceLifecycle
@@ -28,7 +29,8 @@ public struct RMBServer: Service {
     private let redis: RedisClient
     private let logger: Logger
     /// Paces the retries of answers and of taking requests.
-    private let time: RetryTime
+    private let clock: any Clock<Duration>
+    private let stopwatch: Stopwatch
 
     public init(router: RMBRouter, redisURL: String = "redis://127.0.0.1:6379", concurrency: Int = 64,
                 logger: Logger = Logger(label: "rmb.server")) throws(RMBCallError) {
@@ -42,7 +44,8 @@ public struct RMBServer: Service {
         self.router = router
         self.concurrency = max(concurrency, 1)
         self.logger = logger
-        time = RetryTime(clock)
+        self.clock = clock
+        stopwatch = Stopwatch(clock)
     }
 
     public func run() async throws {
@@ -69,7 +72,7 @@ public struct RMBServer: Service {
                 } catch {
                     failures += 1
                     if failures == 1 { logger.warning("taking requests failed; retrying", metadata: ["error": "\(error)"]) }
-                    try? await time.sleep(.milliseconds(min(100 * failures, 1000)))
+                    try? await clock.sleep(for: .milliseconds(min(100 * failures, 1000)), tolerance: nil)
                     continue
                 }
                 guard let taken else { continue }
@@ -108,7 +111,7 @@ public struct RMBServer: Service {
     /// take it, until `window` has passed; cancellation ends the retries.
     private func push(_ response: ServiceResponse, for request: ServiceRequest, window: Duration) async {
         let payload = response.jsonBytes()
-        let giveUp = time.elapsed() + window
+        let giveUp = stopwatch.elapsed() + window
         var pause = Duration.milliseconds(100)
         var attempts = 0
         while true {
@@ -125,28 +128,16 @@ public struct RMBServer: Service {
                 failure = error
             }
             let metadata: Logger.Metadata = ["cmd": "\(request.command)", "ref": "\(request.reference)", "error": "\(failure)"]
-            guard time.elapsed() + pause < giveUp else {
+            guard stopwatch.elapsed() + pause < giveUp else {
                 logger.error("dropping an answer: Redis did not take it while its request lived; the caller will time out", metadata: metadata)
                 return
             }
             if attempts == 1 { logger.warning("cannot push an answer; retrying while its request lives", metadata: metadata) }
-            do { try await time.sleep(pause) } catch {
+            do { try await clock.sleep(for: pause, tolerance: nil) } catch {
                 logger.error("dropping an answer: cancelled before Redis took it", metadata: metadata)
                 return
             }
             pause = min(pause * 2, .seconds(2))
         }
-    }
-}
-
-/// Time on the server's clock, whatever its instant type: elapsed since start, and pauses.
-private struct RetryTime: Sendable {
-    let elapsed: @Sendable () -> Duration
-    let sleep: @Sendable (Duration) async throws -> Void
-
-    init<C: Clock<Duration>>(_ clock: C) {
-        let start = clock.now
-        elapsed = { start.duration(to: clock.now) }
-        sleep = { try await clock.sleep(for: $0, tolerance: nil) }
     }
 }
