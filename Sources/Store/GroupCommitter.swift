@@ -176,6 +176,15 @@ final class GroupCommitter: @unchecked Sendable {
         counters.wakeups += 1
     }
 
+    /// Nothing queued and the writer asleep with nothing pending (the last commit flushed):
+    /// for tests that must know a write arrives at an idle writer.
+    var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard queue.isEmpty, case .asleep = rest else { return false }
+        return true
+    }
+
     var statistics: Counters {
         condition.lock()
         defer { condition.unlock() }

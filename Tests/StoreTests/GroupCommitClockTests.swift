@@ -65,6 +65,10 @@ import Testing
     /// One commit carrying two writes (a deferred one taken out by an urgent one), so that the
     /// writer lingers for two writes after it.
     private func commitPair(_ store: Store, _ clock: ManualClock, _ name: String) async throws {
+        // The writer first flushes the last commit's meta page (metaSyncDelay 0). A deferred write
+        // arriving before that flush would be committed in its place, alone, at once; the pair
+        // must find the writer idle so the deferred write waits for the urgent one.
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { store.committer.isIdle })
         let deferred = store.enqueue([.enqueue(draft("\(name)-deferred"))], deferrable: true)
         #expect(await clock.waitForSleepers(1))
         _ = try await store.outbox.enqueue(draft("\(name)-urgent"))
