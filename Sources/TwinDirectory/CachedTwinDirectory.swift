@@ -132,65 +132,50 @@ public final class CachedTwinDirectory: TwinDirectory, Sendable {
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
     public func twin(id: UInt32) async throws -> Twin? {
-        let instant = now()
-        let backend = self.backend
-        let lookup = state.withLock { state -> Lookup<Twin> in
-            if let answer = state.twins.value(for: id, now: instant) {
-                state.statistics.hits += 1
-                return .hit(answer.value)
-            }
-            state.statistics.misses += 1
-            if let pending = state.twinRequests[id] {
-                state.statistics.sharedMisses += 1
-                return .join(pending.task)
-            }
-            let request = InFlight(token: state.nextToken(), task: Task { try await backend.twin(id: id) })
-            state.twinRequests[id] = request
-            state.statistics.backendRequests += 1
-            return .start(request)
-        }
-        switch lookup {
-        case .hit(let twin):
-            return twin
-        case .join(let task):
-            observer?.twinCacheMissed()
-            return try await task.value
-        case .start(let request):
-            observer?.twinCacheMissed()
-            let result = await request.task.result
-            let finished = now()
-            state.withLock { state in
-                guard state.twinRequests[id]?.token == request.token else { return }
-                state.twinRequests[id] = nil
-                if case .success(let twin) = result {
-                    state.remember(twin, id: id, at: finished, configuration: configuration)
-                }
-            }
-            return try result.get()
+        let backend = self.backend, configuration = self.configuration
+        return try await lookUp(id, answers: \.twins, requests: \.twinRequests, fetch: { try await backend.twin(id: id) }) { state, twin, at in
+            state.remember(twin, id: id, at: at, configuration: configuration)
         }
     }
 
     public func twinID(account: AccountID) async throws -> UInt32? {
+        let backend = self.backend, configuration = self.configuration
+        return try await lookUp(account, answers: \.twinIDs, requests: \.accountRequests,
+                                fetch: { try await backend.twinID(account: account) }) { state, id, at in
+            let ttl = id == nil ? configuration.negativeTTL : configuration.positiveTTL
+            state.twinIDs.insert(id.map { .found($0) } ?? .notFound, for: account, expires: at + ttl, now: at)
+        }
+    }
+
+    /// A look-up by `key` in the map at `answers`: a live answer, else the backend request for
+    /// `key` already running (at `requests`), else a new one (`fetch`) whose result `remember`
+    /// stores — unless the key was invalidated or stored meanwhile.
+    private func lookUp<Key: Hashable & Sendable, Value: Sendable>(
+        _ key: Key,
+        answers: WritableKeyPath<State, ExpiringLRUStore<Key, Answer<Value>>> & Sendable,
+        requests: WritableKeyPath<State, [Key: InFlight<Value>]> & Sendable,
+        fetch: @escaping @Sendable () async throws -> Value?,
+        remember: @Sendable (inout State, Value?, ContinuousClock.Instant) -> Void
+    ) async throws -> Value? {
         let instant = now()
-        let backend = self.backend
-        let lookup = state.withLock { state -> Lookup<UInt32> in
-            if let answer = state.twinIDs.value(for: account, now: instant) {
+        let lookup = state.withLock { state -> Lookup<Value> in
+            if let answer = state[keyPath: answers].value(for: key, now: instant) {
                 state.statistics.hits += 1
                 return .hit(answer.value)
             }
             state.statistics.misses += 1
-            if let pending = state.accountRequests[account] {
+            if let pending = state[keyPath: requests][key] {
                 state.statistics.sharedMisses += 1
                 return .join(pending.task)
             }
-            let request = InFlight(token: state.nextToken(), task: Task { try await backend.twinID(account: account) })
-            state.accountRequests[account] = request
+            let request = InFlight(token: state.nextToken(), task: Task { try await fetch() })
+            state[keyPath: requests][key] = request
             state.statistics.backendRequests += 1
             return .start(request)
         }
         switch lookup {
-        case .hit(let id):
-            return id
+        case .hit(let value):
+            return value
         case .join(let task):
             observer?.twinCacheMissed()
             return try await task.value
@@ -198,15 +183,10 @@ public final class CachedTwinDirectory: TwinDirectory, Sendable {
             observer?.twinCacheMissed()
             let result = await request.task.result
             let finished = now()
-            let configuration = self.configuration
             state.withLock { state in
-                guard state.accountRequests[account]?.token == request.token else { return }
-                state.accountRequests[account] = nil
-                if case .success(let id) = result {
-                    let answer: Answer<UInt32> = id.map { .found($0) } ?? .notFound
-                    let ttl = id == nil ? configuration.negativeTTL : configuration.positiveTTL
-                    state.twinIDs.insert(answer, for: account, expires: finished + ttl, now: finished)
-                }
+                guard state[keyPath: requests][key]?.token == request.token else { return }
+                state[keyPath: requests][key] = nil
+                if case .success(let value) = result { remember(&state, value, finished) }
             }
             return try result.get()
         }

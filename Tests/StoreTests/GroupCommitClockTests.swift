@@ -6,24 +6,6 @@ import Testing
 /// up to `deferLimit`, and after a commit the writer lingers up to `commitDelay` for as many
 /// writes as that commit carried. Each bound is checked to the millisecond on both sides.
 @Suite(.timeLimit(.minutes(1))) struct GroupCommitClockTests {
-    /// Opens a store whose writer runs on `clock`; the meta page is flushed as soon as the writer
-    /// is idle unless `metaSyncDelay` says otherwise (the other windows' tests count its waits).
-    private func withClockedStore(commitDelay: Duration = .zero, deferLimit: Duration = .milliseconds(20),
-                                  metaSyncDelay: Duration = .zero,
-                                  _ body: (Store, ManualClock) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let clock = ManualClock()
-        let store = try Store.open(path: directory.path, mapSize: 16 << 20, commitDelay: commitDelay, deferLimit: deferLimit,
-                                   metaSyncDelay: metaSyncDelay, clock: clock)
-        do {
-            try await body(store, clock)
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
-    }
-
     private func commits(_ store: Store) throws -> Int { try store.stats().commits }
 
     @Test func aLoneDeferrableWriteGoesOutAtItsDeferLimitAndNotBefore() async throws {

@@ -6,20 +6,6 @@ import Testing
 /// sleeps idle (GroupCommitter): no hand-over to the writer thread and back. Deferred writes
 /// queued before it ride along, in order; durable stores keep handing writes to the writer.
 @Suite(.timeLimit(.minutes(2))) struct InlineCommitTests {
-    private func withStore(durable: Bool, _ body: (Store, ManualClock) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let clock = ManualClock()
-        let store = try Store.open(path: directory.path, mapSize: 64 << 20, durable: durable, deferLimit: .milliseconds(20),
-                                   metaSyncDelay: .zero, clock: clock)
-        do {
-            try await body(store, clock)
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
-    }
-
     /// A deferred write queued at an idle writer, then a waited-for write: one commit carries
     /// both, deferred first. Returns the writer's wake-ups meanwhile and the two sequence numbers.
     private func deferredThenUrgent(_ store: Store, _ clock: ManualClock) async throws -> (wakeups: Int, deferred: UInt64, urgent: UInt64) {
@@ -38,7 +24,7 @@ import Testing
     }
 
     @Test func withoutFsyncTheCallerCommitsWithoutWakingTheWriter() async throws {
-        try await withStore(durable: false) { store, clock in
+        try await withClockedStore(durable: false) { store, clock in
             let (wakeups, deferred, urgent) = try await deferredThenUrgent(store, clock)
             #expect(wakeups == 0, "the writer thread was woken for a write its caller could commit")
             #expect(deferred < urgent, "the deferred write keeps its place before the later one")
@@ -47,7 +33,7 @@ import Testing
     }
 
     @Test func aDurableStoreStillHandsTheWriteToTheWriter() async throws {
-        try await withStore(durable: true) { store, clock in
+        try await withClockedStore(durable: true) { store, clock in
             let (wakeups, deferred, urgent) = try await deferredThenUrgent(store, clock)
             #expect(wakeups >= 1, "a durable commit goes through the writer thread (its fsync is shared)")
             #expect(deferred < urgent)

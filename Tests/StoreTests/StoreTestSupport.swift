@@ -1,4 +1,5 @@
 import Foundation
+import RMBTestSupport
 @testable import Store
 
 /// A fresh directory per test, removed afterwards.
@@ -23,6 +24,24 @@ func withStore<T>(mapSize: Int = 64 << 20, _ body: (Store, TemporaryDirectory) a
         await store.close()
         throw error
     }
+}
+
+/// Opens a store whose writer runs on a manual clock, runs `body`, closes it. The meta page is
+/// flushed as soon as the writer is idle unless `metaSyncDelay` says otherwise (the windows'
+/// tests count the writer's clock waits).
+func withClockedStore(durable: Bool = true, commitDelay: Duration = .zero, deferLimit: Duration = .milliseconds(20),
+                      metaSyncDelay: Duration = .zero, _ body: (Store, ManualClock) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory()
+    let clock = ManualClock()
+    let store = try Store.open(path: directory.path, mapSize: 16 << 20, durable: durable, commitDelay: commitDelay,
+                               deferLimit: deferLimit, metaSyncDelay: metaSyncDelay, clock: clock)
+    do {
+        try await body(store, clock)
+    } catch {
+        await store.close()
+        throw error
+    }
+    await store.close()
 }
 
 /// Fixed instants so expiry tests never depend on the clock.
