@@ -83,8 +83,9 @@ final class GroupCommitter: @unchecked Sendable {
     /// Held by whoever runs a write transaction: the writer thread, or a caller committing its
     /// own unit (a store without fsync). Taken after `condition`, never the other way round.
     private let writeLock = NSLock()
-    /// Whether waited-for units may be committed on the caller's thread (no fsync to share).
-    private let commitsInline: Bool
+    /// Opened with fsync: commits share flushes (and owe the meta-page flush). Without it,
+    /// waited-for units may be committed on the caller's thread (no fsync to share).
+    private let durable: Bool
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -121,7 +122,7 @@ final class GroupCommitter: @unchecked Sendable {
          metaSyncDelay: Duration = .zero, now: @escaping @Sendable () -> StoreTime = { .now },
          clock: any WriterClock = SystemWriterClock(), logger: Logger) {
         self.env = env
-        commitsInline = env.flags & LMDBEnvironment.Flags.noSync.rawValue != 0
+        durable = env.flags & LMDBEnvironment.Flags.noSync.rawValue == 0
         self.metaSyncDelay = metaSyncDelay
         self.now = now
         self.clock = clock
@@ -162,7 +163,7 @@ final class GroupCommitter: @unchecked Sendable {
         }
         let deadline = deferrable ? clock.elapsed() + deferLimit : nil
         let unit = Unit(operations: operations, complete: complete, deadline: deadline)
-        if !deferrable && commitsInline && !inlineCommit && writerSleepsIdle {
+        if !deferrable && !durable && !inlineCommit && writerSleepsIdle {
             return commitInline(unit)
         }
         queue.append(unit)
@@ -336,8 +337,8 @@ final class GroupCommitter: @unchecked Sendable {
             writeLock.lock()
             let outcomes = process(batch)
             writeLock.unlock()
-            // A store opened without fsync (not durable) has nothing to flush.
-            metaPending = env.flags & LMDBEnvironment.Flags.noSync.rawValue == 0
+            // A store opened without fsync has nothing to flush.
+            metaPending = durable
             expected = batch.count
             // The linger window starts when the commit ended, before its callers are resumed:
             // set after resuming them, it would start late by however long they took to write

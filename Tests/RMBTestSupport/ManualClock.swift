@@ -120,21 +120,21 @@ public final class ManualClock: Clock, Sendable {
     /// time-out). Returns false at the bound.
     @discardableResult
     public func waitForSleeper(wakingAt deadline: Instant, timeout: Duration = .seconds(10)) async -> Bool {
-        let bound = ContinuousClock.now + timeout
-        while !state.withLock({ $0.sleepers.values.contains { $0.deadline == deadline } }) {
-            if ContinuousClock.now >= bound { return false }
-            try? await Task.sleep(for: .milliseconds(2))
-        }
-        return true
+        await poll(timeout: timeout) { state.withLock { $0.sleepers.values.contains { $0.deadline == deadline } } }
     }
 
     /// Waits (real time, bounded by `timeout`) until at least `count` tasks sleep on this clock:
     /// the code under test reached its timers. Returns false at the bound.
     @discardableResult
     public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while sleeperCount < count {
-            if ContinuousClock.now >= deadline { return false }
+        await poll(timeout: timeout) { sleeperCount >= count }
+    }
+
+    /// Checks `condition` every 2 ms of real time until it holds (true) or `timeout` passed (false).
+    private func poll(timeout: Duration, _ condition: () -> Bool) async -> Bool {
+        let bound = ContinuousClock.now + timeout
+        while !condition() {
+            if ContinuousClock.now >= bound { return false }
             try? await Task.sleep(for: .milliseconds(2))
         }
         return true
