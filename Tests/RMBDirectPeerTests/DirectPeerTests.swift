@@ -56,7 +56,9 @@ struct DirectPeerTests {
                 return
             }
             #expect(source == "")
-            #expect(ContinuousClock.now - started < .seconds(10))
+            // A twin looked for until the timeout would fail as `.timeout` after 30 s; the bound
+            // only says the answer came well before it (a loaded CI machine takes seconds per round trip).
+            #expect(ContinuousClock.now - started < .seconds(20))
 
             let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<2000 {
@@ -97,7 +99,8 @@ struct DirectPeerTests {
             let cancelledAt = ContinuousClock.now
             call.cancel()
             await #expect(throws: RMBCallError.cancelled) { _ = try await call.value }
-            #expect(ContinuousClock.now - cancelledAt < .seconds(2))
+            // Well before the 60-s timeout: the cancellation ended it, not the clock.
+            #expect(ContinuousClock.now - cancelledAt < .seconds(15))
             let sum: Sum = try await caller.call(twin: service.id, "calc.add", Operands(a: 1, b: 2), timeout: .seconds(30))
             #expect(sum.sum == 3)
         }
