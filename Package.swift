@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "TFChain",
             dependencies: [
-                "Substrate", "SubstrateRPC", "RMBProtocol", "RMBIdentity", "TwinDirectory",
+                "Substrate", "SubstrateRPC", "RMBProtocol", "RMBIdentity", "TwinDirectory", "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -338,7 +338,7 @@ let package = Package(
             name: "RMBRelayTests",
             dependencies: [
                 "RMBRelay", "RMBProtocol", "RMBIdentity", "RedisClient", "RMBTestSupport", "SubstrateTestSupport", "SubstrateRPC", "TFChain",
-                "LocalProcesses",
+                "LocalProcesses", "ProcessLifecycle",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,4 +1,5 @@
 import Logging
+import ProcessLifecycle
 import Substrate
 import SubstrateRPC
 
@@ -9,7 +10,8 @@ import SubstrateRPC
 /// A gap after a reconnect is replayed block by block when it is at most `catchUpLimit`
 /// blocks, otherwise the cache is flushed; a runtime upgrade is picked up by reloading the
 /// metadata when events stop decoding. The cache stays a performance layer: every change it
-/// could miss is bounded by its own TTL.
+/// could miss is bounded by its own TTL. The stall timeout and the back-off run on the client's
+/// clock.
 public struct TwinEventFollower: Sendable {
     public struct Configuration: Sendable {
         /// Longest gap (in blocks) replayed after a reconnect; beyond it the cache is flushed.
@@ -35,7 +37,7 @@ public struct TwinEventFollower: Sendable {
 
     /// Runs until cancelled, calling `apply` for each change in block order.
     public func run(apply: @escaping @Sendable (TwinChange) async -> Void) async {
-        let progress = FollowerProgress()
+        let progress = FollowerProgress(stopwatch: Stopwatch(client.clock))
         var backoff = configuration.minimumBackoff
         while !Task.isCancelled {
             do {
@@ -46,7 +48,7 @@ public struct TwinEventFollower: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("tfchain event subscription interrupted, retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
+                try? await client.clock.sleep(for: backoff, tolerance: nil)
                 backoff = min(backoff * 2, configuration.maximumBackoff)
             }
         }
@@ -55,7 +57,9 @@ public struct TwinEventFollower: Sendable {
     /// One subscription: processes heads until it ends, stalls or fails.
     private func followOnce(progress: FollowerProgress, apply: @escaping @Sendable (TwinChange) async -> Void) async throws {
         let heads = try await client.rpc.subscribeFinalizedHeads()
-        let stallTimeout = configuration.stallTimeout
+        // A new subscription gets a whole stall timeout, however long the last one was silent.
+        await progress.touch()
+        let stallTimeout = configuration.stallTimeout, clock = client.clock
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await header in heads {
@@ -66,7 +70,7 @@ public struct TwinEventFollower: Sendable {
             }
             group.addTask {
                 while true {
-                    try await Task.sleep(for: stallTimeout / 4)
+                    try await clock.sleep(for: stallTimeout / 4, tolerance: nil)
                     if await progress.idle > stallTimeout { throw FollowerError.stalled(stallTimeout) }
                 }
             }
@@ -147,12 +151,18 @@ enum FollowerError: Error, CustomStringConvertible {
     }
 }
 
-/// The last block handled and when the subscription last showed life.
+/// The last block handled and when the subscription last showed life (on the client's clock).
 private actor FollowerProgress {
     private(set) var lastBlock: UInt64?
-    private var lastActivity = ContinuousClock.now
+    private let stopwatch: Stopwatch
+    private var lastActivity: Duration
 
-    func touch() { lastActivity = .now }
+    init(stopwatch: Stopwatch) {
+        self.stopwatch = stopwatch
+        lastActivity = stopwatch.elapsed()
+    }
+
+    func touch() { lastActivity = stopwatch.elapsed() }
     func done(_ block: UInt64) { lastBlock = block }
-    var idle: Duration { ContinuousClock.now - lastActivity }
+    var idle: Duration { stopwatch.elapsed() - lastActivity }
 }

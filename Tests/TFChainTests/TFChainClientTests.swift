@@ -229,6 +229,39 @@ final class ChangeLog: @unchecked Sendable {
         await node.stop()
     }
 
+    /// A node that stops sending finalized heads (its subscription open, nothing on it) is left
+    /// after the stall timeout, checked every quarter of it, and subscribed to again after the
+    /// back-off: all on the client's clock, moved by the test.
+    @Test func aStalledSubscriptionIsReplacedAfterTheStallTimeoutAndTheBackOff() async throws {
+        let fake = FakeTFChain()
+        fake.with { $0.finalizedHeads = [101] }
+        let node = try await fake.start()
+        let clock = ManualClock()
+        let client = TFChainClient(rpc: SubstrateRPCClient(urls: [node.url], attemptTimeout: .seconds(15)), clock: clock)
+        var configuration = TwinEventFollower.Configuration()
+        configuration.stallTimeout = .seconds(40)
+        configuration.minimumBackoff = .seconds(3)
+        let task = Task { await TwinEventFollower(client: client, configuration: configuration).run { _ in } }
+        let subscriptions = { node.requests("chain_subscribeFinalizedHeads").count }
+        for checked in 1...4 {
+            #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(10))), "stall check \(checked)")
+            clock.advance(by: .seconds(10))
+        }
+        // 40 s without a head is not yet more than the timeout; the check at 50 s is.
+        #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(10))))
+        #expect(subscriptions() == 1)
+        clock.advance(by: .seconds(10))
+        #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(3))), "the back-off after the stall")
+        #expect(subscriptions() == 1)
+        clock.advance(by: .seconds(3))
+        await Self.waitFor { subscriptions() == 2 }
+        #expect(subscriptions() == 2)
+        task.cancel()
+        await task.value
+        await client.close()
+        await node.stop()
+    }
+
     @Test func aGapLongerThanTheCatchUpLimitFlushes() async throws {
         let fake = FakeTFChain()
         fake.with { $0.finalizedHeads = [101, 500] }
