@@ -148,7 +148,7 @@ public actor RelayConnection {
         probing = true
         Task {
             _ = try? await self.sendConfirmed([])
-            await self.probeFinished()
+            self.probeFinished()
         }
     }
 
@@ -338,7 +338,7 @@ public actor RelayConnection {
                 keepaliveProbing = true
                 Task {
                     _ = try? await self.sendConfirmed([])
-                    await self.keepaliveProbeFinished()
+                    self.keepaliveProbeFinished()
                 }
             }
         }

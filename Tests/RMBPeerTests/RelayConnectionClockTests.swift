@@ -84,7 +84,7 @@ struct RelayConnectionClockTests {
         // The batch times out; with nothing in flight the next sweep probes, and the relay,
         // answering again, is promoted.
         clock.advance(by: .milliseconds(4_750))
-        await sending.value
+        _ = await sending.value
         relay.setSilent(false)
         clock.advance(by: .milliseconds(250))
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 3 }, "probe sent")

@@ -59,7 +59,8 @@ final class RequestLineGuard: ChannelInboundHandler, RemovableChannelHandler {
         refused = true
         onRefusal()
         let response = HTTPErrorResponses.raw(.uriTooLong, "request target longer than \(limit) bytes", allocator: context.channel.allocator)
-        context.writeAndFlush(NIOAny(response)).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(response)).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
