@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RMBTestSupport
 import Synchronization
 import Testing
 @testable import RMBRelay
@@ -67,12 +68,12 @@ extension RelayTests {
     }
 
     @Test func logThrottleWritesOneLinePerIntervalWithTheCount() {
-        let clock = Mutex(ContinuousClock.now)
-        let throttle = LogThrottle(interval: .seconds(10), now: { clock.withLock { $0 } })
+        let clock = ManualClock()
+        let throttle = LogThrottle(interval: .seconds(10), clock: clock)
         #expect(throttle.admit("bad-frame") == 1)
         for _ in 0..<99 { #expect(throttle.admit("bad-frame") == nil) }
         #expect(throttle.admit("other") == 1, "kinds are throttled separately")
-        clock.withLock { $0 += .seconds(10) }
+        clock.advance(by: .seconds(10))
         #expect(throttle.admit("bad-frame") == 100, "the 99 left out and this one")
         #expect(throttle.admit("bad-frame") == nil)
     }

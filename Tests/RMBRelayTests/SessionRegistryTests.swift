@@ -1,4 +1,5 @@
 import NIOEmbedded
+import ProcessLifecycle
 import Testing
 @testable import RMBRelay
 
@@ -8,7 +9,8 @@ struct SessionRegistryTests {
     private let id = SessionID(twin: 41, sid: "s")
 
     private func connection(_ registry: SessionRegistry, generation: UInt64?) -> Session {
-        let session = Session(id: id, serial: registry.makeSerial(), capacity: 8, channel: EmbeddedChannel())
+        let session = Session(id: id, serial: registry.makeSerial(), capacity: 8, channel: EmbeddedChannel(),
+                              stopwatch: Stopwatch(ContinuousClock()))
         session.generation = generation
         return session
     }

@@ -4,6 +4,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import ProcessLifecycle
 import RMBProtocol
 
 /// Outcome of forwarding one envelope to the destination twin's relays (relay.md §7.1).
@@ -22,6 +23,9 @@ struct FederationSender: Sendable {
     let http: HTTPClient
     let ranker: RelayRanker
     let breaker: CircuitBreaker
+    /// The pauses between passes run on it, and the budget is measured on its stopwatch.
+    let clock: any Clock<Duration>
+    let stopwatch: Stopwatch
     let metrics: RelayMetrics
     let logger: Logger
     var requestTimeout: TimeAmount = .seconds(3)
@@ -30,7 +34,7 @@ struct FederationSender: Sendable {
     /// ``FederationGiveUp``); no POST outlasts it, so a failure is known while the sender can
     /// still be told. nil: no limit beyond the passes' own timeouts.
     func forward(_ raw: [UInt8], relays: [RelayAddress], budget: Duration? = nil) async -> ForwardOutcome {
-        let end = budget.map { ContinuousClock.now + $0 }
+        let end = budget.map { stopwatch.elapsed() + $0 }
         var byDomain: [String: RelayAddress] = [:]
         for relay in relays { byDomain[relay.authority] = relay }
         let ordered = ranker.rank(Array(byDomain.keys))
@@ -38,14 +42,14 @@ struct FederationSender: Sendable {
         for pass in 0..<3 {
             if pass > 0 {
                 let pause = pass == 1 ? 100 + Int.random(in: 0...50) : 200 + Int.random(in: 0...100)
-                try? await Task.sleep(for: .milliseconds(pause))
+                try? await clock.sleep(for: .milliseconds(pause), tolerance: nil)
             }
             var attempted = false
             for domain in ordered {
                 guard let relay = byDomain[domain], breaker.allows(domain) else { continue }
                 var timeout = requestTimeout
                 if let end {
-                    let left = end - ContinuousClock.now
+                    let left = end - stopwatch.elapsed()
                     guard left > .milliseconds(50) else { break }
                     timeout = min(timeout, TimeAmount(left))
                 }

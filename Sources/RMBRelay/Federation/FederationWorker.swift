@@ -25,27 +25,29 @@ struct FederationWorker: Service {
         defer { connection.close() }
         await ensureGroup()
         let schedule = RetrySchedule()
-        var lastReclaim = ContinuousClock.now - .seconds(10)
+        let stopwatch = core.stopwatch
+        // Both run on the first pass, then every 2 s and every cleanup period.
+        var lastReclaim: Duration?
         var reclaimCursor = "0-0"
         let cleanupPeriod = core.configuration.federationConsumerCleanupPeriod
-        var lastCleanup = ContinuousClock.now - cleanupPeriod
+        var lastCleanup: Duration?
         await withTaskGroup(of: Void.self) { tasks in
             var inFlight = 0
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 var entries: [(String, [UInt8], Int)] = []
                 // Retries that are due: claimed again (which also fetches the bytes); an entry
                 // that is gone meanwhile (acked elsewhere) is simply dropped.
-                for item in schedule.takeDue(limit: max(concurrency, 100)) {
+                for item in schedule.takeDue(now: stopwatch.elapsed(), limit: max(concurrency, 100)) {
                     if let raw = await claimAgain(item.id) { entries.append((item.id, raw, item.attempt)) } else { schedule.end(item.id) }
                 }
-                if ContinuousClock.now - lastReclaim >= .seconds(2) {
-                    lastReclaim = .now
+                if lastReclaim.map({ stopwatch.elapsed() - $0 >= .seconds(2) }) ?? true {
+                    lastReclaim = stopwatch.elapsed()
                     let (next, reclaimed) = await reclaim(from: reclaimCursor)
                     reclaimCursor = next
                     entries += reclaimed.filter { schedule.begin($0.0) }.map { ($0.0, $0.1, 0) }
                 }
-                if ContinuousClock.now - lastCleanup >= cleanupPeriod {
-                    lastCleanup = .now
+                if lastCleanup.map({ stopwatch.elapsed() - $0 >= cleanupPeriod }) ?? true {
+                    lastCleanup = stopwatch.elapsed()
                     await removeDeadConsumers()
                 }
                 entries += await readNew(connection).filter { schedule.begin($0.0) }.map { ($0.0, $0.1, 0) }
@@ -77,7 +79,7 @@ struct FederationWorker: Service {
             if let message = reply.errorMessage {
                 if message.hasPrefix("NOGROUP") { await ensureGroup() } else {
                     core.logger.warning("federation read failed", metadata: ["error": "\(message)"])
-                    try? await Task.sleep(for: .milliseconds(500))
+                    try? await core.clock.sleep(for: .milliseconds(500), tolerance: nil)
                 }
                 return []
             }
@@ -86,7 +88,7 @@ struct FederationWorker: Service {
         } catch {
             if !(error is CancellationError) {
                 core.logger.debug("federation read failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await core.clock.sleep(for: .milliseconds(500), tolerance: nil)
             }
             return []
         }
@@ -178,7 +180,7 @@ struct FederationWorker: Service {
             schedule.end(id)
         case .transient(let reason):
             core.logger.debug("federation will retry", metadata: ["uid": "\(envelope.uid)", "reason": "\(reason)", "in": "\(delay)"])
-            _ = schedule.postpone(id, attempt: attempt + 1, until: .now + delay)
+            _ = schedule.postpone(id, attempt: attempt + 1, until: core.stopwatch.elapsed() + delay)
         }
     }
 

@@ -10,7 +10,8 @@ final class RetrySchedule: Sendable {
     struct Item: Sendable, Equatable {
         var id: String
         var attempt: Int
-        var due: ContinuousClock.Instant
+        /// On the relay's stopwatch (time since it started).
+        var due: Duration
     }
 
     private struct State {
@@ -40,7 +41,7 @@ final class RetrySchedule: Sendable {
 
     /// Moves an in-flight entry to the waiting table; false when the table is full (the entry
     /// is then no longer ours in memory and will be reclaimed from Redis when idle).
-    func postpone(_ id: String, attempt: Int, until due: ContinuousClock.Instant) -> Bool {
+    func postpone(_ id: String, attempt: Int, until due: Duration) -> Bool {
         state.withLock { state in
             state.inFlight.remove(id)
             guard state.waiting.count < capacity else { return false }
@@ -49,8 +50,9 @@ final class RetrySchedule: Sendable {
         }
     }
 
-    /// Entries whose time has come, moved back to in flight (oldest due first, at most `limit`).
-    func takeDue(now: ContinuousClock.Instant = .now, limit: Int) -> [Item] {
+    /// Entries due at `now` (the relay's stopwatch), moved back to in flight (oldest due first,
+    /// at most `limit`).
+    func takeDue(now: Duration, limit: Int) -> [Item] {
         state.withLock { state in
             let due = state.waiting.values.filter { $0.due <= now }.sorted { $0.due < $1.due }.prefix(limit)
             for item in due {

@@ -1,6 +1,7 @@
 import TwinDirectory
 import Foundation
 import Logging
+import ProcessLifecycle
 import RedisClient
 
 /// The shared state of one relay instance: configuration, sessions, Redis access, routing,
@@ -25,10 +26,22 @@ final class RelayCore: Sendable {
     /// Open TCP connections of every stage, capped (`ConnectionLimits`).
     let admission: ConnectionAdmission
     /// One line per interval for errors a stranger can repeat at will.
-    let logThrottle = LogThrottle()
+    let logThrottle: LogThrottle
+    /// What every timer of the relay sleeps on: back-offs, sweeps, the federation's retries and
+    /// pauses, the shutdown bound (a test's manual clock drives them). Polls for room in a queue
+    /// stay on real time: they wait for another task, not for time.
+    let clock: any Clock<Duration>
+    /// Time since the relay started on `clock`: when a session was last heard, since when it is
+    /// back-pressured, when a federation retry is due.
+    let stopwatch: Stopwatch
 
-    init(configuration: RelayConfiguration, twins: any TwinDirectory, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
+    init(configuration: RelayConfiguration, twins: any TwinDirectory, redis: RedisClient, metrics: RelayMetrics,
+         clock: any Clock<Duration>, logger: Logger) {
         self.configuration = configuration
+        self.clock = clock
+        let stopwatch = Stopwatch(clock)
+        self.stopwatch = stopwatch
+        logThrottle = LogThrottle(clock: clock)
         self.logger = logger
         self.redis = redis
         self.metrics = metrics
@@ -39,7 +52,7 @@ final class RelayCore: Sendable {
         registry = SessionRegistry(workers: configuration.workers, usersPerWorker: configuration.usersPerWorker) { worker, sessions in
             metrics.workerConnections(worker, sessions)
         }
-        delivery = StreamDelivery(store: store, logger: logger)
+        delivery = StreamDelivery(store: store, clock: clock, logger: logger)
         router = EnvelopeRouter(configuration: configuration, registry: registry, store: store, twins: cache,
                                 delivery: delivery, metrics: metrics, logger: logger)
         authenticator = Authenticator(twins: cache, maxLifetime: configuration.maxTokenLifetime)

@@ -21,11 +21,15 @@ public final class RelayServer: Service, Sendable {
     private let http: HTTPClient
     private let listening = ListeningPort()
 
-    public init(configuration: RelayConfiguration, twins: any TwinDirectory, logger: Logger = Logger(label: "rmb.relay")) throws {
+    /// - Parameter clock: what the relay's timers run on (liveness sweeps, presence, federation
+    ///   retries and circuit breakers, back-offs, the shutdown bound); a test passes a manual one.
+    ///   Connection deadlines (handshake, request, idle) are the event loop's own timers.
+    public init(configuration: RelayConfiguration, twins: any TwinDirectory, logger: Logger = Logger(label: "rmb.relay"),
+                clock: any Clock<Duration> = ContinuousClock()) throws {
         self.configuration = configuration
         let redis = try RedisClient(url: configuration.redisURL, poolSize: 8, logger: logger)
         metrics = RelayMetrics()
-        core = RelayCore(configuration: configuration, twins: twins, redis: redis, metrics: metrics, logger: logger)
+        core = RelayCore(configuration: configuration, twins: twins, redis: redis, metrics: metrics, clock: clock, logger: logger)
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(3))
         httpConfiguration.tlsConfiguration = ClientTLS.configuration()
@@ -74,9 +78,10 @@ public final class RelayServer: Service, Sendable {
                 },
                 makeSession: { channel, session in SessionConnection(core: core, channel: channel, id: session) })
         }
-        let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod),
+        let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod, clock: core.clock),
                                       breaker: CircuitBreaker(baseCooldown: configuration.breakerCooldown,
-                                                               maxCooldown: configuration.breakerMaxCooldown), metrics: metrics, logger: core.logger)
+                                                               maxCooldown: configuration.breakerMaxCooldown, clock: core.clock),
+                                      clock: core.clock, stopwatch: core.stopwatch, metrics: metrics, logger: core.logger)
         let services: [any Service] = [
             FederationWorker(core: core, sender: sender, consumer: "relay-" + core.store.processID,
                              concurrency: configuration.federationConcurrency),
@@ -121,7 +126,7 @@ public final class RelayServer: Service, Sendable {
     private func shutdown() async {
         core.connections.closeAll()
         let limit = core.configuration.shutdownTimeout * 0.6
-        if !(await core.connections.waitUntilEmpty(limit: limit)) {
+        if !(await core.connections.waitUntilEmpty(limit: limit, stopwatch: core.stopwatch)) {
             core.logger.error("shutdown: connections still cleaning up", metadata: ["after": "\(limit)", "connections": "\(core.connections.count)"])
         }
         try? await http.shutdown()

@@ -1,3 +1,5 @@
+import ProcessLifecycle
+
 /// Every WebSocket connection of this process from `open()` until its cleanup has finished —
 /// including connections already replaced in the registry whose unsent frames are still being
 /// written to their stream. No task waits on a connection, so graceful shutdown uses this to
@@ -33,15 +35,15 @@ final class LiveConnections: Sendable {
         for connection in all { connection.session.close(with: .goingAway, grace: .seconds(1)) }
     }
 
-    /// Waits until every connection has cleaned up, or `limit` passed (false). Polls: this
-    /// runs once, at shutdown, and keeps the per-connection path free of waiter bookkeeping.
-    /// The wait runs in a detached task so that a cancelled caller still waits (a cancelled
-    /// sleep would return at once and spin).
-    func waitUntilEmpty(limit: Duration) async -> Bool {
+    /// Waits until every connection has cleaned up, or `limit` passed on `stopwatch` (false).
+    /// Polls (every 10 ms of real time: a poll, not a timer): this runs once, at shutdown, and
+    /// keeps the per-connection path free of waiter bookkeeping. The wait runs in a detached
+    /// task so that a cancelled caller still waits (a cancelled sleep would return at once and spin).
+    func waitUntilEmpty(limit: Duration, stopwatch: Stopwatch) async -> Bool {
         await Task.detached {
-            let deadline = ContinuousClock.now + limit
+            let deadline = stopwatch.elapsed() + limit
             while self.count > 0 {
-                if ContinuousClock.now >= deadline { return false }
+                if stopwatch.elapsed() >= deadline { return false }
                 try? await Task.sleep(for: .milliseconds(10))
             }
             return true

@@ -18,13 +18,13 @@ struct PresenceService: Service {
         let period = Duration.seconds(max(1, core.presenceTTLSeconds / 3))
         var ticks = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: period)
+            try? await core.clock.sleep(for: period, tolerance: nil)
             ticks += 1
             let sessions = core.registry.all
             do { try await core.store.refreshPresence(sessions.map(\.id), ttlSeconds: core.presenceTTLSeconds) } catch {
                 core.logger.warning("presence heartbeat failed", metadata: ["error": "\(error)"])
             }
-            let now = ContinuousClock.now
+            let now = core.stopwatch.elapsed()
             var live: [Session] = []
             for session in sessions {
                 if let since = session.backPressuredSince, now - since > .seconds(60) {
@@ -70,7 +70,7 @@ struct WakeListener: Service {
                     blockTimeout: .seconds(1))
             } catch {
                 if error is CancellationError { return }
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await core.clock.sleep(for: .milliseconds(500), tolerance: nil)
                 continue
             }
             guard let streams = reply.array, let first = streams.first?.array, first.count == 2, let entries = first[1].array else { continue }

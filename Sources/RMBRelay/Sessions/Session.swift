@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import ProcessLifecycle
 import Synchronization
 
 /// A frame waiting to be written to a session's socket.
@@ -36,7 +37,7 @@ final class Session: Sendable {
         /// Frames of a batch whose write failed; they precede the queue in `close()`'s result.
         var unsent: [Outgoing] = []
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var fullSince: ContinuousClock.Instant?
+        var fullSince: Duration?
         // stream delivery bookkeeping (owned by StreamDelivery)
         var draining = false
         var redrain = false
@@ -45,20 +46,24 @@ final class Session: Sendable {
         var generation: UInt64?
     }
     private let state = Locked(State())
-    /// When the client was last heard from and last pinged (`NIODeadline` uptime nanoseconds):
-    /// `SessionLiveness` pings a silent session and closes one that stays silent.
-    private let lastHeard = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+    /// When the client was last heard from and last pinged (nanoseconds on the relay's
+    /// stopwatch): `SessionLiveness` pings a silent session and closes one that stays silent.
+    private let lastHeard: Atomic<UInt64>
     private let lastPinged = Atomic<UInt64>(0)
+    /// The relay's: times here are comparable with every other session's.
+    private let stopwatch: Stopwatch
 
-    init(id: SessionID, serial: UInt64, capacity: Int, channel: any Channel) {
+    init(id: SessionID, serial: UInt64, capacity: Int, channel: any Channel, stopwatch: Stopwatch) {
         self.id = id
         self.serial = serial
         self.capacity = capacity
         self.channel = channel
+        self.stopwatch = stopwatch
+        lastHeard = Atomic(UInt64(stopwatch.elapsed().nanoseconds))
     }
 
     /// Something (any frame) arrived from the client, or reading resumed after a pause.
-    func heard(at now: UInt64 = NIODeadline.now().uptimeNanoseconds) { lastHeard.store(now, ordering: .relaxed) }
+    func heard() { lastHeard.store(UInt64(stopwatch.elapsed().nanoseconds), ordering: .relaxed) }
 
     var liveness: (heard: UInt64, pinged: UInt64) { (lastHeard.load(ordering: .relaxed), lastPinged.load(ordering: .relaxed)) }
 
@@ -70,7 +75,7 @@ final class Session: Sendable {
         let (accepted, start) = state.withLock { state -> (Bool, WriterStart?) in
             if state.closed { return (false, nil) }
             if case .control = item {} else if state.queue.count >= capacity {
-                if state.fullSince == nil { state.fullSince = .now }
+                if state.fullSince == nil { state.fullSince = stopwatch.elapsed() }
                 return (false, nil)
             }
             state.queue.append(item)
@@ -149,8 +154,8 @@ final class Session: Sendable {
 
     var queuedCount: Int { state.withLock { $0.queue.count } }
     var isClosed: Bool { state.withLock { $0.closed } }
-    /// Since when the queue has been refusing frames (back-pressure), if it is.
-    var backPressuredSince: ContinuousClock.Instant? { state.withLock { $0.fullSince } }
+    /// Since when (on the relay's stopwatch) the queue has been refusing frames (back-pressure), if it is.
+    var backPressuredSince: Duration? { state.withLock { $0.fullSince } }
 
     /// Stops accepting frames, waits for a writer run in progress to end (its write completes
     /// or fails quickly once the socket is closed) and returns what was never written, oldest

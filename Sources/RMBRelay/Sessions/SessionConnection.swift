@@ -19,7 +19,8 @@ final class SessionConnection: Sendable {
 
     init(core: RelayCore, channel: any Channel, id: SessionID) {
         self.core = core
-        session = Session(id: id, serial: core.registry.makeSerial(), capacity: core.configuration.outboundBuffer, channel: channel)
+        session = Session(id: id, serial: core.registry.makeSerial(), capacity: core.configuration.outboundBuffer, channel: channel,
+                          stopwatch: core.stopwatch)
         session.attachWriter(SessionWriter(core: core, session: session))
     }
 

@@ -14,8 +14,8 @@ struct SessionLiveness: Service {
 
     let core: RelayCore
 
-    /// What to do with a session last heard at `heard` and last pinged at `pinged` (both uptime
-    /// nanoseconds, as `now`).
+    /// What to do with a session last heard at `heard` and last pinged at `pinged` (nanoseconds
+    /// on the relay's stopwatch, as `now`).
     static func verdict(heard: UInt64, pinged: UInt64, now: UInt64, interval: UInt64) -> Verdict {
         let silent = now > heard ? now - heard : 0
         if silent >= 2 * interval { return .close }
@@ -24,12 +24,12 @@ struct SessionLiveness: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             let interval = core.configuration.limits.pingInterval
             let tick = max(interval / 3, .milliseconds(50))
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                try? await Task.sleep(for: tick)
-                sweep(now: NIODeadline.now().uptimeNanoseconds)
+                try? await core.clock.sleep(for: tick, tolerance: nil)
+                sweep(now: UInt64(core.stopwatch.elapsed().nanoseconds))
             }
         }
     }
@@ -61,7 +61,7 @@ struct SessionLiveness: Service {
 }
 
 extension Duration {
-    /// Whole nanoseconds (saturating), for comparisons with `NIODeadline` uptimes.
+    /// Whole nanoseconds (saturating), as sessions keep their liveness times.
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)

@@ -6,6 +6,9 @@ import Logging
 /// writer (which XDELs them right after the write), with back-pressure on the session's queue.
 struct StreamDelivery: Sendable {
     let store: RelayStore
+    /// The back-off after a failed read runs on it; the waits for room in the session's queue
+    /// are polls (another task empties it) and stay on real time.
+    let clock: any Clock<Duration>
     let logger: Logger
     let batch = 100
 
@@ -23,7 +26,7 @@ struct StreamDelivery: Sendable {
                 } catch {
                     failures += 1
                     if failures == 1 { logger.warning("reading stream failed", metadata: ["session": "\(session.id)", "error": "\(error)"]) }
-                    try? await Task.sleep(for: .milliseconds(min(2000, 100 * failures)))
+                    try? await clock.sleep(for: .milliseconds(min(2000, 100 * failures)), tolerance: nil)
                     continue
                 }
                 if entries.isEmpty { break }

@@ -1,4 +1,5 @@
 import Logging
+import ProcessLifecycle
 import Synchronization
 
 /// Logs repeated events of one kind at most once per interval, with how many were left out
@@ -6,19 +7,19 @@ import Synchronization
 /// log. Kinds are a fixed set of strings chosen by the code (never client input), so the table
 /// stays small.
 final class LogThrottle: Sendable {
-    private struct Entry { var lastLogged: ContinuousClock.Instant; var suppressed: Int }
+    private struct Entry { var lastLogged: Duration; var suppressed: Int }
     private let interval: Duration
-    private let now: @Sendable () -> ContinuousClock.Instant
+    private let stopwatch: Stopwatch
     private let entries = Mutex<[String: Entry]>([:])
 
-    init(interval: Duration = .seconds(10), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+    init(interval: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock()) {
         self.interval = interval
-        self.now = now
+        stopwatch = Stopwatch(clock)
     }
 
     /// How many events of `kind` to report if this one is logged; nil when it is left out.
     func admit(_ kind: String) -> Int? {
-        let instant = now()
+        let instant = stopwatch.elapsed()
         return entries.withLock { entries -> Int? in
             if var entry = entries[kind] {
                 guard instant - entry.lastLogged >= interval else {

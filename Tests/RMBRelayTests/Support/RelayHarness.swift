@@ -20,15 +20,15 @@ final class RelayHarness: @unchecked Sendable {
     }
 
     /// `configure` gets a configuration with the Redis URL and host set; domains default to
-    /// the relay's own `127.0.0.1:<port>` (so twins can list it).
-    static func start(redis: String, twins: any TwinDirectory, port: Int? = nil,
+    /// the relay's own `127.0.0.1:<port>` (so twins can list it). `clock` drives the relay's timers.
+    static func start(redis: String, twins: any TwinDirectory, port: Int? = nil, clock: any Clock<Duration> = ContinuousClock(),
                       configure: (inout RelayConfiguration) -> Void = { _ in }) async throws -> RelayHarness {
         let port = try port ?? freeLoopbackPort()
         var configuration = RelayConfiguration(domains: ["127.0.0.1:\(port)"], redisURL: redis, host: "127.0.0.1", port: port)
         configure(&configuration)
         var logger = Logger(label: "test.relay.\(port)")
         logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_DEBUG"] != nil ? .debug : .warning
-        let server = try RelayServer(configuration: configuration, twins: twins, logger: logger)
+        let server = try RelayServer(configuration: configuration, twins: twins, logger: logger, clock: clock)
         let task = Task<Void, Never> { _ = try? await server.run() }
         let bound = try await withDeadline(.seconds(10)) { try await server.boundPort() }
         return RelayHarness(server: server, port: bound, task: task)
