@@ -24,7 +24,8 @@ struct BoundPortTests {
         let cancelledAt = ContinuousClock.now
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
-        #expect(ContinuousClock.now - cancelledAt < .seconds(1))
+        // Not waiting for ever is the point; the bound is generous for a loaded two-core machine.
+        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
 
         // Run on the port the first relay holds: run() fails, and so does the wait (before and after).
         let earlyWait = Task { try await idle.boundPort() }
