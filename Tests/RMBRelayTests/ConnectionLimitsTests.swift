@@ -38,10 +38,7 @@ struct ConnectionLimitsTests {
 
         /// The value of one metric line (`name{labels}`), 0 when absent.
         func metric(_ line: String) async throws -> Double {
-            for row in try await metrics().split(separator: "\n") where row.hasPrefix(line + " ") {
-                return Double(row.split(separator: " ").last ?? "") ?? 0
-            }
-            return 0
+            try await relayMetric(line, port: port)
         }
 
         func stop() {

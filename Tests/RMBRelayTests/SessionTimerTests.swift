@@ -117,10 +117,15 @@ struct SessionTimerTests {
 extension RelayHarness {
     /// The value of one line of the relay's `/metrics` (`name{labels}`), 0 when absent.
     func metric(_ line: String) async throws -> Double {
-        let body = try await RawHTTP.send(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body
-        for row in body.split(separator: "\n") where row.hasPrefix(line + " ") {
-            return Double(row.split(separator: " ").last ?? "") ?? 0
-        }
-        return 0
+        try await relayMetric(line, port: port)
     }
+}
+
+/// The value of one line (`name{labels}`) of `/metrics` of the relay on `port`, 0 when absent.
+func relayMetric(_ line: String, port: Int) async throws -> Double {
+    let body = try await RawHTTP.send(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body
+    for row in body.split(separator: "\n") where row.hasPrefix(line + " ") {
+        return Double(row.split(separator: " ").last ?? "") ?? 0
+    }
+    return 0
 }
