@@ -41,8 +41,10 @@ public struct RMBRouter: Sendable {
     }
 
     /// Answers `command` with a JSON-decoded input and a JSON-encoded output. An empty payload
-    /// decodes as `{}` (so ``Empty`` takes requests without input).
-    public mutating func handle<Input: Decodable, Output: Encodable>(
+    /// decodes as `{}` (so ``Empty`` takes requests without input). The types are used from
+    /// whatever task serves the request, so their conformances must not be actor-isolated
+    /// (`SendableMetatype`; every plain type qualifies).
+    public mutating func handle<Input: Decodable & SendableMetatype, Output: Encodable & SendableMetatype>(
         _ command: String, _ handler: @escaping @Sendable (Input, RMBIncomingRequest) async throws -> Output
     ) {
         handle(command) { request in
