@@ -1,3 +1,4 @@
+import ProcessLifecycle
 import RMBTestSupport
 import Testing
 @testable import RMBRelay
@@ -7,7 +8,7 @@ struct CircuitBreakerTests {
     @Test("opens after the threshold, half-opens for one trial at the cool-down, doubles on a failed trial, closes on success")
     func coolDowns() {
         let clock = ManualClock()
-        let breaker = CircuitBreaker(threshold: 3, baseCooldown: .seconds(5), maxCooldown: .seconds(15), clock: clock)
+        let breaker = CircuitBreaker(threshold: 3, baseCooldown: .seconds(5), maxCooldown: .seconds(15), stopwatch: Stopwatch(clock))
         let domain = "relay.example"
         #expect(breaker.recordFailure(domain) == false)
         #expect(breaker.recordFailure(domain) == false)
@@ -41,7 +42,7 @@ struct CircuitBreakerTests {
     @Test("domains are independent")
     func independentDomains() {
         let clock = ManualClock()
-        let breaker = CircuitBreaker(threshold: 1, baseCooldown: .seconds(1), clock: clock)
+        let breaker = CircuitBreaker(threshold: 1, baseCooldown: .seconds(1), stopwatch: Stopwatch(clock))
         #expect(breaker.recordFailure("a"))
         #expect(!breaker.allows("a"))
         #expect(breaker.allows("b"))

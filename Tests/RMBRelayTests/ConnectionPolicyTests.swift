@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ProcessLifecycle
 import RMBTestSupport
 import Synchronization
 import Testing
@@ -69,7 +70,7 @@ extension RelayTests {
 
     @Test func logThrottleWritesOneLinePerIntervalWithTheCount() {
         let clock = ManualClock()
-        let throttle = LogThrottle(interval: .seconds(10), clock: clock)
+        let throttle = LogThrottle(interval: .seconds(10), stopwatch: Stopwatch(clock))
         #expect(throttle.admit("bad-frame") == 1)
         for _ in 0..<99 { #expect(throttle.admit("bad-frame") == nil) }
         #expect(throttle.admit("other") == 1, "kinds are throttled separately")

@@ -1,3 +1,4 @@
+import ProcessLifecycle
 import RMBTestSupport
 import Testing
 @testable import RMBRelay
@@ -7,7 +8,7 @@ struct RelayRankerTests {
     @Test("domains with fewer failures in the period come first; failures older than the period stop counting")
     func failuresAgeOutOfThePeriod() {
         let clock = ManualClock()
-        let ranker = RelayRanker(period: .seconds(3600), clock: clock)
+        let ranker = RelayRanker(period: .seconds(3600), stopwatch: Stopwatch(clock))
         ranker.downvote("a")
         ranker.downvote("a")
         ranker.downvote("b")

@@ -8,7 +8,7 @@ import ProcessLifecycle
 /// opened do not extend it: only the trial's outcome does, so a burst of concurrent failures
 /// does not push the cool-down to its maximum at once.
 ///
-/// Time is the injected clock's (``Stopwatch``): instants are durations since the breaker was made.
+/// Time is the relay's ``Stopwatch``: instants are durations since it started.
 final class CircuitBreaker: Sendable {
     private struct State {
         var failures = 0
@@ -23,9 +23,9 @@ final class CircuitBreaker: Sendable {
     private let states = Locked<[String: State]>([:])
     private let stopwatch: Stopwatch
 
-    init<C: Clock>(threshold: Int = 3, baseCooldown: Duration = .seconds(5), maxCooldown: Duration = .seconds(60),
-                   clock: C = ContinuousClock()) where C.Duration == Duration {
-        self.stopwatch = Stopwatch(clock)
+    init(threshold: Int = 3, baseCooldown: Duration = .seconds(5), maxCooldown: Duration = .seconds(60),
+         stopwatch: Stopwatch = Stopwatch(ContinuousClock())) {
+        self.stopwatch = stopwatch
         self.threshold = max(1, threshold)
         self.baseCooldown = baseCooldown
         self.maxCooldown = max(baseCooldown, maxCooldown)

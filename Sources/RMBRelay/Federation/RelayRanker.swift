@@ -4,16 +4,15 @@ import ProcessLifecycle
 /// counted per domain, the rate is failures per hour, lower first. Ties keep a random order that
 /// is drawn once per call (a shuffle, then a stable sort), so the comparison is consistent.
 ///
-/// Time is the injected clock's (``Stopwatch``): a failure is remembered as the time since the
-/// ranker was made.
+/// Time is the relay's ``Stopwatch``: a failure is remembered as the time since it started.
 final class RelayRanker: Sendable {
     private let period: Duration
     private let failures = Locked<[String: [Duration]]>([:])
     private let stopwatch: Stopwatch
 
-    init(period: Duration, clock: any Clock<Duration> = ContinuousClock()) {
+    init(period: Duration, stopwatch: Stopwatch = Stopwatch(ContinuousClock())) {
         self.period = period > .zero ? period : .seconds(3600)
-        stopwatch = Stopwatch(clock)
+        self.stopwatch = stopwatch
     }
 
     func downvote(_ domain: String) {

@@ -39,9 +39,8 @@ final class RelayCore: Sendable {
          clock: any Clock<Duration>, logger: Logger) {
         self.configuration = configuration
         self.clock = clock
-        let stopwatch = Stopwatch(clock)
-        self.stopwatch = stopwatch
-        logThrottle = LogThrottle(clock: clock)
+        stopwatch = Stopwatch(clock)
+        logThrottle = LogThrottle(stopwatch: stopwatch)
         self.logger = logger
         self.redis = redis
         self.metrics = metrics

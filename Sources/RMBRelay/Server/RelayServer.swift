@@ -78,9 +78,9 @@ public final class RelayServer: Service, Sendable {
                 },
                 makeSession: { channel, session in SessionConnection(core: core, channel: channel, id: session) })
         }
-        let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod, clock: core.clock),
+        let sender = FederationSender(http: http, ranker: RelayRanker(period: configuration.rankerPeriod, stopwatch: core.stopwatch),
                                       breaker: CircuitBreaker(baseCooldown: configuration.breakerCooldown,
-                                                               maxCooldown: configuration.breakerMaxCooldown, clock: core.clock),
+                                                               maxCooldown: configuration.breakerMaxCooldown, stopwatch: core.stopwatch),
                                       clock: core.clock, stopwatch: core.stopwatch, metrics: metrics, logger: core.logger)
         let services: [any Service] = [
             FederationWorker(core: core, sender: sender, consumer: "relay-" + core.store.processID,

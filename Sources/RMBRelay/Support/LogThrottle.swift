@@ -12,9 +12,9 @@ final class LogThrottle: Sendable {
     private let stopwatch: Stopwatch
     private let entries = Mutex<[String: Entry]>([:])
 
-    init(interval: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock()) {
+    init(interval: Duration = .seconds(10), stopwatch: Stopwatch = Stopwatch(ContinuousClock())) {
         self.interval = interval
-        stopwatch = Stopwatch(clock)
+        self.stopwatch = stopwatch
     }
 
     /// How many events of `kind` to report if this one is logged; nil when it is left out.
