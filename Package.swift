@@ -233,6 +233,7 @@ let package = Package(
                 "LocalProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(name: "rmb", dependencies: [

@@ -113,10 +113,10 @@ struct PeerBench: AsyncParsableCommand {
         print("rmb bench peer: twin \(destination) '\(command)' via \(redis), \(size)-byte payloads, ttl \(ttl) s, "
               + "\(ProcessInfo.processInfo.activeProcessorCount) CPUs; \(warmup) s warm-up + \(duration) s per run")
         print(PeerBenchReport.header)
-        var closedRMB: Double?
-        var closedRedis: Double?
-        var closedClient: Double?
-        var closedDirect: Double?
+        var closedRMB: PeerBenchFigures?
+        var closedRedis: PeerBenchFigures?
+        var closedClient: PeerBenchFigures?
+        var closedDirect: PeerBenchFigures?
         for mode in selectedModes {
             switch mode {
             case .closed:
@@ -144,19 +144,19 @@ struct PeerBench: AsyncParsableCommand {
                 for rate in parsedFreezeRates { try await freeze(peerRedis, rate: rate, payload: payload, replyQueue: replyQueue) }
             }
         }
-        if let closedRMB, let closedClient, closedRMB > 0 {
-            print(String(format: "RMBClient / hand-written load (closed loop): %.0f / %.0f requests/s = %.2f", closedClient, closedRMB, closedClient / closedRMB))
+        if let closedRMB, let closedClient {
+            print("RMBClient / hand-written load (closed loop): " + PeerBenchFigures.compare(closedClient, closedRMB, cpu: .added))
         }
-        if let closedRMB, let closedDirect, closedRMB > 0 {
-            print(String(format: "direct peer / rmb-peer path (closed loop): %.0f / %.0f requests/s = %.2f", closedDirect, closedRMB, closedDirect / closedRMB))
+        if let closedRMB, let closedDirect {
+            print("direct peer / rmb-peer path (closed loop): " + PeerBenchFigures.compare(closedDirect, closedRMB, cpu: .inverseRatio))
         }
-        if let closedRMB, let closedRedis, closedRedis > 0 {
-            print(String(format: "rmb / bare redis (closed loop): %.0f / %.0f requests/s = %.2f", closedRMB, closedRedis, closedRMB / closedRedis))
+        if let closedRMB, let closedRedis {
+            print("rmb / bare redis (closed loop): " + PeerBenchFigures.compare(closedRMB, closedRedis, cpu: nil))
         }
     }
 
     /// One run; prints its line (and CPU use of the watched processes); returns requests/s.
-    private func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> Double {
+    private func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> PeerBenchFigures {
         try await report(label) {
             try await PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
                                     drain: .seconds(10)).run()
@@ -165,7 +165,7 @@ struct PeerBench: AsyncParsableCommand {
 
     /// The same run with an RMBCaller (RMBClient, RMBDirectPeer) making the calls.
     func measureClient(_ label: String, _ client: any RMBCaller, to destination: UInt32, _ payload: [UInt8],
-                       _ pacing: PeerBenchPacing) async throws -> Double {
+                       _ pacing: PeerBenchPacing) async throws -> PeerBenchFigures {
         try await report(label) {
             await PeerBenchClientLoad(client: client, destination: destination, command: command, payload: payload, ttl: ttl,
                                       pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration)).run()
@@ -173,15 +173,16 @@ struct PeerBench: AsyncParsableCommand {
     }
 
     /// Runs `load` and prints its line, the watched processes' CPU use and (with --latency-log)
-    /// every latency; returns requests/s.
-    private func report(_ label: String, _ load: () async throws -> PeerBenchLoad.Outcome) async throws -> Double {
+    /// every latency; returns requests/s and CPU per request.
+    private func report(_ label: String, _ load: () async throws -> PeerBenchLoad.Outcome) async throws -> PeerBenchFigures {
         // The bench's own process too: the load generator, or the direct peer of the direct mode.
         let usage = PeerBenchCPU(watched: (watched ?? []) + [("bench", getpid())])
         let outcome = try await load()
         print(PeerBenchReport.line(label, outcome))
-        if let cpu = usage.report(requests: outcome.snapshot.due.count) { print(cpu) }
+        let cpu = usage.report(requests: outcome.snapshot.due.count)
+        if let cpu { print(cpu.line) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
-        return outcome.throughput
+        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together)
     }
 
     private func failover(_ client: RedisClient, payload: [UInt8], replyQueue: String) async throws {
@@ -222,6 +223,36 @@ extension PeerBench {
     }
 }
 
+/// What the summary lines compare between two closed-loop runs.
+struct PeerBenchFigures {
+    let throughput: Double
+    /// CPU µs per request, all watched processes together (nil: none watched).
+    let cpuPerRequest: Double?
+
+    /// How the CPU side of a comparison reads.
+    enum CPUComparison {
+        /// What `a` adds to `b`'s CPU per request, in percent (RMBClient over the hand-written load).
+        case added
+        /// `b`'s CPU per request over `a`'s (the direct peer against the rmb-peer path): on CPUs
+        /// saturated by a closed loop, what the throughput ratio tends to, with less noise than
+        /// the throughput of two runs minutes apart.
+        case inverseRatio
+    }
+
+    /// "a / b requests/s = r", and the CPU per request of both when measured.
+    static func compare(_ a: PeerBenchFigures, _ b: PeerBenchFigures, cpu: CPUComparison?) -> String {
+        var text = String(format: "%.0f / %.0f requests/s", a.throughput, b.throughput)
+        if b.throughput > 0 { text += String(format: " = %.2f", a.throughput / b.throughput) }
+        guard let cpu, let cpuA = a.cpuPerRequest, let cpuB = b.cpuPerRequest, cpuA > 0, cpuB > 0 else { return text }
+        text += String(format: "; CPU per request, whole path: %.0f / %.0f µs", cpuA, cpuB)
+        switch cpu {
+        case .added: text += String(format: " = %+.1f %%", (cpuA / cpuB - 1) * 100)
+        case .inverseRatio: text += String(format: " (rmb-peer path's / direct's = %.2f)", cpuB / cpuA)
+        }
+        return text
+    }
+}
+
 /// CPU seconds of the watched processes (from /proc/<pid>/stat) over one run.
 struct PeerBenchCPU {
     let watched: [(String, Int32)]
@@ -233,18 +264,25 @@ struct PeerBenchCPU {
         before = watched.map { Self.cpuSeconds(pid: $0.1) }
     }
 
-    func report(requests: Int) -> String? {
+    /// CPU µs per request of each watched process and of all together, since `init`.
+    struct Usage {
+        let line: String
+        /// All watched processes together: what one request costs the whole path.
+        let together: Double
+    }
+
+    func report(requests: Int) -> Usage? {
         guard !watched.isEmpty, requests > 0 else { return nil }
         let wall = Double(peerBenchNanos() - started) / 1e9
-        let parts = zip(watched, before).compactMap { process, start -> String? in
+        let used = zip(watched, before).compactMap { process, start -> (String, Double)? in
             guard let start, let end = Self.cpuSeconds(pid: process.1) else { return nil }
-            return String(format: "%@ %.0f", process.0, (end - start) * 1e6 / Double(requests))
+            return (process.0, end - start)
         }
-        let total = zip(watched, before).reduce(0.0) { sum, item in
-            guard let start = item.1, let end = Self.cpuSeconds(pid: item.0.1) else { return sum }
-            return sum + end - start
-        }
-        return "    CPU µs/request: " + parts.joined(separator: ", ") + String(format: " (together %.2f cores)", total / wall)
+        let total = used.reduce(0.0) { $0 + $1.1 }
+        let parts = used.map { String(format: "%@ %.0f", $0.0, $0.1 * 1e6 / Double(requests)) }
+        let line = "    CPU µs/request: " + parts.joined(separator: ", ")
+            + String(format: " (together %.0f µs, %.2f cores)", total * 1e6 / Double(requests), total / wall)
+        return Usage(line: line, together: total * 1e6 / Double(requests))
     }
 
     static func cpuSeconds(pid: Int32) -> Double? {

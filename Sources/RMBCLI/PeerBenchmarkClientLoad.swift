@@ -21,7 +21,7 @@ struct PeerBenchClientLoad: Sendable {
         let start = peerBenchNanos()
         let measureStart = start + nanos(warmup)
         let measureEnd = measureStart + nanos(measure)
-        var skipped = 0
+        var paced = PeerBenchFixedRate.Result()
         switch pacing {
         case .closed(let window):
             await withDiscardingTaskGroup { group in
@@ -32,13 +32,15 @@ struct PeerBenchClientLoad: Sendable {
                 }
             }
         case .fixed(let rate):
-            skipped = await sendFixed(rate: rate, start: start, until: measureEnd, ledger: ledger)
+            paced = await sendFixed(rate: rate, start: start, until: measureEnd, ledger: ledger)
         }
-        return PeerBenchLoad.Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: nil, skippedSends: skipped)
+        return PeerBenchLoad.Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: nil,
+                                     skippedSends: paced.skipped, senderLateness: paced.lateness.sorted())
     }
 
-    /// Starts each call at its due time; returns the calls not started because the peer had stalled.
-    private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async -> Int {
+    /// Starts each call at its due time; returns the calls not started because the peer had
+    /// stalled, and the generator's lateness.
+    private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async -> PeerBenchFixedRate.Result {
         await withDiscardingTaskGroup { group in
             // The closure throws only if `send` does, and this one does not.
             (try? await PeerBenchFixedRate(rate: rate, start: start, end: end).run(ledger: ledger) { due, dueTime in
@@ -46,7 +48,7 @@ struct PeerBenchClientLoad: Sendable {
                     let time = dueTime(index)
                     group.addTask { await call(ledger, due: time) }
                 }
-            }) ?? 0
+            }) ?? PeerBenchFixedRate.Result()
         }
     }
 

@@ -8,10 +8,10 @@ import TwinDirectory
 extension PeerBench {
     /// The direct mode: a direct peer in this process (its own relay sessions, signing,
     /// encryption and store; no rmb-peer, no Redis) calls `--direct-destination`; closed loop and
-    /// the fixed rates. Returns the closed loop's calls/s.
-    func benchDirect(_ payload: [UInt8]) async throws -> Double {
+    /// the fixed rates. Returns the closed loop's figures (nil without the direct options).
+    func benchDirect(_ payload: [UInt8]) async throws -> PeerBenchFigures? {
         guard let twinsPath = directTwins, let mnemonic = ProcessInfo.processInfo.environment["RMB_DIRECT_MNEMONIC"],
-              let destination = directDestination else { return 0 }
+              let destination = directDestination else { return nil }
         var configuration = RMBDirectPeer.Configuration(identity: try Identity(parsing: mnemonic, keyType: .sr25519))
         configuration.store = directStore.map { .lmdb(path: $0) } ?? .none
         var logger = Logger(label: "bench.direct")

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import RMBProtocol
 import RedisClient
 import Synchronization
@@ -55,24 +57,39 @@ enum PeerBenchPacing: Sendable {
 /// end), then hands the requests whose due time has come to `send`
 /// (their indices, and each one's due time); none while more than 100,000 wait for replies, and
 /// those are counted as skipped (the peer has stalled).
+///
+/// It sleeps on an event loop's timer, not `Task.sleep`: Swift's sleep goes through Dispatch's
+/// timer threads (three more thread wake-ups per request at low rates, on the CPUs the bench
+/// measures), and how late the generator wakes counts as latency. That lateness is returned too,
+/// so a reader can tell the generator's delay from the system's.
 struct PeerBenchFixedRate {
     let rate: Double
     let start: UInt64
     let end: UInt64
 
+    struct Result {
+        /// Due requests not sent because 100,000 waited for replies.
+        var skipped = 0
+        /// For each wake-up that sent, how long after the first request's due time it came.
+        var lateness: [UInt64] = []
+    }
+
     func run(ledger: PeerBenchLedger,
-             send: (_ due: Range<Int>, _ dueTime: (Int) -> UInt64) async throws -> Void) async throws -> Int {
+             send: (_ due: Range<Int>, _ dueTime: (Int) -> UInt64) async throws -> Void) async throws -> Result {
         let interval = 1e9 / rate
         let dueTime = { (index: Int) in start + UInt64(Double(index) * interval) }
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
         var next = 0
-        var skipped = 0
+        var result = Result()
+        result.lateness.reserveCapacity(Int(Double(end - start) / interval) + 1)
         while true {
             let now = peerBenchNanos()
-            if now >= end { return skipped }
+            if now >= end { return result }
             let dueCount = Int(Double(now - start) / interval) + 1
             if dueCount > next {
+                result.lateness.append(now - dueTime(next))
                 if ledger.sent - ledger.answered > 100_000 {
-                    skipped += dueCount - next
+                    result.skipped += dueCount - next
                 } else {
                     try await send(next..<dueCount, dueTime)
                 }
@@ -82,7 +99,10 @@ struct PeerBenchFixedRate {
             let now2 = peerBenchNanos()
             // One wake-up per due request at low rates, not one every ½ ms: the load generator's own
             // timer wake-ups share the CPUs with what it measures.
-            if wake > now2 { try await Task.sleep(for: .nanoseconds(Int64(min(wake - now2, 50_000_000)))) }
+            if wake > now2 {
+                let delay = TimeAmount.nanoseconds(Int64(min(wake - now2, 50_000_000)))
+                try await loop.scheduleTask(in: delay) {}.futureResult.get()
+            }
         }
     }
 }
@@ -105,6 +125,8 @@ struct PeerBenchLoad: Sendable {
         /// When `event` ran.
         let eventAt: UInt64?
         let skippedSends: Int
+        /// The open loop's own lateness (``PeerBenchFixedRate/Result/lateness``), sorted; empty in a closed loop.
+        var senderLateness: [UInt64] = []
 
         var seconds: Double { Double(measured.upperBound - measured.lowerBound) / 1e9 }
         var throughput: Double { Double(snapshot.replies(arrivedIn: measured)) / seconds }
@@ -129,18 +151,18 @@ struct PeerBenchLoad: Sendable {
         let measureEnd = measureStart + nanos(measure)
         let flags = RunFlags()
         let (credits, creditSink) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
-        var skipped = 0
-        try await withThrowingTaskGroup(of: Int.self) { group in
+        var paced = PeerBenchFixedRate.Result()
+        try await withThrowingTaskGroup(of: PeerBenchFixedRate.Result?.self) { group in
             group.addTask {
                 try await read(replies, into: ledger, flags: flags, credits: creditSink)
-                return 0
+                return nil
             }
             if let event {
                 group.addTask {
                     try await Task.sleep(for: .nanoseconds(Int64(measureStart &- peerBenchNanos())) + event.at)
                     flags.eventAt.store(peerBenchNanos(), ordering: .sequentiallyConsistent)
                     event.action()
-                    return 0
+                    return nil
                 }
             }
             group.addTask {
@@ -148,15 +170,16 @@ struct PeerBenchLoad: Sendable {
                 switch pacing {
                 case .closed(let window):
                     try await sendClosed(window: window, until: measureEnd, ledger: ledger, credits: credits)
-                    return 0
+                    return nil
                 case .fixed(let rate):
                     return try await sendFixed(rate: rate, start: start, until: measureEnd, ledger: ledger)
                 }
             }
-            for try await result in group { skipped += result }
+            for try await result in group { if let result { paced = result } }
         }
         let at = flags.eventAt.load(ordering: .sequentiallyConsistent)
-        return Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: at == 0 ? nil : at, skippedSends: skipped)
+        return Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: at == 0 ? nil : at,
+                       skippedSends: paced.skipped, senderLateness: paced.lateness.sorted())
     }
 
     /// Keeps `window` requests in flight: tops up whenever the reader reports replies.
@@ -172,7 +195,7 @@ struct PeerBenchLoad: Sendable {
 
     /// Sends what is due when it is due (several due requests in one LPUSH of up to 256); returns
     /// how many due requests were not sent because the peer had stalled.
-    private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async throws -> Int {
+    private func sendFixed(rate: Double, start: UInt64, until end: UInt64, ledger: PeerBenchLedger) async throws -> PeerBenchFixedRate.Result {
         try await PeerBenchFixedRate(rate: rate, start: start, end: end).run(ledger: ledger) { due, dueTime in
             // Each request keeps its own due time, even when several leave together.
             var sent = due.lowerBound

@@ -11,6 +11,11 @@ enum PeerBenchReport {
         if outcome.unanswered > 0 { notes.append("\(outcome.unanswered) unanswered") }
         if outcome.snapshot.errors > 0 { notes.append("\(outcome.snapshot.errors) error replies") }
         if outcome.skippedSends > 0 { notes.append("\(outcome.skippedSends) sends skipped (100k waiting)") }
+        if !outcome.senderLateness.isEmpty {
+            // Part of the latency above (it counts from the due time): the generator's, not the system's.
+            let late = PeerBenchLatency(sorted: outcome.senderLateness)
+            notes.append("generator late p50 \(late.text(0.5)) p99 \(late.text(0.99))")
+        }
         return pad(label, 40) + pad(String(format: "%.0f", outcome.throughput), 12, right: true)
             + "   \(latency.text(0.5))  \(latency.text(0.99))  \(latency.text(0.999))  \(latency.text(1.0))"
             + (notes.isEmpty ? "" : "   [" + notes.joined(separator: ", ") + "]")
