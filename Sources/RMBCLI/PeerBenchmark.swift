@@ -182,7 +182,7 @@ struct PeerBench: AsyncParsableCommand {
         let cpu = usage.report(requests: outcome.snapshot.due.count)
         if let cpu { print(cpu.line) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
-        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together)
+        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together, cpuOfCaller: cpu?.perProcess["bench"])
     }
 
     private func failover(_ client: RedisClient, payload: [UInt8], replyQueue: String) async throws {
@@ -228,10 +228,15 @@ struct PeerBenchFigures {
     let throughput: Double
     /// CPU µs per request, all watched processes together (nil: none watched).
     let cpuPerRequest: Double?
+    /// CPU µs per request of the bench process alone (the load generator, or the direct caller).
+    let cpuOfCaller: Double?
 
     /// How the CPU side of a comparison reads.
     enum CPUComparison {
-        /// What `a` adds to `b`'s CPU per request, in percent (RMBClient over the hand-written load).
+        /// What `a` adds to `b`'s CPU per request, in percent (RMBClient over the hand-written
+        /// load): over the whole path, and counting only the calling process — the one whose
+        /// code differs; the rest of the path does the same work, and its run-to-run drift is
+        /// larger than the 5 % to be resolved.
         case added
         /// `b`'s CPU per request over `a`'s (the direct peer against the rmb-peer path): on CPUs
         /// saturated by a closed loop, what the throughput ratio tends to, with less noise than
@@ -246,7 +251,12 @@ struct PeerBenchFigures {
         guard let cpu, let cpuA = a.cpuPerRequest, let cpuB = b.cpuPerRequest, cpuA > 0, cpuB > 0 else { return text }
         text += String(format: "; CPU per request, whole path: %.0f / %.0f µs", cpuA, cpuB)
         switch cpu {
-        case .added: text += String(format: " = %+.1f %%", (cpuA / cpuB - 1) * 100)
+        case .added:
+            text += String(format: " = %+.1f %%", (cpuA / cpuB - 1) * 100)
+            if let callerA = a.cpuOfCaller, let callerB = b.cpuOfCaller {
+                text += String(format: "; the calling process alone: %.0f / %.0f µs, %+.1f %% of the path", callerA, callerB,
+                               (callerA - callerB) / cpuB * 100)
+            }
         case .inverseRatio: text += String(format: " (rmb-peer path's / direct's = %.2f)", cpuB / cpuA)
         }
         return text
@@ -269,6 +279,7 @@ struct PeerBenchCPU {
         let line: String
         /// All watched processes together: what one request costs the whole path.
         let together: Double
+        let perProcess: [String: Double]
     }
 
     func report(requests: Int) -> Usage? {
@@ -282,7 +293,8 @@ struct PeerBenchCPU {
         let parts = used.map { String(format: "%@ %.0f", $0.0, $0.1 * 1e6 / Double(requests)) }
         let line = "    CPU µs/request: " + parts.joined(separator: ", ")
             + String(format: " (together %.0f µs, %.2f cores)", total * 1e6 / Double(requests), total / wall)
-        return Usage(line: line, together: total * 1e6 / Double(requests))
+        let perProcess = Dictionary(used.map { ($0.0, $0.1 * 1e6 / Double(requests)) }, uniquingKeysWith: +)
+        return Usage(line: line, together: total * 1e6 / Double(requests), perProcess: perProcess)
     }
 
     static func cpuSeconds(pid: Int32) -> Double? {
