@@ -155,7 +155,7 @@ struct PeerBench: AsyncParsableCommand {
         }
     }
 
-    /// One run; prints its line (and CPU use of the watched processes); returns requests/s.
+    /// One run; prints its line (and CPU use of the watched processes); returns requests/s and CPU per request.
     private func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> PeerBenchFigures {
         try await report(label) {
             try await PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
