@@ -135,7 +135,9 @@ final class GroupCommitter: @unchecked Sendable {
     /// Starts the writer thread (once).
     func start() {
         let thread = Thread { [self] in self.runLoop() }
-        thread.name = "rmb.store.writer"
+        // Linux keeps at most 15 bytes of a thread's name and refuses a longer one (the thread
+        // then shows under its parent's name in top, perf and gdb).
+        thread.name = "rmb.storewriter"
         thread.qualityOfService = .userInitiated
         thread.start()
     }

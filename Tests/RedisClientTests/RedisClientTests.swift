@@ -74,12 +74,19 @@ import Testing
         _ = try await redis.send("RPUSH", "processing", "old")
         async let round = intake.blocking(pipeline: [
             ["LREM", "processing", 1, "old"],
-            ["BLMOVE", "queue", "processing", "RIGHT", "LEFT", 5],
+            ["BLMOVE", "queue", "processing", "RIGHT", "LEFT", 30],
             ["LLEN", "queue"],
-        ], blockTimeout: .seconds(5))
-        try await Task.sleep(for: .milliseconds(200))
-        // The clean-up ran at once; the rest waits for the push.
-        #expect(try await redis.send("LRANGE", "processing", 0, -1) == .array([]))
+        ], blockTimeout: .seconds(30))
+        // The clean-up runs as soon as the round reaches Redis, while the BLMOVE behind it still
+        // waits (the queue is empty until the push below, so the round cannot have returned).
+        // Polled, not a fixed pause: on a saturated machine the write can take longer to arrive.
+        let polling = ContinuousClock.now + .seconds(20)
+        var processing = try await redis.send("LRANGE", "processing", 0, -1)
+        while processing != .array([]) && ContinuousClock.now < polling {
+            try await Task.sleep(for: .milliseconds(20))
+            processing = try await redis.send("LRANGE", "processing", 0, -1)
+        }
+        #expect(processing == .array([]))
         _ = try await redis.send("RPUSH", "queue", "a", "b", "c")
         let replies = try await round
         #expect(replies == [.integer(1), .bulk(Array("c".utf8)), .integer(2)])
