@@ -134,10 +134,13 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Starts the writer thread (once).
     func start() {
-        let thread = Thread { [self] in self.runLoop() }
-        // Linux keeps at most 15 bytes of a thread's name and refuses a longer one (the thread
-        // then shows under its parent's name in top, perf and gdb).
-        thread.name = "rmb.storewriter"
+        let thread = Thread { [self] in
+            // Named from inside: on Linux, a name given before the start is not applied (the
+            // thread showed under its creator's in top, perf and gdb), and the kernel keeps at
+            // most 15 bytes of one.
+            Thread.current.name = "rmb.storewriter"
+            self.runLoop()
+        }
         thread.qualityOfService = .userInitiated
         thread.start()
     }
