@@ -182,7 +182,7 @@ struct PeerBench: AsyncParsableCommand {
         let cpu = usage.report(requests: outcome.snapshot.due.count)
         if let cpu { print(cpu.line) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
-        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together, cpuOfCaller: cpu?.perProcess["bench"])
+        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together, cpuOfCaller: cpu?.micros(pid: getpid()))
     }
 
     private func failover(_ client: RedisClient, payload: [UInt8], replyQueue: String) async throws {
@@ -274,27 +274,33 @@ struct PeerBenchCPU {
         before = watched.map { Self.cpuSeconds(pid: $0.1) }
     }
 
-    /// CPU µs per request of each watched process and of all together, since `init`.
+    /// CPU µs per request of each watched process since `init`, in the order watched.
     struct Usage {
-        let line: String
+        let processes: [(name: String, pid: Int32, micros: Double)]
+        /// Cores busy on average over the run, all watched processes together.
+        let cores: Double
+
         /// All watched processes together: what one request costs the whole path.
-        let together: Double
-        let perProcess: [String: Double]
+        var together: Double { processes.reduce(0) { $0 + $1.micros } }
+
+        /// By pid, not by name: a `--watch` entry may take any name.
+        func micros(pid: Int32) -> Double? { processes.first { $0.pid == pid }?.micros }
+
+        var line: String {
+            "    CPU µs/request: " + processes.map { String(format: "%@ %.0f", $0.name, $0.micros) }.joined(separator: ", ")
+                + String(format: " (together %.0f µs, %.2f cores)", together, cores)
+        }
     }
 
     func report(requests: Int) -> Usage? {
         guard !watched.isEmpty, requests > 0 else { return nil }
         let wall = Double(peerBenchNanos() - started) / 1e9
-        let used = zip(watched, before).compactMap { process, start -> (String, Double)? in
+        let used = zip(watched, before).compactMap { process, start -> (name: String, pid: Int32, seconds: Double)? in
             guard let start, let end = Self.cpuSeconds(pid: process.1) else { return nil }
-            return (process.0, end - start)
+            return (process.0, process.1, end - start)
         }
-        let total = used.reduce(0.0) { $0 + $1.1 }
-        let parts = used.map { String(format: "%@ %.0f", $0.0, $0.1 * 1e6 / Double(requests)) }
-        let line = "    CPU µs/request: " + parts.joined(separator: ", ")
-            + String(format: " (together %.0f µs, %.2f cores)", total * 1e6 / Double(requests), total / wall)
-        let perProcess = Dictionary(used.map { ($0.0, $0.1 * 1e6 / Double(requests)) }, uniquingKeysWith: +)
-        return Usage(line: line, together: total * 1e6 / Double(requests), perProcess: perProcess)
+        let seconds = used.reduce(0.0) { $0 + $1.seconds }
+        return Usage(processes: used.map { ($0.name, $0.pid, $0.seconds * 1e6 / Double(requests)) }, cores: seconds / wall)
     }
 
     static func cpuSeconds(pid: Int32) -> Double? {
