@@ -19,6 +19,8 @@ struct Downstream: Sendable {
     let factory: EnvelopeFactory
     let store: Store
     let local: any LocalDelivery
+    /// Requests whose commit is in flight: a reply may come back before their backlog entry is readable.
+    let unsettledRequests: UnsettledRequests
     let wakePostman: @Sendable () -> Void
     let metrics: PeerMetrics
     let logger: Logger
@@ -326,8 +328,14 @@ struct Downstream: Sendable {
             return .deliver(key, deadline, Delivery(list: RedisKeys.command(command),
                                                     body: .request(ServiceRequest(validated: validated, command: command)), deadline: deadline))
         default:
-            let backlog: BacklogEntry?
-            do { backlog = try store.backlog.get(uid: envelope.uid) } catch {
+            var backlog: BacklogEntry?
+            do {
+                backlog = try store.backlog.get(uid: envelope.uid)
+                // Sent while its commit was still in flight (see OutgoingPipeline): wait for it.
+                if backlog == nil, await unsettledRequests.waitIfUnsettled(envelope.uid) {
+                    backlog = try store.backlog.get(uid: envelope.uid)
+                }
+            } catch {
                 logger.error("backlog unavailable", metadata: ["error": "\(error)"])
                 return nil
             }

@@ -6,9 +6,23 @@ import Store
 /// Turns local JSON messages into signed envelopes in the outbox (peer.md §4.1, §4.4).
 /// Where the reference stays silent (bad JSON with a readable `ret`, bad base64, expired
 /// request), the client gets an error on `ret` (known-gaps §16).
+///
+/// A batch's envelopes go to the postman as soon as its commit is applied, while the fsync
+/// runs, not after it: the fsync is then off the round trip's path (one per side, each a few
+/// hundred microseconds and the largest part of a durable peer's latency). What a crash in that
+/// window may cost, the protocol makes good: an unrecorded request is taken from the local queue
+/// again after the restart (its uid is stable) or its caller died with the process; an
+/// unrecorded answer leaves its request unrecorded too (its inbox record rides with the answer's
+/// commit), so a re-sent request is handed over again and answered again, and the requester
+/// drops a second answer. The caller still hears of the batch only once it is durable.
 package struct OutgoingPipeline: Sendable {
     let factory: EnvelopeFactory
     let store: Store
+    /// Takes the outbox entries of a batch whose commit is applied (called on the store's
+    /// writer thread: it only queues them for the postman and rings).
+    let handOff: @Sendable ([OutboxEntry]) -> Void
+    /// Requests whose commit is in flight, for a reply that comes back before it is readable.
+    let unsettled: UnsettledRequests
     let logger: Logger
 
     /// What to tell the local client when a request cannot (fully) be sent.
@@ -85,17 +99,35 @@ package struct OutgoingPipeline: Sendable {
         return ([.putBacklog(backlog)] + drafts.map { .enqueue($0) }, failures, (request.replyTo, request.reference))
     }
 
-    /// Commits a prepared batch in one transaction; if the store refuses it (full), every
-    /// requester of the batch hears about it.
+    /// Commits a prepared batch in one transaction, handing its envelopes to the postman once it
+    /// is applied (see the type's comment), and returns once it is durable; if the store refuses
+    /// it (full), every requester of the batch hears about it (nothing was sent then).
     package func commit(_ prepared: Prepared) async -> [Undeliverable] {
         guard !prepared.operations.isEmpty else { return prepared.failures }
+        let requests = prepared.operations.compactMap { operation -> String? in
+            if case .putBacklog(let backlog) = operation { backlog.uid } else { nil }
+        }
+        unsettled.begin(requests)
+        defer { unsettled.end(requests) }
+        let operations = prepared.operations, handOff = self.handOff, enqueuedAt = store.now()
+        let pending = store.enqueue(operations) { results in
+            handOff(Self.outboxEntries(operations, results, enqueuedAt: enqueuedAt))
+        }
         do {
-            _ = try await store.commit(prepared.operations)
+            _ = try await pending.results()
             return prepared.failures
         } catch {
             logger.error("store refused a batch of local messages", metadata: ["count": "\(prepared.operations.count)", "error": "\(error)"])
             let refusal = JSONError(code: 500, message: ProtocolError.other(error.description).description)
             return prepared.failures + prepared.requesters.map { Undeliverable(replyTo: $0.replyTo, response: .undeliverable(reference: $0.reference, error: refusal)) }
+        }
+    }
+
+    /// The outbox entries `operations` added, in order, from their results.
+    static func outboxEntries(_ operations: [StoreOperation], _ results: [StoreOperationResult], enqueuedAt: StoreTime) -> [OutboxEntry] {
+        zip(operations, results).compactMap { operation, result in
+            guard case .enqueue(let draft) = operation, case .enqueued(let seq) = result else { return nil }
+            return OutboxEntry(seq: seq, draft: draft, enqueuedAt: enqueuedAt)
         }
     }
 

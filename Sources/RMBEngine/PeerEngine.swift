@@ -43,8 +43,9 @@ package final class PeerEngine: Sendable {
     package let pipeline: OutgoingPipeline
     let factory: EnvelopeFactory
     let validator: IncomingValidator
-    private let doorbell = Doorbell()
-    private let progress = Postman.Progress()
+    private let doorbell: Doorbell
+    private let progress: Postman.Progress
+    private let unsettledRequests: UnsettledRequests
     private let local: any LocalDelivery
     private let drainTimeout: Duration
     private let closeTimeout: Duration
@@ -79,31 +80,33 @@ package final class PeerEngine: Sendable {
         let keys = E2EKeyCache(ownKey: peer.identity.e2eKey)
         factory = EnvelopeFactory(peer: peer, directory: directory, keys: keys)
         validator = IncomingValidator(peer: peer, directory: directory, keys: keys)
-        pipeline = OutgoingPipeline(factory: factory, store: store, logger: logger)
+        let doorbell = Doorbell(), progress = Postman.Progress(), unsettledRequests = UnsettledRequests()
+        self.doorbell = doorbell
+        self.progress = progress
+        self.unsettledRequests = unsettledRequests
+        pipeline = OutgoingPipeline(factory: factory, store: store, handOff: { entries in
+            progress.handOff(entries)
+            doorbell.ring()
+        }, unsettled: unsettledRequests, logger: logger)
     }
 
-    /// Tells the postman there is new work in the outbox.
-    package func wakePostman() { doorbell.ringLater() }
-
     /// Stores requests of local callers (signed and encrypted, one envelope per destination) and
-    /// wakes the postman; what could not be sent, for each caller to hear.
+    /// sends them; what could not be sent, for each caller to hear.
     package func submit(requests: [(request: ClientRequest, uid: String)]) async -> [(replyTo: String, response: ClientResponse)] {
         var prepared = OutgoingPipeline.Prepared()
         for (request, uid) in requests { await pipeline.prepare(request: request, uid: uid, into: &prepared) }
         let failures = await pipeline.commit(prepared)
-        wakePostman()
         metrics.localAccepted.increment(by: max(0, requests.count - failures.count))
         metrics.localRefused.increment(by: failures.count)
         return failures.map { ($0.replyTo, $0.response) }
     }
 
     /// Stores local services' answers to remote requests (each kept with its request, for a
-    /// re-sent copy) and wakes the postman.
+    /// re-sent copy) and sends them.
     package func submit(responses: [ServiceResponse]) async {
         var prepared = OutgoingPipeline.Prepared()
         for response in responses { await pipeline.prepare(response: response, into: &prepared) }
         _ = await pipeline.commit(prepared)
-        wakePostman()
     }
 
     /// Runs until a graceful shutdown (then drains in order) or cancellation, then closes the
@@ -130,7 +133,7 @@ package final class PeerEngine: Sendable {
                 group.addTask {
                     // Ends when the sessions end (their inbound stream finishes).
                     await Downstream(validator: self.validator, factory: self.factory, store: self.store, local: self.local,
-                                     wakePostman: { doorbell.ringLater() }, metrics: self.metrics, logger: self.logger).run(relays.inbound)
+                                     unsettledRequests: self.unsettledRequests, wakePostman: { doorbell.ringLater() }, metrics: self.metrics, logger: self.logger).run(relays.inbound)
                 }
                 group.addTask {
                     await Resender(store: self.store, wakePostman: { doorbell.ringLater() },

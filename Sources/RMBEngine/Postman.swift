@@ -12,6 +12,10 @@ import Synchronization
 /// soon as the previous one is on the socket (so the order on the wire is the outbox's order),
 /// instead of after its confirmation came back.
 ///
+/// Entries the pipeline hands over at apply time (``Progress/handOff(_:)``) go out first, from
+/// memory, before their commit is durable or readable; the outbox is read for everything else
+/// (retries, re-sends, plugin answers, what a restart found).
+///
 /// A confirmation is recorded with a deferrable commit that the postman does not wait for: it
 /// rides along with the next transaction (usually the reply's), so a batch costs no fsync of
 /// its own. Until it is stored, the batch's entries are kept out of later rounds in memory; a
@@ -33,8 +37,28 @@ struct Postman: Sendable {
     final class Progress: Sendable {
         let confirming = Confirming()
         let inFlight = InFlight()
+        /// Entries handed over at apply time, not yet taken by the postman (also in `confirming`).
+        private let handedOver = Mutex<[OutboxEntry]>([])
         /// No batch waits for its confirmation, and every confirmation is stored.
         var isSettled: Bool { inFlight.count == 0 && confirming.count == 0 }
+
+        /// Queues entries whose commit is applied, for the postman's next round (it is to be
+        /// rung). They join `confirming` at once: an outbox read that sees them once they are
+        /// committed leaves them alone.
+        func handOff(_ entries: [OutboxEntry]) {
+            guard !entries.isEmpty else { return }
+            confirming.insert(entries.map(\.seq))
+            handedOver.withLock { $0 += entries }
+        }
+
+        /// Up to `limit` handed-over entries, oldest first.
+        func takeHandedOver(limit: Int) -> [OutboxEntry] {
+            handedOver.withLock { queue in
+                let taken = Array(queue.prefix(limit))
+                queue.removeFirst(taken.count)
+                return taken
+            }
+        }
     }
 
     /// Outbox entries handed to a relay and not settled yet: waiting for their pong, or confirmed
@@ -106,8 +130,14 @@ struct Postman: Sendable {
         }
     }
 
-    /// Starts sending one batch of due entries; returns once it is written (or settled).
+    /// Starts sending one batch of due entries (handed-over ones first); returns once it is
+    /// written (or settled).
     private func sendDue(confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async throws -> Round {
+        let handedOver = progress.takeHandedOver(limit: batchSize)
+        if !handedOver.isEmpty {
+            await start(handedOver, confirming: confirming, inFlight: inFlight, group: &group)
+            return .sent
+        }
         let now = store.now()
         // Taken before the read, not after: a batch whose confirmation commits while the read
         // runs leaves `confirming` then, yet the read's snapshot may predate that commit and
@@ -127,6 +157,12 @@ struct Postman: Sendable {
             await undeliverable.reportExpired(expired)
             return .sent
         }
+        await start(live, confirming: confirming, inFlight: inFlight, group: &group)
+        return .sent
+    }
+
+    /// Hands `live` to a relay in a task of its own; returns once it is written (or settled).
+    private func start(_ live: [OutboxEntry], confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async {
         confirming.insert(live.map(\.seq))
         inFlight.started()
         let (written, writtenSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -137,7 +173,6 @@ struct Postman: Sendable {
             doorbell.ring()
         }
         for await _ in written { break }
-        return .sent
     }
 
     /// Sends `live` through the best relay that confirms it, or schedules its retry.

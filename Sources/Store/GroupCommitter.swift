@@ -36,6 +36,11 @@ import Logging
 /// commit. A transaction without fsync takes microseconds, so the caller's thread is not held
 /// long. Whoever writes — the writer thread or such a caller — holds `writeLock`.
 ///
+/// A unit may ask to hear when it is applied (its results known, the transaction about to
+/// commit) as well as when it is durable: a caller can then act on the results (e.g. send what
+/// it wrote) while the fsync runs, when a crash in that window costs nothing that the caller's
+/// protocol does not make good anyway.
+///
 /// Failure isolation: when a batch fails (map full, damaged record), its transaction aborts and
 /// every unit is retried alone, units that only delete first (they make room), so one unit's
 /// error never fails another caller's write.
@@ -45,6 +50,9 @@ final class GroupCommitter: @unchecked Sendable {
         let operations: [StoreOperation]
         /// Called once, on the writer thread, with the unit's results or its error.
         let complete: @Sendable (Result<[StoreOperationResult], any Error>) -> Void
+        /// Called on the writer thread once every operation of the unit is applied, before the
+        /// transaction commits (see ``GroupCommitter/enqueue(_:deferrable:applied:complete:)``).
+        var applied: (@Sendable ([StoreOperationResult]) -> Void)?
         /// When a deferrable unit must be committed at the latest (``WriterClock/elapsed()``); nil
         /// for a unit that is waited for.
         var deadline: Duration?
@@ -157,9 +165,17 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Queues `operations` now and returns at once; `complete` runs on the writer thread once
     /// they are committed or failed. The unit's place in the queue is taken before this returns.
+    /// `applied`, if given, runs on the writer thread (keep it short: the transaction waits for
+    /// it) once the unit's operations are all applied and before its transaction commits, with
+    /// the results `complete` gets on success; at most once, and `complete` still follows. A
+    /// commit that fails after that (an I/O error) fails the unit: nothing of it is stored.
     func enqueue(_ operations: [StoreOperation], deferrable: Bool,
+                 applied: (@Sendable ([StoreOperationResult]) -> Void)? = nil,
                  complete: @escaping @Sendable (Result<[StoreOperationResult], any Error>) -> Void) {
-        if operations.isEmpty { return complete(.success([])) }
+        if operations.isEmpty {
+            applied?([])
+            return complete(.success([]))
+        }
         condition.lock()
         guard !closing else {
             condition.unlock()
@@ -167,7 +183,7 @@ final class GroupCommitter: @unchecked Sendable {
             return
         }
         let deadline = deferrable ? clock.elapsed() + deferLimit : nil
-        let unit = Unit(operations: operations, complete: complete, deadline: deadline)
+        let unit = Unit(operations: operations, complete: complete, applied: applied, deadline: deadline)
         if !deferrable && !durable && !inlineCommit && writerSleepsIdle {
             return commitInline(unit)
         }
@@ -369,6 +385,12 @@ final class GroupCommitter: @unchecked Sendable {
         do {
             let results = try commit(batch)
             return zip(batch, results).map { ($0, .success($1)) }
+        } catch let failure as CommitFailedAfterApply {
+            // Every operation applied, the commit itself failed (an I/O error): the units were
+            // told their results, which a retry could not keep. Each fails with the error.
+            record { $0.failedBatches += 1 }
+            let error = mapped(failure.error)
+            return batch.map { ($0, .failure(error)) }
         } catch {
             record { $0.failedBatches += 1 }
             if batch.count == 1, let unit = batch.first {
@@ -386,14 +408,22 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
+    /// A transaction whose operations were all applied (and `applied` hooks told) failed to commit.
+    private struct CommitFailedAfterApply: Error {
+        let error: any Error
+    }
+
     /// One transaction for `units`; results per unit. Counters roll back if it aborts.
     private func commit(_ units: [Unit]) throws -> [[StoreOperationResult]] {
         let now = self.now()
         let operationCount = units.reduce(0) { $0 + $1.operations.count }
+        var toldApplied = false
         do {
             let results = try env.write { txn in
                 let results = try units.map { unit in try unit.operations.map { try state.apply($0, txn, now: now) } }
                 try state.persistCounters(txn)
+                toldApplied = true
+                for (unit, unitResults) in zip(units, results) { unit.applied?(unitResults) }
                 return results
             }
             state.committed()
@@ -404,7 +434,7 @@ final class GroupCommitter: @unchecked Sendable {
             return results
         } catch {
             state.rolledBack()
-            throw error
+            throw toldApplied ? CommitFailedAfterApply(error: error) : error
         }
     }
 

@@ -57,7 +57,7 @@ public struct OutboxEntry: Sendable, Hashable {
         return writer.bytes
     }
 
-    init(seq: UInt64, draft: OutboxDraft, enqueuedAt: StoreTime) {
+    package init(seq: UInt64, draft: OutboxDraft, enqueuedAt: StoreTime) {
         self.seq = seq
         uid = draft.uid
         destination = draft.destination

@@ -132,9 +132,18 @@ public final class Store: Sendable {
     /// Queues a write like ``commit(_:deferrable:)`` and returns at once: the write is in the
     /// queue when this returns, so it is applied before anything submitted later; await
     /// ``PendingCommit/results()`` when its outcome is needed.
-    public func enqueue(_ operations: [StoreOperation], deferrable: Bool = false) -> PendingCommit {
+    ///
+    /// `applied`, if given, runs on the store's writer thread once every operation is applied,
+    /// with the results, while the transaction is still to commit (its fsync still to come):
+    /// keep it short, and act there only on what a crash before the commit may undo — e.g.
+    /// send an outbox entry whose loss the protocol makes good (the sender re-sends a request
+    /// it has no record of; a receiver drops a second copy). It runs at most once; when the
+    /// commit then fails (an I/O error), ``PendingCommit/results()`` throws and nothing of the
+    /// write is stored. Map-full and record errors come before it: it does not run then.
+    public func enqueue(_ operations: [StoreOperation], deferrable: Bool = false,
+                        applied: (@Sendable ([StoreOperationResult]) -> Void)? = nil) -> PendingCommit {
         let pending = PendingCommit()
-        committer.enqueue(operations, deferrable: deferrable) { result in
+        committer.enqueue(operations, deferrable: deferrable, applied: applied) { result in
             pending.complete(result.mapError(StoreError.converting))
         }
         return pending

@@ -28,7 +28,7 @@ struct DownstreamTests {
         defer { client.close() }
         let pair = try PeerCoreTests.pair(e2e: true)
         let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: RedisDelivery(redis: client),
-                                    wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
+                                    unsettledRequests: UnsettledRequests(), wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
         let frames = LaneBuffer<InboundFrame>()
         let running = Task { await downstream.run(frames) }
         let relay = try RelayAddress(parsing: "relay.example.com")

@@ -25,14 +25,15 @@ struct LocalIntakeTests {
         let client = try RedisClient(url: redis.url, poolSize: 2)
         defer { client.close() }
         let pair = try PeerCoreTests.pair(e2e: true)
-        let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, logger: Logger(label: "test.intake"))
+        let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, handOff: { _ in }, unsettled: UnsettledRequests(),
+                                        logger: Logger(label: "test.intake"))
         let processing = RedisKeys.processing(RedisKeys.local)
         let request = BusClient.requestJSON(ref: "taken", cmd: "echo.ping", dst: [41], ret: "ret-intake")
         _ = try await client.send(["LPUSH", .string(processing), .string(request)])
 
         for run in 1...2 {
             let intake = LocalIntake(queue: RedisKeys.local, redis: client, pipeline: pipeline, store: store,
-                                     wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.intake"))
+                                     metrics: PeerMetrics(), logger: Logger(label: "test.intake"))
             let running = Task { await intake.run() }
             // Recovery stores the request; its clean-up fails (no LREM), as if the peer died
             // before it. A failed recovery is retried every second: give it two more tries.

@@ -20,7 +20,6 @@ struct LocalIntake: Sendable {
     let redis: RedisClient
     let pipeline: OutgoingPipeline
     let store: Store
-    let wakePostman: @Sendable () -> Void
     let metrics: PeerMetrics
     let logger: Logger
     /// Messages taken per round: one store commit (one fsync) covers the whole batch.
@@ -151,7 +150,6 @@ struct LocalIntake: Sendable {
             for bytes in items { await pipeline.prepare(response: bytes, into: &prepared) }
         }
         let failures = await pipeline.commit(prepared)
-        wakePostman()
         metrics.localAccepted.increment(by: max(0, current.count - failures.count))
         metrics.localRefused.increment(by: failures.count)
         var commands: [[RedisArgument]] = []

@@ -96,7 +96,7 @@ public final class PeerService: Service, Sendable {
             for queue in [RedisKeys.local, RedisKeys.reply] {
                 group.addTask {
                     await LocalIntake(queue: queue, redis: self.redis, pipeline: engine.pipeline, store: engine.store,
-                                      wakePostman: { engine.wakePostman() }, metrics: engine.metrics, logger: self.logger).run()
+                                      metrics: engine.metrics, logger: self.logger).run()
                 }
             }
         }
