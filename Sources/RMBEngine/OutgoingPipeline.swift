@@ -18,8 +18,8 @@ import Store
 package struct OutgoingPipeline: Sendable {
     let factory: EnvelopeFactory
     let store: Store
-    /// Takes the outbox entries of a batch whose commit is applied (called on the store's
-    /// writer thread: it only queues them for the postman and rings).
+    /// Takes the outbox entries of a batch whose commit is applied (called on the thread that
+    /// writes, inside the transaction: it only queues them for the postman and rings).
     let handOff: @Sendable ([OutboxEntry]) -> Void
     /// Requests whose commit is in flight, for a reply that comes back before it is readable.
     let unsettled: UnsettledRequests

@@ -12,9 +12,10 @@ import Synchronization
 /// soon as the previous one is on the socket (so the order on the wire is the outbox's order),
 /// instead of after its confirmation came back.
 ///
-/// Entries the pipeline hands over at apply time (``Progress/handOff(_:)``) go out first, from
-/// memory, before their commit is durable or readable; the outbox is read for everything else
-/// (retries, re-sends, plugin answers, what a restart found).
+/// Entries the pipeline hands over at apply time (``Progress/handOff(_:)``) go out from memory,
+/// before their commit is durable or readable; the outbox is read for everything else (retries,
+/// re-sends, plugin answers, what a restart found), at least every other round while entries
+/// keep being handed over, so a steady stream of new work never holds a retry back.
 ///
 /// A confirmation is recorded with a deferrable commit that the postman does not wait for: it
 /// rides along with the next transaction (usually the reply's), so a batch costs no fsync of
@@ -51,6 +52,9 @@ struct Postman: Sendable {
             handedOver.withLock { $0 += entries }
         }
 
+        /// Handed-over entries not taken yet (tests).
+        var handedOverCount: Int { handedOver.withLock { $0.count } }
+
         /// Up to `limit` handed-over entries, oldest first.
         func takeHandedOver(limit: Int) -> [OutboxEntry] {
             handedOver.withLock { queue in
@@ -81,6 +85,8 @@ struct Postman: Sendable {
 
     private enum Round {
         case sent
+        /// Sent a batch handed over at apply time (the outbox comes first next round).
+        case sentHandedOver
         /// Everything due is in flight or waiting for its confirmation to be stored.
         case confirming
         case idle
@@ -90,15 +96,16 @@ struct Postman: Sendable {
         let confirming = progress.confirming
         let inFlight = progress.inFlight
         await withDiscardingTaskGroup { group in
+            var round = Round.idle
             while !Task.isCancelled {
                 if inFlight.count >= batchesInFlight {
                     // A settled batch rings.
                     await doorbell.wait(upTo: .milliseconds(100))
                     continue
                 }
-                let round: Round
                 do {
-                    round = try await sendDue(confirming: confirming, inFlight: inFlight, group: &group)
+                    round = try await sendDue(readOutboxFirst: round == .sentHandedOver, confirming: confirming,
+                                              inFlight: inFlight, group: &group)
                 } catch {
                     logger.error("outbox unavailable", metadata: ["error": "\(error)"])
                     round = .idle
@@ -110,7 +117,7 @@ struct Postman: Sendable {
 
     private func pause(after round: Round) async {
         switch round {
-        case .sent:
+        case .sent, .sentHandedOver:
             return
         case .confirming:
             // The stored confirmation (or new work) rings.
@@ -130,14 +137,18 @@ struct Postman: Sendable {
         }
     }
 
-    /// Starts sending one batch of due entries (handed-over ones first); returns once it is
-    /// written (or settled).
-    private func sendDue(confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async throws -> Round {
-        let handedOver = progress.takeHandedOver(limit: batchSize)
-        if !handedOver.isEmpty {
+    /// Starts sending one batch: of the entries handed over at apply time, or of the outbox's due
+    /// entries (first when `readOutboxFirst`, else only when nothing was handed over); returns
+    /// once it is written (or settled).
+    private func sendDue(readOutboxFirst: Bool, confirming: Confirming, inFlight: InFlight,
+                         group: inout DiscardingTaskGroup) async throws -> Round {
+        func sendHandedOver() async -> Bool {
+            let handedOver = progress.takeHandedOver(limit: batchSize)
+            guard !handedOver.isEmpty else { return false }
             await start(handedOver, confirming: confirming, inFlight: inFlight, group: &group)
-            return .sent
+            return true
         }
+        if !readOutboxFirst, await sendHandedOver() { return .sentHandedOver }
         let now = store.now()
         // Taken before the read, not after: a batch whose confirmation commits while the read
         // runs leaves `confirming` then, yet the read's snapshot may predate that commit and
@@ -146,16 +157,20 @@ struct Postman: Sendable {
         let found = try store.outbox.due(now: now, limit: batchSize + settling.count)
         let live = Array((settling.isEmpty ? found : found.filter { !settling.contains($0.seq) }).prefix(batchSize))
         guard !live.isEmpty else {
-            guard found.isEmpty else { return .confirming }
-            // Entries that expired while waiting (`due` skips them) are dropped and reported
-            // now: left for the sweep, their due time would keep an idle postman from sleeping.
-            let expired = try store.outbox.expiredDue(now: now, limit: batchSize)
-            guard !expired.isEmpty else { return .idle }
-            logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(expired.count)"])
-            _ = try await store.outbox.remove(seqs: expired.map(\.seq))
-            metrics.envelopesExpired.increment(by: expired.count)
-            await undeliverable.reportExpired(expired)
-            return .sent
+            if found.isEmpty {
+                // Entries that expired while waiting (`due` skips them) are dropped and reported
+                // now: left for the sweep, their due time would keep an idle postman from sleeping.
+                let expired = try store.outbox.expiredDue(now: now, limit: batchSize)
+                if !expired.isEmpty {
+                    logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(expired.count)"])
+                    _ = try await store.outbox.remove(seqs: expired.map(\.seq))
+                    metrics.envelopesExpired.increment(by: expired.count)
+                    await undeliverable.reportExpired(expired)
+                    return .sent
+                }
+            }
+            if readOutboxFirst, await sendHandedOver() { return .sentHandedOver }
+            return found.isEmpty ? .idle : .confirming
         }
         await start(live, confirming: confirming, inFlight: inFlight, group: &group)
         return .sent

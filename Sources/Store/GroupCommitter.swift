@@ -50,9 +50,9 @@ final class GroupCommitter: @unchecked Sendable {
         let operations: [StoreOperation]
         /// Called once, on the writer thread, with the unit's results or its error.
         let complete: @Sendable (Result<[StoreOperationResult], any Error>) -> Void
-        /// Called on the writer thread once every operation of the unit is applied, before the
-        /// transaction commits (see ``GroupCommitter/enqueue(_:deferrable:applied:complete:)``).
-        var applied: (@Sendable ([StoreOperationResult]) -> Void)?
+        /// Called once every operation of the unit is applied, before the transaction commits
+        /// (see ``GroupCommitter/enqueue(_:deferrable:applied:complete:)``).
+        let applied: (@Sendable ([StoreOperationResult]) -> Void)?
         /// When a deferrable unit must be committed at the latest (``WriterClock/elapsed()``); nil
         /// for a unit that is waited for.
         var deadline: Duration?
@@ -165,8 +165,8 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Queues `operations` now and returns at once; `complete` runs on the writer thread once
     /// they are committed or failed. The unit's place in the queue is taken before this returns.
-    /// `applied`, if given, runs on the writer thread (keep it short: the transaction waits for
-    /// it) once the unit's operations are all applied and before its transaction commits, with
+    /// `applied`, if given, runs on the thread that runs the transaction (the writer's, or the
+    /// caller's for a store without fsync; keep it short: the transaction waits for it) once the unit's operations are all applied and before its transaction commits, with
     /// the results `complete` gets on success; at most once, and `complete` still follows. A
     /// commit that fails after that (an I/O error) fails the unit: nothing of it is stored.
     func enqueue(_ operations: [StoreOperation], deferrable: Bool,

@@ -133,7 +133,8 @@ public final class Store: Sendable {
     /// queue when this returns, so it is applied before anything submitted later; await
     /// ``PendingCommit/results()`` when its outcome is needed.
     ///
-    /// `applied`, if given, runs on the store's writer thread once every operation is applied,
+    /// `applied`, if given, runs on the thread that writes (the store's writer; the caller's own
+    /// for a store without fsync) once every operation is applied,
     /// with the results, while the transaction is still to commit (its fsync still to come):
     /// keep it short, and act there only on what a crash before the commit may undo — e.g.
     /// send an outbox entry whose loss the protocol makes good (the sender re-sends a request

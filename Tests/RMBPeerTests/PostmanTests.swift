@@ -15,9 +15,15 @@ struct PostmanTests {
     /// Collects what the postman reports to local callers.
     final class RecordingDelivery: LocalDelivery {
         private let reports = Mutex<[(replyTo: String, response: ClientResponse)]>([])
+        /// Called at each report, before it is recorded.
+        private let onReport: @Sendable () -> Void
         var reported: [(replyTo: String, response: ClientResponse)] { reports.withLock { $0 } }
+        init(onReport: @escaping @Sendable () -> Void = {}) { self.onReport = onReport }
         func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] { messages.map { _ in .handed } }
-        func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws { reports.withLock { $0 += replies } }
+        func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws {
+            onReport()
+            reports.withLock { $0 += replies }
+        }
     }
 
     @Test("a request that expired in the outbox is dropped and reported by the postman, not left to the sweep")
@@ -49,5 +55,45 @@ struct PostmanTests {
         #expect(reports.reported.first?.replyTo == "ret-late")
         #expect(reports.reported.first?.response.reference == "ref-late")
         #expect(reports.reported.first?.response.error?.code == ProtocolError.expired.code)
+    }
+
+    /// Entries handed over at apply time go out from memory; the outbox must still be read while
+    /// they keep coming, or a retry (here: an expired entry to report) waits behind all of them.
+    @Test("a steady stream of handed-over entries does not keep the postman from the outbox")
+    func handedOverEntriesDoNotStarveTheOutbox() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-postman-\(UUID().uuidString)").path
+        let wall = ResenderTests.ManualWallClock(StoreTime.now)
+        let store = try Store.open(path: path, durable: false, now: { wall.now })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let deadline = wall.now.adding(milliseconds: 1_000)
+        _ = try await store.commit([
+            .putBacklog(BacklogEntry(uid: "late", reference: "ref-late", replyTo: "ret-late", destinations: [7], deadline: deadline)),
+            .enqueue(OutboxDraft(uid: "late", destination: 7, kind: .request, payload: Array("signed".utf8), deadline: deadline,
+                                 notBefore: wall.now)),
+        ])
+        wall.advance(milliseconds: 2_000)
+        let progress = Postman.Progress()
+        // Far more than the postman takes in a round (256): without turns, hundreds of rounds
+        // would go by before the outbox is read.
+        let handedOver = (0..<100_000).map { index in
+            OutboxEntry(seq: 1_000_000 + UInt64(index), draft: OutboxDraft(uid: "fresh-\(index)", destination: 7, kind: .request, payload: [1],
+                                                                          deadline: wall.now.adding(milliseconds: 60_000)), enqueuedAt: wall.now)
+        }
+        progress.handOff(handedOver)
+        let leftAtReport = Mutex<Int?>(nil)
+        let reports = RecordingDelivery { leftAtReport.withLock { $0 = $0 ?? progress.handedOverCount } }
+        let logger = Logger(label: "test.postman")
+        let relays = RelayPool(relays: [try RelayAddress(host: "127.0.0.1", port: 9, isSecure: false)], peer: RMBAddress(twin: 1),
+                               logger: logger) { "token" }
+        let postman = Postman(store: store, relays: relays, doorbell: Doorbell(),
+                              undeliverable: UndeliverableReporter(store: store, local: reports, logger: logger),
+                              metrics: PeerMetrics(), logger: logger, progress: progress)
+        let running = Task { await postman.run() }
+        let reported = await eventually(timeout: .seconds(30)) { reports.reported.count == 1 }
+        running.cancel()
+        await running.value
+        #expect(reported)
+        let left = leftAtReport.withLock { $0 } ?? 0
+        #expect(left > 90_000, "the expired entry was reported with only \(left) handed-over entries left")
     }
 }
