@@ -26,12 +26,12 @@ struct PostmanTests {
         }
     }
 
-    @Test("a request that expired in the outbox is dropped and reported by the postman, not left to the sweep")
-    func expiredEntryIsDroppedAndReported() async throws {
+    /// A store whose outbox holds request "late" (reply list "ret-late"), expired a second ago on
+    /// the returned wall clock.
+    private func storeWithExpiredRequest(durable: Bool) async throws -> (Store, ResenderTests.ManualWallClock, String) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-postman-\(UUID().uuidString)").path
         let wall = ResenderTests.ManualWallClock(StoreTime.now)
-        let store = try Store.open(path: path, now: { wall.now })
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try Store.open(path: path, durable: durable, now: { wall.now })
         let deadline = wall.now.adding(milliseconds: 1_000)
         _ = try await store.commit([
             .putBacklog(BacklogEntry(uid: "late", reference: "ref-late", replyTo: "ret-late", destinations: [7], deadline: deadline)),
@@ -39,6 +39,13 @@ struct PostmanTests {
                                  notBefore: wall.now)),
         ])
         wall.advance(milliseconds: 2_000)
+        return (store, wall, path)
+    }
+
+    @Test("a request that expired in the outbox is dropped and reported by the postman, not left to the sweep")
+    func expiredEntryIsDroppedAndReported() async throws {
+        let (store, _, path) = try await storeWithExpiredRequest(durable: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let reports = RecordingDelivery()
         let logger = Logger(label: "test.postman")
         // A relay that is never started: nothing can be sent.
@@ -61,17 +68,8 @@ struct PostmanTests {
     /// they keep coming, or a retry (here: an expired entry to report) waits behind all of them.
     @Test("a steady stream of handed-over entries does not keep the postman from the outbox")
     func handedOverEntriesDoNotStarveTheOutbox() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-postman-\(UUID().uuidString)").path
-        let wall = ResenderTests.ManualWallClock(StoreTime.now)
-        let store = try Store.open(path: path, durable: false, now: { wall.now })
+        let (store, wall, path) = try await storeWithExpiredRequest(durable: false)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let deadline = wall.now.adding(milliseconds: 1_000)
-        _ = try await store.commit([
-            .putBacklog(BacklogEntry(uid: "late", reference: "ref-late", replyTo: "ret-late", destinations: [7], deadline: deadline)),
-            .enqueue(OutboxDraft(uid: "late", destination: 7, kind: .request, payload: Array("signed".utf8), deadline: deadline,
-                                 notBefore: wall.now)),
-        ])
-        wall.advance(milliseconds: 2_000)
         let progress = Postman.Progress()
         // Far more than the postman takes in a round (256): without turns, hundreds of rounds
         // would go by before the outbox is read.
