@@ -15,7 +15,8 @@ import Synchronization
 /// Entries the pipeline hands over at apply time (``Progress/handOff(_:)``) go out from memory,
 /// before their commit is durable or readable; the outbox is read for everything else (retries,
 /// re-sends, plugin answers, what a restart found), at least every other round while entries
-/// keep being handed over, so a steady stream of new work never holds a retry back.
+/// keep being handed over, so a steady stream of new work never holds a retry back. What waits in
+/// memory is bounded (``Progress/handOffLimit``); past it, entries wait in the outbox only.
 ///
 /// A confirmation is recorded with a deferrable commit that the postman does not wait for: it
 /// rides along with the next transaction (usually the reply's), so a batch costs no fsync of
@@ -39,27 +40,50 @@ struct Postman: Sendable {
         let confirming = Confirming()
         let inFlight = InFlight()
         /// Entries handed over at apply time, not yet taken by the postman (also in `confirming`).
-        private let handedOver = Mutex<[OutboxEntry]>([])
+        private let handedOver = Mutex(HandedOver())
+        /// What the hand-off may hold: past it (the relays are down or slow and work keeps
+        /// coming), entries stay in the outbox only, where the postman reads them in turn.
+        let handOffLimit: (entries: Int, bytes: Int)
         /// No batch waits for its confirmation, and every confirmation is stored.
         var isSettled: Bool { inFlight.count == 0 && confirming.count == 0 }
 
+        private struct HandedOver {
+            var entries: [OutboxEntry] = []
+            var bytes = 0
+        }
+
+        init(handOffLimit: (entries: Int, bytes: Int) = (4096, 32 << 20)) {
+            self.handOffLimit = handOffLimit
+        }
+
         /// Queues entries whose commit is applied, for the postman's next round (it is to be
-        /// rung). They join `confirming` at once: an outbox read that sees them once they are
-        /// committed leaves them alone.
+        /// rung), as far as the limit allows. They join `confirming` at once: an outbox read
+        /// that sees them once they are committed leaves them alone.
         func handOff(_ entries: [OutboxEntry]) {
             guard !entries.isEmpty else { return }
-            confirming.insert(entries.map(\.seq))
-            handedOver.withLock { $0 += entries }
+            handedOver.withLock { queue in
+                var accepted: [UInt64] = []
+                for entry in entries {
+                    guard queue.entries.count < handOffLimit.entries,
+                          queue.bytes + entry.payload.count <= handOffLimit.bytes else { break }
+                    queue.entries.append(entry)
+                    queue.bytes += entry.payload.count
+                    accepted.append(entry.seq)
+                }
+                // In `confirming` before the lock is let go: the postman cannot take them sooner.
+                confirming.insert(accepted)
+            }
         }
 
         /// Handed-over entries not taken yet (tests).
-        var handedOverCount: Int { handedOver.withLock { $0.count } }
+        var handedOverCount: Int { handedOver.withLock { $0.entries.count } }
 
         /// Up to `limit` handed-over entries, oldest first.
         func takeHandedOver(limit: Int) -> [OutboxEntry] {
             handedOver.withLock { queue in
-                let taken = Array(queue.prefix(limit))
-                queue.removeFirst(taken.count)
+                let taken = Array(queue.entries.prefix(limit))
+                queue.entries.removeFirst(taken.count)
+                queue.bytes -= taken.reduce(0) { $0 + $1.payload.count }
                 return taken
             }
         }

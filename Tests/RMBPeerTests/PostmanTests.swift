@@ -70,7 +70,7 @@ struct PostmanTests {
     func handedOverEntriesDoNotStarveTheOutbox() async throws {
         let (store, wall, path) = try await storeWithExpiredRequest(durable: false)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let progress = Postman.Progress()
+        let progress = Postman.Progress(handOffLimit: (200_000, 1 << 30))
         // Far more than the postman takes in a round (256): without turns, hundreds of rounds
         // would go by before the outbox is read.
         let handedOver = (0..<100_000).map { index in
@@ -93,5 +93,27 @@ struct PostmanTests {
         #expect(reported)
         let left = leftAtReport.withLock { $0 } ?? 0
         #expect(left > 90_000, "the expired entry was reported with only \(left) handed-over entries left")
+    }
+
+    /// While the relays are down work keeps coming: what is handed over in memory has a bound,
+    /// past which entries wait in the outbox only (and stay out of `confirming`, so a read takes them).
+    @Test("the hand-off holds at most its limit of entries and bytes; the rest is left to the outbox")
+    func theHandOffIsBounded() {
+        func entry(_ seq: UInt64, bytes: Int) -> OutboxEntry {
+            OutboxEntry(seq: seq, draft: OutboxDraft(uid: "e\(seq)", destination: 7, kind: .request, payload: [UInt8](repeating: 1, count: bytes),
+                                                     deadline: StoreTime.now.adding(milliseconds: 60_000)), enqueuedAt: .now)
+        }
+        let byCount = Postman.Progress(handOffLimit: (entries: 2, bytes: 1 << 20))
+        byCount.handOff([entry(1, bytes: 10), entry(2, bytes: 10), entry(3, bytes: 10)])
+        #expect(byCount.handedOverCount == 2)
+        #expect(byCount.confirming.snapshot() == [1, 2])
+        #expect(byCount.takeHandedOver(limit: 10).map(\.seq) == [1, 2])
+        byCount.handOff([entry(4, bytes: 10)])
+        #expect(byCount.handedOverCount == 1, "room again once taken")
+
+        let byBytes = Postman.Progress(handOffLimit: (entries: 100, bytes: 250))
+        byBytes.handOff([entry(1, bytes: 100), entry(2, bytes: 100), entry(3, bytes: 100)])
+        #expect(byBytes.handedOverCount == 2)
+        #expect(!byBytes.confirming.snapshot().contains(3))
     }
 }
