@@ -45,7 +45,6 @@ package final class PeerEngine: Sendable {
     let validator: IncomingValidator
     private let doorbell: Doorbell
     private let progress: Postman.Progress
-    private let unsettledRequests: UnsettledRequests
     private let local: any LocalDelivery
     private let drainTimeout: Duration
     private let closeTimeout: Duration
@@ -80,14 +79,13 @@ package final class PeerEngine: Sendable {
         let keys = E2EKeyCache(ownKey: peer.identity.e2eKey)
         factory = EnvelopeFactory(peer: peer, directory: directory, keys: keys)
         validator = IncomingValidator(peer: peer, directory: directory, keys: keys)
-        let doorbell = Doorbell(), progress = Postman.Progress(), unsettledRequests = UnsettledRequests()
+        let doorbell = Doorbell(), progress = Postman.Progress()
         self.doorbell = doorbell
         self.progress = progress
-        self.unsettledRequests = unsettledRequests
         pipeline = OutgoingPipeline(factory: factory, store: store, handOff: { entries in
             progress.handOff(entries)
             doorbell.ring()
-        }, unsettled: unsettledRequests, logger: logger)
+        }, unsettled: UnsettledRequests(), logger: logger)
     }
 
     /// Stores requests of local callers (signed and encrypted, one envelope per destination) and
@@ -133,7 +131,7 @@ package final class PeerEngine: Sendable {
                 group.addTask {
                     // Ends when the sessions end (their inbound stream finishes).
                     await Downstream(validator: self.validator, factory: self.factory, store: self.store, local: self.local,
-                                     unsettledRequests: self.unsettledRequests, wakePostman: { doorbell.ringLater() }, metrics: self.metrics, logger: self.logger).run(relays.inbound)
+                                     unsettledRequests: self.pipeline.unsettled, wakePostman: { doorbell.ringLater() }, metrics: self.metrics, logger: self.logger).run(relays.inbound)
                 }
                 group.addTask {
                     await Resender(store: self.store, wakePostman: { doorbell.ringLater() },

@@ -196,13 +196,14 @@ struct Postman: Sendable {
             if readOutboxFirst, await sendHandedOver() { return .sentHandedOver }
             return found.isEmpty ? .idle : .confirming
         }
+        confirming.insert(live.map(\.seq))
         await start(live, confirming: confirming, inFlight: inFlight, group: &group)
         return .sent
     }
 
-    /// Hands `live` to a relay in a task of its own; returns once it is written (or settled).
+    /// Hands `live` (already in `confirming`) to a relay in a task of its own; returns once it is
+    /// written (or settled).
     private func start(_ live: [OutboxEntry], confirming: Confirming, inFlight: InFlight, group: inout DiscardingTaskGroup) async {
-        confirming.insert(live.map(\.seq))
         inFlight.started()
         let (written, writtenSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         group.addTask {
