@@ -3,7 +3,8 @@ import RMBTestSupport
 import Testing
 
 /// With healthy relays every message leaves its peer exactly once (issue 19): no batch is sent
-/// twice, so no receiver drops a duplicate and no stored reply is sent again.
+/// twice but for a hedge (a confirmation later than the hedge deadline), every copy a receiver
+/// drops was counted as an extra copy by its sender, and no stored reply is sent again.
 @Suite("rmb-peer sends each envelope once (real processes)", .serialized, .timeLimit(.minutes(3)))
 struct SendAccountingTests {
     @Test("a burst through two relays: requests and replies sent once each, nothing dropped as a duplicate")
@@ -48,15 +49,21 @@ struct SendAccountingTests {
             "batches unconfirmed": value("rmb_peer_batches_unconfirmed_total", requester) + value("rmb_peer_batches_unconfirmed_total", responder),
         ]
         func extraCopies(_ text: String) -> Double { PeerObservabilityTests.sum("rmb_peer_extra_copies_total", in: text) }
-        print("[send once] \(counts.sorted { $0.key < $1.key }); extra copies: requester \(extraCopies(requester)), responder \(extraCopies(responder))")
+        func hedged(_ text: String) -> Double { PeerObservabilityTests.value(#"rmb_peer_extra_copies_total{reason="hedge"}"#, in: text) ?? 0 }
+        print("[send once] \(counts.sorted { $0.key < $1.key }); extra copies: requester \(extraCopies(requester)) (hedged \(hedged(requester))), responder \(extraCopies(responder)) (hedged \(hedged(responder)))")
         #expect(counts["requests sent"] == Double(total), "\(counts)")
         #expect(counts["replies sent"] == Double(total), "\(counts)")
         // Every copy a receiver dropped was sent, and counted, as an extra copy by its sender
         // (before the Postman's fix, hundreds of requests of such a burst went out twice uncounted).
         #expect((counts["duplicate requests dropped"] ?? .infinity) <= extraCopies(requester), "\(counts)")
         #expect((counts["duplicate replies dropped"] ?? .infinity) <= extraCopies(responder), "\(counts)")
-        // Healthy relays: extra copies are rare (a confirmation later than 5 s on a loaded machine).
-        #expect(extraCopies(requester) + extraCopies(responder) <= Double(total) / 100, "\(counts)")
+        // Healthy relays: extra copies for any other reason than a hedge are rare. A hedge is a
+        // confirmation later than the relay's hedge deadline (≥ 200 ms): what hedging is for, and
+        // a loaded machine (CI runs this beside the CPU-bound suites) gives one now and then — a
+        // whole batch, up to 128 copies at once. Hedged copies are counted, and the two checks
+        // above hold them to account: every copy a receiver dropped was sent as an extra copy.
+        let otherExtras = extraCopies(requester) - hedged(requester) + extraCopies(responder) - hedged(responder)
+        #expect(otherExtras <= Double(total) / 100, "\(counts)")
         #expect(counts["requests re-sent"] == 0, "\(counts)")
     }
 }
