@@ -23,6 +23,9 @@ struct DirectDelivery: LocalDelivery {
     let now: @Sendable () -> StoreTime
     let logger: Logger
 
+    /// The calls waiting for replies are tasks of this process.
+    var callersLiveInProcess: Bool { true }
+
     func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] {
         var outcomes: [LocalHandOver] = []
         outcomes.reserveCapacity(messages.count)

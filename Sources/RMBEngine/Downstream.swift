@@ -331,9 +331,16 @@ struct Downstream: Sendable {
             var backlog: BacklogEntry?
             do {
                 backlog = try store.backlog.get(uid: envelope.uid)
-                // Sent while its commit was still in flight (see OutgoingPipeline): wait for it.
-                if backlog == nil, await unsettledRequests.waitIfUnsettled(envelope.uid) {
-                    backlog = try store.backlog.get(uid: envelope.uid)
+                // Sent while its commit was still in flight (see OutgoingPipeline): for a caller
+                // in this process take its entry from memory (a crash that forgets the request
+                // takes the caller along; the reply's record is queued after the request's write,
+                // so applied after it); for one that outlives us, wait for the commit.
+                if backlog == nil {
+                    if local.callersLiveInProcess, let settling = unsettledRequests.entry(envelope.uid) {
+                        backlog = settling
+                    } else if await unsettledRequests.waitIfUnsettled(envelope.uid) {
+                        backlog = try store.backlog.get(uid: envelope.uid)
+                    }
                 }
             } catch {
                 logger.error("backlog unavailable", metadata: ["error": "\(error)"])

@@ -77,6 +77,12 @@ package enum LocalDeliveryError: Error, CustomStringConvertible {
 /// the engine has to tell local callers, goes. `rmb-peer` pushes to Redis lists
 /// (``RedisDelivery``); a direct peer hands messages to its handlers and waiting calls in process.
 package protocol LocalDelivery: Sendable {
+    /// Whether the callers waiting for replies live in this process, so a crash takes them
+    /// along: a reply may then be handed over before its request's write is durable (a crash
+    /// that forgets the request forgets its caller too). False for callers that outlive this
+    /// process (Redis): one of them would get a second answer to a request re-sent after a
+    /// crash.
+    var callersLiveInProcess: Bool { get }
     /// Hands each message over, in order, at most once per key; one outcome per message.
     func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver]
     /// Tells callers their requests failed (each reply goes to its `ret` queue): undeliverable,

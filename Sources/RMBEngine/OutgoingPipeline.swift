@@ -7,20 +7,29 @@ import Store
 /// Where the reference stays silent (bad JSON with a readable `ret`, bad base64, expired
 /// request), the client gets an error on `ret` (known-gaps §16).
 ///
-/// A batch's envelopes go to the postman as soon as its commit is applied, while the fsync
-/// runs, not after it: the fsync is then off the round trip's path (one per side, each a few
-/// hundred microseconds and the largest part of a durable peer's latency). What a crash in that
-/// window may cost, the protocol makes good: an unrecorded request is taken from the local queue
-/// again after the restart (its uid is stable) or its caller died with the process; an
-/// unrecorded answer leaves its request unrecorded too (its inbox record rides with the answer's
-/// commit), so a re-sent request is handed over again and answered again, and the requester
-/// drops a second answer. The caller still hears of the batch only once it is durable.
+/// A batch's envelopes go to the postman as soon as its write is queued, with outbox numbers
+/// reserved for them, not once it is committed: neither the fsync (one per side, each a few
+/// hundred microseconds and the largest part of a durable peer's latency) nor the wait for the
+/// store's single writer (busy with the previous commit's fsync, which this disk now and then
+/// stalls for tens of milliseconds) is on the round trip's path. The store's later writes about
+/// them (confirmation, retry) are queued after, so applied after (but for a batch that fails and
+/// is retried unit by unit, freeing units first: a confirmation applied before its entry leaves
+/// the entry to be sent once more, and its receiver drops the copy). When the store is more than
+/// half full they go only once the write is applied (a write refused for space must not have
+/// been sent). What a crash before the commit is durable may cost, the protocol makes good: an
+/// unrecorded request is taken from the local queue again after the restart (its uid is stable)
+/// or its caller died with the process; an unrecorded answer leaves its request unrecorded too
+/// (its inbox record rides with the answer's commit), so a re-sent request is handed over again
+/// and answered again, and the requester drops a second answer. The caller still hears of the
+/// batch only once it is durable.
 package struct OutgoingPipeline: Sendable {
     let factory: EnvelopeFactory
     let store: Store
-    /// Takes the outbox entries of a batch whose commit is applied (called on the thread that
-    /// writes, inside the transaction: it only queues them for the postman and rings).
-    let handOff: @Sendable ([OutboxEntry]) -> Void
+    /// Where a batch's outbox entries go once its write is queued (or, on a store more than half
+    /// full, applied: then on the thread that writes, inside the transaction).
+    let postman: Postman.Progress
+    /// Rung after a hand-off.
+    let doorbell: Doorbell
     /// Requests whose commit is in flight, for a reply that comes back before it is readable.
     let unsettled: UnsettledRequests
     let logger: Logger
@@ -99,19 +108,39 @@ package struct OutgoingPipeline: Sendable {
         return ([.putBacklog(backlog)] + drafts.map { .enqueue($0) }, failures, (request.replyTo, request.reference))
     }
 
-    /// Commits a prepared batch in one transaction, handing its envelopes to the postman once it
-    /// is applied (see the type's comment), and returns once it is durable; if the store refuses
-    /// it (full), every requester of the batch hears about it (nothing was sent then).
+    /// Commits a prepared batch in one transaction, handing its envelopes to the postman as soon
+    /// as it is queued (or applied, on a store more than half full; see the type's comment), and
+    /// returns once it is durable; if the store refuses it (full), every requester of the batch
+    /// hears about it (nothing was sent then).
     package func commit(_ prepared: Prepared) async -> [Undeliverable] {
         guard !prepared.operations.isEmpty else { return prepared.failures }
-        let requests = prepared.operations.compactMap { operation -> String? in
-            if case .putBacklog(let backlog) = operation { backlog.uid } else { nil }
+        let requests = prepared.operations.compactMap { operation -> BacklogEntry? in
+            if case .putBacklog(let backlog) = operation { backlog } else { nil }
         }
         unsettled.begin(requests)
-        defer { unsettled.end(requests) }
-        let operations = prepared.operations, handOff = self.handOff, enqueuedAt = store.now()
-        let pending = store.enqueue(operations) { results in
-            handOff(Self.outboxEntries(operations, results, enqueuedAt: enqueuedAt))
+        defer { unsettled.end(requests.map(\.uid)) }
+        let postman = self.postman, doorbell = self.doorbell, enqueuedAt = store.now()
+        let pending: PendingCommit
+        if store.hasAmpleRoom {
+            let (operations, entries) = Self.reservingOutboxSeqs(prepared.operations, in: store, enqueuedAt: enqueuedAt)
+            let seqs = entries.map(\.seq)
+            postman.claim(seqs)
+            pending = store.enqueue(operations)
+            if pending.hasFailed {
+                postman.confirming.remove(seqs)   // refused at once (the store is closing): nothing goes
+            } else if !entries.isEmpty {
+                // Handed over once queued: what the postman then stores about them is applied after them.
+                postman.handOff(entries, claimed: true)
+                doorbell.ring()
+            }
+        } else {
+            let operations = prepared.operations
+            pending = store.enqueue(operations) { results in
+                let entries = Self.outboxEntries(operations, results, enqueuedAt: enqueuedAt)
+                guard !entries.isEmpty else { return }
+                postman.handOff(entries)
+                doorbell.ring()
+            }
         }
         do {
             _ = try await pending.results()
@@ -121,6 +150,27 @@ package struct OutgoingPipeline: Sendable {
             let refusal = JSONError(code: 500, message: ProtocolError.other(error.description).description)
             return prepared.failures + prepared.requesters.map { Undeliverable(replyTo: $0.replyTo, response: .undeliverable(reference: $0.reference, error: refusal)) }
         }
+    }
+
+    /// `operations` with an outbox number reserved for each `.enqueue`, and the entries they add.
+    static func reservingOutboxSeqs(_ operations: [StoreOperation], in store: Store,
+                                    enqueuedAt: StoreTime) -> ([StoreOperation], [OutboxEntry]) {
+        let count = operations.reduce(0) { count, operation in
+            if case .enqueue = operation { count + 1 } else { count }
+        }
+        guard count > 0 else { return (operations, []) }
+        var seq = store.reserveOutboxSeqs(count)
+        var reserved = operations
+        var entries: [OutboxEntry] = []
+        entries.reserveCapacity(count)
+        for index in reserved.indices {
+            guard case .enqueue(var draft) = reserved[index] else { continue }
+            draft.reservedSeq = seq
+            reserved[index] = .enqueue(draft)
+            entries.append(OutboxEntry(seq: seq, draft: draft, enqueuedAt: enqueuedAt))
+            seq += 1
+        }
+        return (reserved, entries)
     }
 
     /// The outbox entries `operations` added, in order, from their results.

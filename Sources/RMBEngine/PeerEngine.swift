@@ -82,10 +82,8 @@ package final class PeerEngine: Sendable {
         let doorbell = Doorbell(), progress = Postman.Progress()
         self.doorbell = doorbell
         self.progress = progress
-        pipeline = OutgoingPipeline(factory: factory, store: store, handOff: { entries in
-            progress.handOff(entries)
-            doorbell.ring()
-        }, unsettled: UnsettledRequests(), logger: logger)
+        pipeline = OutgoingPipeline(factory: factory, store: store, postman: progress, doorbell: doorbell,
+                                    unsettled: UnsettledRequests(), logger: logger)
     }
 
     /// Stores requests of local callers (signed and encrypted, one envelope per destination) and

@@ -12,8 +12,9 @@ import Synchronization
 /// soon as the previous one is on the socket (so the order on the wire is the outbox's order),
 /// instead of after its confirmation came back.
 ///
-/// Entries the pipeline hands over at apply time (``Progress/handOff(_:)``) go out from memory,
-/// before their commit is durable or readable; the outbox is read for everything else (retries,
+/// Entries the pipeline hands over as their write is queued or applied
+/// (``Progress/handOff(_:claimed:)``) go out from memory, before their commit is durable or
+/// readable; the outbox is read for everything else (retries,
 /// re-sends, plugin answers, what a restart found), at least every other round while entries
 /// keep being handed over, so a steady stream of new work never holds a retry back. What waits in
 /// memory is bounded (``Progress/handOffLimit``); past it, entries wait in the outbox only.
@@ -39,7 +40,7 @@ struct Postman: Sendable {
     final class Progress: Sendable {
         let confirming = Confirming()
         let inFlight = InFlight()
-        /// Entries handed over at apply time, not yet taken by the postman (also in `confirming`).
+        /// Entries handed over by the pipeline, not yet taken by the postman (also in `confirming`).
         private let handedOver = Mutex(HandedOver())
         /// What the hand-off may hold: past it (the relays are down or slow and work keeps
         /// coming), entries stay in the outbox only, where the postman reads them in turn.
@@ -56,22 +57,33 @@ struct Postman: Sendable {
             self.handOffLimit = handOffLimit
         }
 
-        /// Queues entries whose commit is applied, for the postman's next round (it is to be
-        /// rung), as far as the limit allows. They join `confirming` at once: an outbox read
-        /// that sees them once they are committed leaves them alone.
-        func handOff(_ entries: [OutboxEntry]) {
+        /// Keeps outbox numbers reserved for a write out of the postman's outbox reads before the
+        /// write is queued; its entries are handed over right after (``handOff(_:claimed:)``).
+        /// Claimed after the queueing, a store that commits at once could let a read send them.
+        func claim(_ seqs: [UInt64]) { confirming.insert(seqs) }
+
+        /// Queues entries whose write is queued (``claim(_:)``ed, `claimed`) or applied, for the
+        /// postman's next round (it is to be rung), as far as the limit allows. They are in
+        /// `confirming` (joining it here unless claimed): an outbox read that sees them once
+        /// committed leaves them alone. Those past the limit stay in the outbox only (a claim
+        /// is let go), where the postman reads them in turn.
+        func handOff(_ entries: [OutboxEntry], claimed: Bool = false) {
             guard !entries.isEmpty else { return }
             handedOver.withLock { queue in
-                var accepted: [UInt64] = []
+                var accepted = 0
                 for entry in entries {
                     guard queue.entries.count < handOffLimit.entries,
                           queue.bytes + entry.payload.count <= handOffLimit.bytes else { break }
                     queue.entries.append(entry)
                     queue.bytes += entry.payload.count
-                    accepted.append(entry.seq)
+                    accepted += 1
                 }
-                // In `confirming` before the lock is let go: the postman cannot take them sooner.
-                confirming.insert(accepted)
+                // Settled before the lock is let go: the postman cannot take them sooner.
+                if claimed {
+                    confirming.remove(entries.dropFirst(accepted).map(\.seq))
+                } else {
+                    confirming.insert(entries.prefix(accepted).map(\.seq))
+                }
             }
         }
 

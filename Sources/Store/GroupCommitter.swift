@@ -1,6 +1,7 @@
 import Foundation
 import LMDB
 import Logging
+import Synchronization
 
 /// Group commit: callers queue their operations and await; one dedicated writer thread takes
 /// everything queued, applies it in a single LMDB write transaction and commits it with one
@@ -88,6 +89,8 @@ final class GroupCommitter: @unchecked Sendable {
     private let logger: Logger
     /// Touched only under `writeLock`.
     private let state: WriterState
+    /// The writer's outbox numbers, also reserved ahead by callers (thread-safe on its own).
+    let outboxSequence: OutboxSequence
     /// Held by whoever runs a write transaction: the writer thread, or a caller committing its
     /// own unit (a store without fsync). Taken after `condition`, never the other way round.
     private let writeLock = NSLock()
@@ -126,6 +129,11 @@ final class GroupCommitter: @unchecked Sendable {
     /// The monotonic clock the deferral and linger windows run on.
     private let clock: any WriterClock
 
+    /// Whether the map's high-water mark was below half the map at the last commit (see
+    /// ``hasAmpleRoom``); false once a write was refused for space, until a commit finds room.
+    private let roomy = Atomic<Bool>(true)
+    private let pageSize: Int
+
     init(env: LMDBEnvironment, state: WriterState, lingerLimit: Duration, deferLimit: Duration = .milliseconds(20),
          metaSyncDelay: Duration = .zero, now: @escaping @Sendable () -> StoreTime = { .now },
          clock: any WriterClock = SystemWriterClock(), logger: Logger) {
@@ -135,9 +143,23 @@ final class GroupCommitter: @unchecked Sendable {
         self.now = now
         self.clock = clock
         self.state = state
+        outboxSequence = state.outboxSequence
         self.lingerLimit = lingerLimit
         self.deferLimit = deferLimit
         self.logger = logger
+        pageSize = (try? env.stat().pageSize) ?? 4096
+        noteRoom()
+    }
+
+    /// The map's high-water mark is below half its size: a usual batch will not be refused for
+    /// space, so a caller may act on its write before it is applied (see
+    /// ``Store/reserveOutboxSeqs(_:)``). Conservative: freed pages below the mark are reused, but
+    /// the mark never goes down.
+    var hasAmpleRoom: Bool { roomy.load(ordering: .relaxed) }
+
+    private func noteRoom() {
+        guard let info = try? env.info() else { return }
+        roomy.store((info.lastPageNumber + 1) * pageSize <= info.mapSize / 2, ordering: .relaxed)
     }
 
     /// Starts the writer thread (once).
@@ -427,6 +449,7 @@ final class GroupCommitter: @unchecked Sendable {
                 return results
             }
             state.committed()
+            noteRoom()
             record {
                 $0.commits += 1
                 $0.operations += operationCount
@@ -448,6 +471,7 @@ final class GroupCommitter: @unchecked Sendable {
         let mapSize = (try? env.info().mapSize) ?? 0
         let storeError = StoreError.wrap(error, mapSize: mapSize)
         if case .full = storeError {
+            roomy.store(false, ordering: .relaxed)
             logger.warning("store map is full (\(mapSize) bytes): write refused")
         } else {
             logger.error("store write failed: \(storeError)")

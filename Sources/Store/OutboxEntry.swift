@@ -10,6 +10,9 @@ public struct OutboxDraft: Sendable, Hashable {
     public var deadline: StoreTime
     /// First send allowed from (normally "now": FIFO with everything already due).
     public var notBefore: StoreTime
+    /// The entry's sequence number, reserved with ``Store/reserveOutboxSeqs(_:)``; nil: the
+    /// writer takes the next one.
+    public var reservedSeq: UInt64?
 
     public init(uid: String, destination: UInt32, kind: EnvelopeKind, payload: [UInt8], deadline: StoreTime, notBefore: StoreTime = .now) {
         self.uid = uid

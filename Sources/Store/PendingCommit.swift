@@ -27,6 +27,14 @@ public final class PendingCommit: Sendable {
         for waiter in waiters { waiter.resume(with: result.mapError { $0 as any Error }) }
     }
 
+    /// Whether the write has failed already (refused when queued: the store is closing; or
+    /// committed on the caller's thread and refused).
+    public var hasFailed: Bool {
+        state.withLock { state in
+            if case .done(.failure) = state { true } else { false }
+        }
+    }
+
     /// One result per operation once the write is durable; its error if it failed. Any number
     /// of callers may wait, before or after the write completed.
     public func results() async throws(StoreError) -> [StoreOperationResult] {

@@ -150,6 +150,24 @@ public final class Store: Sendable {
         return pending
     }
 
+    /// Reserves `count` consecutive outbox sequence numbers and returns the first: `.enqueue`
+    /// operations whose drafts carry them (``OutboxDraft/reservedSeq``) store their entries
+    /// under those numbers, so the caller knows each entry (and may hand it to a sender) before
+    /// the write is applied. Numbers reserved and never written are skipped (after a restart
+    /// they may come again: nothing holds them).
+    ///
+    /// Acting on an entry before its write is applied is safe only where losing that write is
+    /// made good by the protocol (see ``enqueue(_:deferrable:applied:)``), and where the write
+    /// will not be refused: ask ``hasAmpleRoom`` first.
+    public func reserveOutboxSeqs(_ count: Int) -> UInt64 {
+        committer.outboxSequence.take(count)
+    }
+
+    /// Whether the map is less than half used (its high-water mark, read after each commit;
+    /// false after a write was refused for space, until a commit finds room again): a usual
+    /// batch will not be refused for space.
+    public var hasAmpleRoom: Bool { committer.hasAmpleRoom }
+
     /// Queues a deferrable write (see ``commit(_:deferrable:)``) and returns at once; `completion`
     /// runs on the store's writer thread when it is durable or failed (keep it short). The write
     /// is in the queue when this returns, so it is applied before anything submitted later.

@@ -1,9 +1,12 @@
 import LMDB
 
 /// Applies `StoreOperation`s inside a write transaction. Lives on the writer thread only (it is
-/// not `Sendable`): the sequence counters are plain fields, saved before each transaction and
-/// restored when it aborts, and persisted in `meta` by the transaction that advanced them so a
-/// reopened store never reuses a sequence number.
+/// not `Sendable`): the counters are plain fields, saved before each transaction and restored
+/// when it aborts, and persisted in `meta` by the transaction that advanced them so a reopened
+/// store never reuses a sequence number that was written. Outbox numbers come from
+/// `outboxSequence`, shared with callers who reserve them ahead; the counter saved is one past
+/// the highest written (a number reserved and never written may come again after a restart:
+/// nothing holds it).
 final class WriterState {
     struct Counters: Equatable {
         var nextOutboxSeq: UInt64 = 1
@@ -14,6 +17,7 @@ final class WriterState {
     static let inboxSeqKey = Array("next.inbox.seq".utf8)
 
     let dbs: Databases
+    let outboxSequence: OutboxSequence
     var counters: Counters
     private var persisted: Counters
 
@@ -25,6 +29,7 @@ final class WriterState {
                 nextInboxSeq: try Self.readCounter(txn, dbs.meta, Self.inboxSeqKey)
             )
         }
+        outboxSequence = OutboxSequence(startingAt: loaded.nextOutboxSeq)
         counters = loaded
         persisted = loaded
     }
@@ -95,8 +100,8 @@ final class WriterState {
     // MARK: Outbox
 
     func enqueue(_ draft: OutboxDraft, _ txn: LMDBTransaction, now: StoreTime) throws -> UInt64 {
-        let seq = counters.nextOutboxSeq
-        counters.nextOutboxSeq += 1
+        let seq = draft.reservedSeq ?? outboxSequence.take()
+        counters.nextOutboxSeq = max(counters.nextOutboxSeq, seq + 1)
         let entry = OutboxEntry(seq: seq, draft: draft, enqueuedAt: now)
         let key = seq.bigEndianBytes
         try txn.put(dbs.outbox, key, entry.encoded(), flags: .noOverwrite)

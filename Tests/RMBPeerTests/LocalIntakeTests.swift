@@ -25,7 +25,7 @@ struct LocalIntakeTests {
         let client = try RedisClient(url: redis.url, poolSize: 2)
         defer { client.close() }
         let pair = try PeerCoreTests.pair(e2e: true)
-        let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, handOff: { _ in }, unsettled: UnsettledRequests(),
+        let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, postman: Postman.Progress(), doorbell: Doorbell(), unsettled: UnsettledRequests(),
                                         logger: Logger(label: "test.intake"))
         let processing = RedisKeys.processing(RedisKeys.local)
         let request = BusClient.requestJSON(ref: "taken", cmd: "echo.ping", dst: [41], ret: "ret-intake")

@@ -19,6 +19,7 @@ struct PostmanTests {
         private let onReport: @Sendable () -> Void
         var reported: [(replyTo: String, response: ClientResponse)] { reports.withLock { $0 } }
         init(onReport: @escaping @Sendable () -> Void = {}) { self.onReport = onReport }
+        var callersLiveInProcess: Bool { false }
         func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] { messages.map { _ in .handed } }
         func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws {
             onReport()
@@ -115,5 +116,13 @@ struct PostmanTests {
         byBytes.handOff([entry(1, bytes: 100), entry(2, bytes: 100), entry(3, bytes: 100)])
         #expect(byBytes.handedOverCount == 2)
         #expect(!byBytes.confirming.snapshot().contains(3))
+
+        // Claimed before their write was queued: those past the limit are let go, to the outbox.
+        let claimed = Postman.Progress(handOffLimit: (entries: 1, bytes: 1 << 20))
+        claimed.claim([7, 8])
+        #expect(claimed.confirming.snapshot() == [7, 8], "kept out of outbox reads while the write is queued")
+        claimed.handOff([entry(7, bytes: 10), entry(8, bytes: 10)], claimed: true)
+        #expect(claimed.takeHandedOver(limit: 10).map(\.seq) == [7])
+        #expect(claimed.confirming.snapshot() == [7], "the one past the limit is left to the outbox read")
     }
 }

@@ -12,26 +12,59 @@ import TwinDirectory
 @testable import RMBEngine
 @testable import RMBPeer
 
-/// The pipeline hands a batch's envelopes to the postman once its commit is applied, not once it
-/// is durable: a reply can then come back before its request's backlog entry is readable, and
-/// must wait for it rather than be dropped.
+/// The pipeline hands a batch's envelopes to the postman as soon as its write is queued (once it
+/// is applied on a store more than half full), not once it is durable: a reply can then come back
+/// before its request's backlog entry is readable, and must wait for it rather than be dropped.
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct SendAtApplyTests {
-    @Test("a reply that arrives while its request's commit is in flight waits for it and is delivered")
+    @Test("with room in the store, a request's envelope is handed over while its write is still queued; its reply waits for the write and is delivered")
     func aReplyOvertakingItsRequestsCommitIsDelivered() async throws {
+        try await overtake(halfFull: false)
+    }
+
+    @Test("in a store more than half full, the envelope is handed over only once its write is applied (a refused write must not have been sent)")
+    func aFullishStoreHandsOverAtApply() async throws {
+        try await overtake(halfFull: true)
+    }
+
+    @Test("for callers in this process (a direct peer's), the reply is delivered at once, while its request's write still waits")
+    func inProcessCallersGetTheReplyAtOnce() async throws {
+        try await overtake(halfFull: false, callersInProcess: true)
+    }
+
+    /// Redis delivery that says its callers live in this process, as a direct peer's do.
+    struct InProcessCallers: LocalDelivery {
+        let redis: RedisDelivery
+        var callersLiveInProcess: Bool { true }
+        func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] { await redis.deliver(messages) }
+        func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws { try await redis.report(replies) }
+    }
+
+    /// A request committed while the store's writer is held in an earlier transaction, and its
+    /// reply arriving before the request's write is readable.
+    private func overtake(halfFull: Bool, callersInProcess: Bool = false) async throws {
         let redis = try RedisServer.start()
         defer { redis.stop() }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-send-at-apply-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try Store.open(path: path, mapSize: 16 << 20)
+        if halfFull {
+            // The map's high-water mark past half: 9 MiB written (and removed: the mark stays).
+            let big = OutboxDraft(uid: "ballast", destination: 9, kind: .request, payload: [UInt8](repeating: 7, count: 9 << 20),
+                                  deadline: StoreTime.now.adding(milliseconds: 60_000))
+            let seq = try await store.outbox.enqueue(big)
+            _ = try await store.outbox.remove(seqs: [seq])
+        }
+        #expect(store.hasAmpleRoom == !halfFull)
         let client = try RedisClient(url: redis.url, poolSize: 2)
         defer { client.close() }
         let pair = try PeerCoreTests.pair(e2e: true)
         let unsettled = UnsettledRequests()
-        let handedOff = Mutex<[OutboxEntry]>([])
-        let pipeline = OutgoingPipeline(factory: pair.alphaFactory, store: store, handOff: { entries in handedOff.withLock { $0 += entries } },
+        let postman = Postman.Progress()
+        let pipeline = OutgoingPipeline(factory: pair.alphaFactory, store: store, postman: postman, doorbell: Doorbell(),
                                         unsettled: unsettled, logger: Logger(label: "test.pipeline"))
-        let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: RedisDelivery(redis: client),
+        let local: any LocalDelivery = callersInProcess ? InProcessCallers(redis: RedisDelivery(redis: client)) : RedisDelivery(redis: client)
+        let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: local,
                                     unsettledRequests: unsettled, wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
         let frames = LaneBuffer<InboundFrame>()
         let running = Task { await downstream.run(frames) }
@@ -58,20 +91,48 @@ struct SendAtApplyTests {
                                                                    payload: Array("ho".utf8), expiration: 60))
         await frames.append(InboundFrame(relay: try RelayAddress(parsing: "relay.example.com"), envelope: .success(try RMBEnvelope(wire: try reply.wireBytes()))))
         let patience = ContinuousClock.now + .seconds(10)
-        while unsettled.waiting == 0, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(1)) }
-        #expect(unsettled.waiting == 1, "the reply waits for its request's commit (dropped otherwise)")
-        #expect(try await client.send(["LLEN", "ret-overtaken"]).integer == 0, "not delivered before its request is stored")
-        #expect(handedOff.withLock { $0.isEmpty }, "nothing handed over before the request's commit is applied")
+        let reader = client.makeDedicatedConnection(label: "reader")
+        defer { reader.close() }
+        if callersInProcess {
+            let delivered = try await reader.blocking(["BRPOP", "ret-overtaken", "10"], blockTimeout: .seconds(11))
+            #expect(delivered.array?.count == 2, "delivered while the request's write still waits behind the held one")
+            #expect(unsettled.waiting == 0 && unsettled.count == 1)
+        } else {
+            while unsettled.waiting == 0, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(1)) }
+            #expect(unsettled.waiting == 1, "the reply waits for its request's commit (dropped otherwise)")
+            #expect(try await client.send(["LLEN", "ret-overtaken"]).integer == 0, "not delivered before its request is stored")
+        }
+        var early: [OutboxEntry] = []
+        if !halfFull {
+            while postman.handedOverCount == 0, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(1)) }
+            early = postman.takeHandedOver(limit: 10)
+            #expect(early.map(\.uid) == [uid], "handed over while the request's write waits behind the held one")
+            #expect(postman.confirming.snapshot() == Set(early.map(\.seq)), "kept out of outbox reads")
+        } else {
+            #expect(postman.handedOverCount == 0, "nothing handed over before the request's write is applied")
+        }
 
         release.signal()
         _ = try await holder.results()
         #expect(await committing.value.isEmpty)
-        #expect(handedOff.withLock { $0.map(\.uid) } == [uid], "the request's envelope was handed to the postman")
-        let reader = client.makeDedicatedConnection(label: "reader")
-        defer { reader.close() }
-        let delivered = try await reader.blocking(["BRPOP", "ret-overtaken", "10"], blockTimeout: .seconds(11))
-        #expect(delivered.array?.count == 2, "the reply is delivered once its request is stored")
+        if halfFull {
+            early = postman.takeHandedOver(limit: 10)
+            #expect(early.map(\.uid) == [uid], "the request's envelope was handed to the postman once applied")
+        }
+        // The store holds the entry under the number the postman was given.
+        let stored = try store.outbox.due(now: StoreTime.now.adding(milliseconds: 1_000), limit: 10).filter { $0.uid == uid }
+        #expect(stored.map(\.seq) == early.map(\.seq) && stored.map(\.payload) == early.map(\.payload))
+        if !callersInProcess {
+            let delivered = try await reader.blocking(["BRPOP", "ret-overtaken", "10"], blockTimeout: .seconds(11))
+            #expect(delivered.array?.count == 2, "the reply is delivered once its request is stored")
+        }
         #expect(unsettled.count == 0)
+        // The reply's record came after the request's: the reply is in the inbox, delivered once.
+        let replyKey = InboxKey(source: 7, uid: uid, kind: .response)
+        let patienceForRecord = ContinuousClock.now + .seconds(10)
+        while try !store.inbox.containsAny([replyKey]), ContinuousClock.now < patienceForRecord { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try store.inbox.containsAny([replyKey]))
+        #expect(try await client.send(["LLEN", "ret-overtaken"]).integer == 0, "delivered once")
 
         await frames.finish()
         await store.close()
@@ -82,7 +143,9 @@ struct SendAtApplyTests {
     func unsettledRequestsCountCommits() async throws {
         let unsettled = UnsettledRequests()
         #expect(await unsettled.waitIfUnsettled("none") == false)
-        unsettled.begin(["u", "u"])
+        let entry = BacklogEntry(uid: "u", reference: "r", replyTo: "ret", destinations: [7], deadline: StoreTime.now.adding(milliseconds: 60_000))
+        unsettled.begin([entry, entry])
+        #expect(unsettled.entry("u") == entry && unsettled.entry("none") == nil)
         let waiting = Task { await unsettled.waitIfUnsettled("u") }
         while unsettled.waiting == 0 { await Task.yield() }
         unsettled.end(["u"])

@@ -9,6 +9,9 @@ import RMBProtocol
 struct RedisDelivery: LocalDelivery {
     let redis: RedisClient
 
+    /// Callers are applications on Redis: they outlive a crash of this peer.
+    var callersLiveInProcess: Bool { false }
+
     /// LPUSH only if the delivery marker was not set yet, so a message is pushed once however
     /// often it is handed over: a re-delivery after a crash between the push and the store's
     /// "delivered" mark, a copy that arrived again after a crash between the push and its
