@@ -19,8 +19,8 @@ import TwinDirectory
 public actor RelayConnection {
     public struct Configuration: Sendable {
         /// Liveness period: a connection that heard nothing for one period sends an envelope
-        /// ping; one that heard nothing for two (not even that pong) is closed and reconnected,
-        /// so a dead relay is noticed within three periods. Time the peer spends not reading
+        /// ping; one whose ping then goes unanswered for a period (nothing heard since it was
+        /// sent) is closed and reconnected, so a dead relay is noticed within three periods. Time the peer spends not reading
         /// (its downstream is full: back-pressure) does not count — see ``keepalive(_:)``.
         public var keepalive: Duration = .seconds(3)
         public var confirmationTimeout: Duration = .seconds(5)
@@ -66,8 +66,8 @@ public actor RelayConnection {
     /// A read frame is being handed on and the handover waits (the peer's inbound buffer is
     /// full): the socket is not read meanwhile, so the relay's silence proves nothing.
     private var delivering = false
-    /// An envelope ping sent by the keepalive is on its way.
-    private var keepaliveProbing = false
+    /// When (``now``) the keepalive sent its envelope ping, while nothing was heard since.
+    private var keepaliveProbeSentAt: Duration?
 
     public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(),
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger,
@@ -314,17 +314,21 @@ public actor RelayConnection {
     // MARK: Keepalive
 
     /// Runs while connection `generation` is up: every period, a connection that heard nothing
-    /// for a period sends an envelope ping (its pong is a frame like any other), and one that
-    /// heard nothing for two periods throws ``KeepaliveTimeout``, which closes it. While a read
-    /// frame waits to be handed on (back-pressure: the peer deliberately stops reading so TCP
-    /// slows the relay down), the relay is not judged, and the silence counts from when reading
-    /// resumes: pongs queued behind the unread frames cannot arrive before then. Meanwhile a
-    /// heartbeat each period lets the relay hear from us, so it does not close the session for
-    /// silence (relays close clients they hear nothing from) and drop what it queued for us.
+    /// for a period sends an envelope ping (its pong is a frame like any other), and one whose
+    /// ping was sent a period ago with nothing heard since throws ``KeepaliveTimeout``, which
+    /// closes it. Only an unanswered ping condemns a relay: an idle connection is quiet between
+    /// a probe's pong and the next probe, and judging it by its silence alone closed it whenever
+    /// a timer fired a little later than the pong had come (every few periods on a loaded
+    /// machine, with replies in flight lost to the old socket). While a read frame waits to be
+    /// handed on (back-pressure: the peer deliberately stops reading so TCP slows the relay
+    /// down), the relay is not judged, and the silence counts from when reading resumes: pongs
+    /// queued behind the unread frames cannot arrive before then. Meanwhile a heartbeat each
+    /// period lets the relay hear from us, so it does not close the session for silence (relays
+    /// close clients they hear nothing from) and drop what it queued for us.
     private func keepalive(_ generation: UInt64) async throws {
         let period = configuration.keepalive
         lastHeard = now
-        keepaliveProbing = false
+        keepaliveProbeSentAt = nil
         while true {
             try await clock.sleep(for: period, tolerance: nil)
             guard generation == self.generation else { continue }
@@ -332,19 +336,17 @@ public actor RelayConnection {
                 await sendHeartbeat()
                 continue
             }
-            let silence = now - lastHeard
-            if silence >= period * 2 { throw KeepaliveTimeout(silence: silence) }
-            if silence >= period && !keepaliveProbing {
-                keepaliveProbing = true
-                Task {
-                    _ = try? await self.sendConfirmed([])
-                    self.keepaliveProbeFinished()
-                }
+            if let sentAt = keepaliveProbeSentAt, lastHeard < sentAt {
+                if now - sentAt >= period { throw KeepaliveTimeout(silence: now - lastHeard) }
+                continue
+            }
+            keepaliveProbeSentAt = nil
+            if now - lastHeard >= period {
+                keepaliveProbeSentAt = now
+                Task { _ = try? await self.sendConfirmed([]) }
             }
         }
     }
-
-    private func keepaliveProbeFinished() { keepaliveProbing = false }
 
     /// An envelope ping nobody waits for: its pong is dropped when read.
     private func sendHeartbeat() async {

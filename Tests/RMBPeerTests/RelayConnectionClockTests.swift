@@ -141,6 +141,33 @@ struct RelayConnectionClockTests {
         await relay.stop()
     }
 
+    /// A probe's pong read a little after the keepalive's check, and a later check firing a
+    /// little late (as real timers do on a loaded machine): the relay answered every probe, so
+    /// the connection stays. Judged by silence alone, it was closed as "nothing heard for
+    /// 6.01 s" — on every idle peer, every few periods, losing replies in flight.
+    @Test func anIdleConnectionIsNotClosedWhenATimerFiresLateAfterAPong() async throws {
+        let (relay, clock, connection, running) = try await Self.connected(keepalive: .seconds(3))
+        #expect(await clock.waitForSleepers(3))
+        relay.holdPongs()
+        clock.advance(by: .seconds(3))
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 1 }, "probe sent after a quiet period")
+        clock.advance(by: .milliseconds(10))
+        relay.releasePongs()
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.confirmedBatches == 1 },
+                "the pong is read 10 ms after the probe")
+        clock.advance(by: .milliseconds(2_990))   // the next check: 2.99 s after the pong
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(relay.pings == 1, "not quiet for a period yet")
+        clock.advance(by: .milliseconds(3_020))   // the check after: 6.01 s after the pong, a timer 20 ms late
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { relay.pings == 2 }, "probed again")
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.confirmedBatches == 2 })
+        #expect(await connection.status.connectionsLost == 0, "a relay that answers every probe keeps its connection")
+        #expect(relay.sessions == 1)
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
     @Test func aRelayThatNeverAnswersTheUpgradeIsGivenUpAtTheHandshakeTimeout() async throws {
         let mute = try MuteListener()
         let clock = ManualClock()

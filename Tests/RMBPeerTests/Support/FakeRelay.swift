@@ -20,6 +20,9 @@ final class FakeRelay: Sendable {
 
     struct State {
         var silent = false
+        /// Pongs kept back until ``releasePongs()``.
+        var holdingPongs = false
+        var heldPongs: [[UInt8]] = []
         var pings = 0
         var sessions = 0
         var flood: [[UInt8]] = []
@@ -34,6 +37,17 @@ final class FakeRelay: Sendable {
     var sessions: Int { shared.state.withLock { $0.sessions } }
 
     func setSilent(_ silent: Bool) { shared.state.withLock { $0.silent = silent } }
+
+    /// Keeps pongs back (a relay slow to answer) until ``releasePongs()``.
+    func holdPongs() { shared.state.withLock { $0.holdingPongs = true } }
+    /// Writes the pongs kept back, in order, and stops keeping them.
+    func releasePongs() {
+        shared.state.withLock { state in
+            state.flood += state.heldPongs
+            state.heldPongs = []
+            state.holdingPongs = false
+        }
+    }
 
     /// Queues `frames` for the connected session (or the next one), written in order.
     func flood(_ frames: [[UInt8]]) { shared.state.withLock { $0.flood += frames } }
@@ -87,6 +101,11 @@ final class FakeRelay: Sendable {
                     // Not awaited here: behind a flood the write waits for the client to read, and
                     // the pings after this one must still be read and counted meanwhile.
                     let pong = try envelope.wireBytes()
+                    let held = shared.state.withLock { state -> Bool in
+                        if state.holdingPongs { state.heldPongs.append(pong) }
+                        return state.holdingPongs
+                    }
+                    if held { continue }
                     Task { try? await outbound.write(.binary(ByteBuffer(bytes: pong))) }
                 }
             }
