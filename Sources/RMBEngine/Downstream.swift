@@ -25,6 +25,8 @@ struct Downstream: Sendable {
     let metrics: PeerMetrics
     let logger: Logger
     var lanes = 8
+    /// Reads a request's backlog entry (the store's, unless a test puts itself between).
+    var readBacklog: (@Sendable (String) throws -> BacklogEntry?)? = nil
 
     /// Frames a lane may hold before the reader waits for it (and, through the pool's buffer,
     /// the relay connections stop reading): memory stays bounded under a burst.
@@ -330,7 +332,7 @@ struct Downstream: Sendable {
         default:
             var backlog: BacklogEntry?
             do {
-                backlog = try store.backlog.get(uid: envelope.uid)
+                backlog = try backlogEntry(envelope.uid)
                 // Sent while its commit was still in flight (see OutgoingPipeline): for a caller
                 // in this process take its entry from memory (a crash that forgets the request
                 // takes the caller along; the reply's record is queued after the request's write,
@@ -338,8 +340,12 @@ struct Downstream: Sendable {
                 if backlog == nil {
                     if local.callersLiveInProcess, let settling = unsettledRequests.entry(envelope.uid) {
                         backlog = settling
-                    } else if await unsettledRequests.waitIfUnsettled(envelope.uid) {
-                        backlog = try store.backlog.get(uid: envelope.uid)
+                    } else {
+                        // Read again even when nothing is in flight any more: the commit may
+                        // have ended between the read above and this look (the reply was then
+                        // dropped, and its request answered only at its re-send).
+                        _ = await unsettledRequests.waitIfUnsettled(envelope.uid)
+                        backlog = try backlogEntry(envelope.uid)
                     }
                 }
             } catch {
@@ -360,6 +366,11 @@ struct Downstream: Sendable {
             }
             return .deliver(key, deadline, Delivery(list: backlog.replyTo, body: .reply(response), deadline: deadline))
         }
+    }
+
+    private func backlogEntry(_ uid: String) throws -> BacklogEntry? {
+        if let readBacklog { return try readBacklog(uid) }
+        return try store.backlog.get(uid: uid)
     }
 
     private func inboxKey(_ envelope: RMBEnvelope) -> InboxKey {

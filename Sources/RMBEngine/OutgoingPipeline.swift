@@ -127,7 +127,7 @@ package struct OutgoingPipeline: Sendable {
             postman.claim(seqs)
             pending = store.enqueue(operations)
             if pending.hasFailed {
-                postman.confirming.remove(seqs)   // refused at once (the store is closing): nothing goes
+                postman.releaseClaim(seqs)   // refused at once (the store is closing): nothing goes
             } else if !entries.isEmpty {
                 // Handed over once queued: what the postman then stores about them is applied after them.
                 postman.handOff(entries, claimed: true)

@@ -62,6 +62,9 @@ struct Postman: Sendable {
         /// Claimed after the queueing, a store that commits at once could let a read send them.
         func claim(_ seqs: [UInt64]) { confirming.insert(seqs) }
 
+        /// Lets a claim go: the write was refused before anything was handed over.
+        func releaseClaim(_ seqs: [UInt64]) { confirming.remove(seqs) }
+
         /// Queues entries whose write is queued (``claim(_:)``ed, `claimed`) or applied, for the
         /// postman's next round (it is to be rung), as far as the limit allows. They are in
         /// `confirming` (joining it here unless claimed): an outbox read that sees them once

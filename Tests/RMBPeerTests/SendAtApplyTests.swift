@@ -139,6 +139,47 @@ struct SendAtApplyTests {
         await running.value
     }
 
+    @Test("a reply read just as its request's commit ends is delivered, not dropped (the commit ended between the backlog read and the look at what is in flight)")
+    func aReplyRacingTheEndOfItsRequestsCommitIsDelivered() async throws {
+        let redis = try RedisServer.start()
+        defer { redis.stop() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-raced-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try Store.open(path: path, mapSize: 16 << 20)
+        let client = try RedisClient(url: redis.url, poolSize: 2)
+        defer { client.close() }
+        let pair = try PeerCoreTests.pair(e2e: true)
+        let unsettled = UnsettledRequests()
+        let uid = "raced-\(UUID().uuidString)"
+        let entry = BacklogEntry(uid: uid, reference: "ref-raced", replyTo: "ret-raced", destinations: [7],
+                                 deadline: StoreTime.now.adding(milliseconds: 60_000))
+        unsettled.begin([entry])
+        _ = try await store.commit([.putBacklog(entry)])
+        let firstRead = Mutex(true)
+        var downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: RedisDelivery(redis: client),
+                                    unsettledRequests: unsettled, wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
+        downstream.readBacklog = { uid in
+            // The first read's snapshot predates the request's commit, which ends right after it.
+            if firstRead.withLock({ first in defer { first = false }; return first }) {
+                unsettled.end([uid])
+                return nil
+            }
+            return try store.backlog.get(uid: uid)
+        }
+        let frames = LaneBuffer<InboundFrame>()
+        let running = Task { [downstream] in await downstream.run(frames) }
+        let reply = try await pair.devFactory.make(OutgoingMessage(uid: uid, destination: RMBAddress(twin: 41), kind: .response,
+                                                                   payload: Array("ho".utf8), expiration: 60))
+        await frames.append(InboundFrame(relay: try RelayAddress(parsing: "relay.example.com"), envelope: .success(try RMBEnvelope(wire: try reply.wireBytes()))))
+        let reader = client.makeDedicatedConnection(label: "reader")
+        defer { reader.close() }
+        let delivered = try await reader.blocking(["BRPOP", "ret-raced", "10"], blockTimeout: .seconds(11))
+        #expect(delivered.array?.count == 2, "delivered (it was dropped as a reply without a live request)")
+        await frames.finish()
+        await store.close()
+        await running.value
+    }
+
     @Test("a uid with no commit in flight is not waited for; one in two commits is settled after both")
     func unsettledRequestsCountCommits() async throws {
         let unsettled = UnsettledRequests()
