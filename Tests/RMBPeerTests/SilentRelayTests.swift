@@ -7,7 +7,7 @@ import Testing
 /// (issue 19), in both directions, and nothing is lost or seen twice.
 @Suite("rmb-peer hides a silent relay (real processes)", .serialized, .timeLimit(.minutes(3)))
 struct SilentRelayTests {
-    @Test("the relay in use frozen mid-stream: no request waits over a second, none lost or doubled")
+    @Test("the relay in use frozen mid-stream: no request it could hold waits over a second, none lost or doubled")
     func frozenRelayIsHedgedAround() async throws {
         let (network, metrics) = try await twoPeersOnTwoRelays()
         let (requesterMetrics, responderMetrics) = (metrics[0], metrics[1])
@@ -15,6 +15,10 @@ struct SilentRelayTests {
         let client = try BusClient(url: network.peers[0].redisURL)
         let echo = try EchoService(url: network.peers[1].redisURL)
         defer { echo.stop() }
+        // Mid-stream: sessions up, twins looked up and keys derived before the timed stream (the
+        // first request of a debug build on a loaded machine took 1.5 s in CI, freeze or not).
+        try await client.request(ref: "warm", cmd: "echo", dst: [2], ret: "ret-frozen-warm", dat: Array("warm".utf8), exp: 300)
+        #expect(try await client.collect("ret-frozen-warm", count: 1, timeout: .seconds(30)).count == 1, "\(network.diagnostics())")
 
         // A rate a debug build carries with room to spare (the release figures come from `rmb bench peer`).
         let rate = 25, seconds = 12
@@ -44,10 +48,15 @@ struct SilentRelayTests {
         let tally = ReplyTally(expected: Set(refs), replies: replies)
         #expect(tally.answered == total && tally.duplicates == 0 && tally.errors.isEmpty, "\(tally)\n\(network.diagnostics())")
 
+        // What the freeze can touch: requests sent from a second before it (their batches may
+        // still wait for the frozen relay's confirmation) to the end.
+        let touched = Set(refs[(2 * rate)...])
         var latencies: [Duration] = []
         for reply in replies { if let ref = reply.ref, let sent = sentAt[ref] { latencies.append(reply.receivedAt - sent) } }
         latencies.sort()
-        let over = latencies.filter { $0 > .seconds(1) }.count
+        var touchedLatencies: [Duration] = []
+        for reply in replies { if let ref = reply.ref, touched.contains(ref), let sent = sentAt[ref] { touchedLatencies.append(reply.receivedAt - sent) } }
+        let over = touchedLatencies.filter { $0 > .seconds(1) }.count
         func at(_ q: Double) -> Duration { latencies.isEmpty ? .zero : latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
         print("[silent relay] frozen \(frozen.map { "\($0.port)" } ?? "?") for \(6) s at \(rate)/s: p50 \(at(0.5)) p99 \(at(0.99)) max \(latencies.last ?? .zero), over 1 s: \(over)")
         // the slowest request of each second of sending, for the log
@@ -57,7 +66,7 @@ struct SilentRelayTests {
             slowestPerSecond[index / rate] = max(slowestPerSecond[index / rate], reply.receivedAt - sent)
         }
         print("[silent relay] slowest per second of sending: \(slowestPerSecond.map { "\($0.components.seconds).\(String(format: "%03d", Int($0.components.attoseconds / 1_000_000_000_000_000)))" })")
-        #expect(over == 0, "\(over) requests waited over 1 s (max \(latencies.last ?? .zero))")
+        #expect(over == 0, "\(over) requests sent from a second before the freeze on waited over 1 s (max \(touchedLatencies.max() ?? .zero))")
 
         let requester = try await PeerObservabilityTests.scrape(requesterMetrics)
         let responder = try await PeerObservabilityTests.scrape(responderMetrics)
