@@ -19,14 +19,9 @@ struct DownstreamTests {
     /// committed before the test's own write.
     @Test("a new envelope is pushed at once and its inbox record rides with the next commit")
     func aNewEnvelopesRecordRidesWithTheNextCommit() async throws {
-        let redis = try RedisServer.start()
-        defer { redis.stop() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-downstream-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try Store.open(path: path, mapSize: 16 << 20, deferLimit: .seconds(30))
-        let client = try RedisClient(url: redis.url, poolSize: 2)
-        defer { client.close() }
-        let pair = try PeerCoreTests.pair(e2e: true)
+        let fixture = try EngineFixture("downstream", deferLimit: .seconds(30))
+        defer { fixture.tearDown() }
+        let (store, client, pair) = (fixture.store, fixture.client, fixture.pair)
         let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: RedisDelivery(redis: client),
                                     unsettledRequests: UnsettledRequests(), wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
         let frames = LaneBuffer<InboundFrame>()

@@ -17,14 +17,9 @@ struct LocalIntakeTests {
     /// by the uid stamped during the first recovery, not store and send it again.
     @Test("a request recovered without a uid is stamped, so a second recovery does not send it twice")
     func recoveryStampsUnstampedRequests() async throws {
-        let redis = try RedisServer.start(options: ["--rename-command", "LREM", "\"\""])
-        defer { redis.stop() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-intake-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try Store.open(path: path, mapSize: 16 << 20)
-        let client = try RedisClient(url: redis.url, poolSize: 2)
-        defer { client.close() }
-        let pair = try PeerCoreTests.pair(e2e: true)
+        let fixture = try EngineFixture("intake", redisOptions: ["--rename-command", "LREM", "\"\""])
+        defer { fixture.tearDown() }
+        let (store, client, pair) = (fixture.store, fixture.client, fixture.pair)
         let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, postman: Postman.Progress(), doorbell: Doorbell(), unsettled: UnsettledRequests(),
                                         logger: Logger(label: "test.intake"))
         let processing = RedisKeys.processing(RedisKeys.local)

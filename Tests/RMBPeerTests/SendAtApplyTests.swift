@@ -43,11 +43,9 @@ struct SendAtApplyTests {
     /// A request committed while the store's writer is held in an earlier transaction, and its
     /// reply arriving before the request's write is readable.
     private func overtake(halfFull: Bool, callersInProcess: Bool = false) async throws {
-        let redis = try RedisServer.start()
-        defer { redis.stop() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-send-at-apply-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try Store.open(path: path, mapSize: 16 << 20)
+        let fixture = try EngineFixture("send-at-apply")
+        defer { fixture.tearDown() }
+        let (store, client, pair) = (fixture.store, fixture.client, fixture.pair)
         if halfFull {
             // The map's high-water mark past half: 9 MiB written (and removed: the mark stays).
             let big = OutboxDraft(uid: "ballast", destination: 9, kind: .request, payload: [UInt8](repeating: 7, count: 9 << 20),
@@ -56,9 +54,6 @@ struct SendAtApplyTests {
             _ = try await store.outbox.remove(seqs: [seq])
         }
         #expect(store.hasAmpleRoom == !halfFull)
-        let client = try RedisClient(url: redis.url, poolSize: 2)
-        defer { client.close() }
-        let pair = try PeerCoreTests.pair(e2e: true)
         let unsettled = UnsettledRequests()
         let postman = Postman.Progress()
         let pipeline = OutgoingPipeline(factory: pair.alphaFactory, store: store, postman: postman, doorbell: Doorbell(),
@@ -141,14 +136,9 @@ struct SendAtApplyTests {
 
     @Test("a reply read just as its request's commit ends is delivered, not dropped (the commit ended between the backlog read and the look at what is in flight)")
     func aReplyRacingTheEndOfItsRequestsCommitIsDelivered() async throws {
-        let redis = try RedisServer.start()
-        defer { redis.stop() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-raced-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try Store.open(path: path, mapSize: 16 << 20)
-        let client = try RedisClient(url: redis.url, poolSize: 2)
-        defer { client.close() }
-        let pair = try PeerCoreTests.pair(e2e: true)
+        let fixture = try EngineFixture("raced")
+        defer { fixture.tearDown() }
+        let (store, client, pair) = (fixture.store, fixture.client, fixture.pair)
         let unsettled = UnsettledRequests()
         let uid = "raced-\(UUID().uuidString)"
         let entry = BacklogEntry(uid: uid, reference: "ref-raced", replyTo: "ret-raced", destinations: [7],
