@@ -123,7 +123,14 @@ struct RoutingTests {
         let dev = try await TestPeer.connect(relay.url, token: TestIdentity.dev.token())
         func expectError(_ envelope: RMBEnvelope, _ text: String) async throws {
             try dev.send(envelope)
-            let reply = try await dev.next()
+            let reply: RMBEnvelope
+            do {
+                reply = try await dev.next()
+            } catch {
+                // CI once: no reply within 5 s, not reproduced; say which step waited.
+                Issue.record("no reply to the envelope that should get \"\(text)\": \(error)")
+                throw error
+            }
             #expect(reply.uid == envelope.uid)
             #expect(reply.error.code == 0)
             #expect(reply.error.message == text)
