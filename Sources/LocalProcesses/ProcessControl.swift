@@ -100,9 +100,7 @@ public enum ProcessControl {
         // another thread opened without O_CLOEXEC) stays open as long as the child runs, so
         // closing it here would send no FIN (seen: a test's closed connection kept its relay
         // slot for 18 s, held by a relay started meanwhile).
-        if let closeFrom = closeFromAction {
-            _ = closeFrom(&actions, 3)
-        } else {
+        if closeFromAction?(&actions, 3) != 0 {
             for fd in inherited.sorted() { posix_spawn_file_actions_addclose(&actions, fd) }
         }
 
