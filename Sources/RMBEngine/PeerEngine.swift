@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProcessLifecycle
 import RMBIdentity
 import RMBProtocol
 import Redundancy
@@ -49,6 +50,8 @@ package final class PeerEngine: Sendable {
     private let drainTimeout: Duration
     private let closeTimeout: Duration
     private let clock: any Clock<Duration>
+    /// Warnings that repeat per batch or sweep (a backlog while no relay is up): a line per interval.
+    private let logThrottle: LogThrottle
     private let name: String
     private let logger: Logger
 
@@ -70,6 +73,7 @@ package final class PeerEngine: Sendable {
         self.drainTimeout = configuration.drainTimeout
         self.closeTimeout = configuration.closeTimeout
         self.clock = clock
+        self.logThrottle = LogThrottle(stopwatch: Stopwatch(clock))
         self.store = try Store.open(path: configuration.storePath, mapSize: configuration.storeMapSize,
                                     durable: configuration.durableStore, logger: logger)
         let identity = configuration.identity
@@ -107,8 +111,8 @@ package final class PeerEngine: Sendable {
 
     /// Runs until a graceful shutdown (then drains in order) or cancellation, then closes the
     /// store. `intake` takes local work until the graceful shutdown cancels it (first step of
-    /// the stop); `alongside` runs next to the engine until the end (e.g. a metrics endpoint).
-    package func run(intake: @escaping @Sendable () async -> Void, alongside: [@Sendable () async -> Void] = []) async {
+    /// the stop).
+    package func run(intake: @escaping @Sendable () async -> Void) async {
         logger.info("\(name) running", metadata: ["twin": "\(peer.twinID)", "account": "\(peer.identity.account.ss58)",
                                                "relays": "\(relays.connections.map { $0.relay.canonical })"])
         // The relay sessions run outside the graceful shutdown's reach: swift-websocket closes a
@@ -124,7 +128,7 @@ package final class PeerEngine: Sendable {
                 let undeliverable = UndeliverableReporter(store: self.store, local: self.local, logger: self.logger)
                 group.addTask {
                     await Postman(store: self.store, relays: relays, doorbell: doorbell, undeliverable: undeliverable,
-                                  metrics: self.metrics, logger: self.logger, progress: progress).run()
+                                  metrics: self.metrics, logger: self.logger, logThrottle: self.logThrottle, progress: progress).run()
                 }
                 group.addTask {
                     // Ends when the sessions end (their inbound stream finishes).
@@ -136,7 +140,6 @@ package final class PeerEngine: Sendable {
                                    connectionsLost: { await relays.status().reduce(0) { $0 + $1.connectionsLost } },
                                    metrics: self.metrics, logger: self.logger).run()
                 }
-                for task in alongside { group.addTask { await task() } }
                 group.addTask { await self.sweep(reporting: undeliverable) }
                 group.addTask { await StatusReporter(peer: self.peer, relays: relays, store: self.store, logger: self.logger).run() }
 
@@ -215,7 +218,8 @@ package final class PeerEngine: Sendable {
                 let report = try await store.sweepExpired(now: store.now(), limit: 1000)
                 if !report.expiredOutbox.isEmpty {
                     metrics.envelopesExpired.increment(by: report.expiredOutbox.count)
-                    logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(report.expiredOutbox.count)"])
+                    logThrottle.log(LogThrottle.expiredOutgoing, level: .warning, "dropping expired outgoing envelopes",
+                                    amount: report.expiredOutbox.count, to: logger)
                     await undeliverable.reportExpired(report.expiredOutbox, backlogs: report.expiredRequestBacklogs)
                 }
             } catch {
@@ -229,12 +233,15 @@ public enum PeerError: Error, CustomStringConvertible {
     case noTwin(String)
     case noRelays
     case redisUnreachable(String, String)
+    /// `--metrics` names an address the peer cannot listen on (in use, not local, no permission).
+    case metricsUnavailable(String, String)
 
     public var description: String {
         switch self {
         case .noTwin(let account): "no twin found on this network with given key (account \(account))"
         case .noRelays: "no relay configured: pass --relay or list relays on the twin record"
         case .redisUnreachable(let url, let detail): "cannot reach Redis at \(url): \(detail)"
+        case .metricsUnavailable(let address, let detail): "cannot serve metrics on \(address): \(detail)"
         }
     }
 }

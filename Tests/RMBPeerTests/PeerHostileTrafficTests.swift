@@ -132,12 +132,12 @@ struct PeerHostileTrafficTests {
     /// second push a no-op); the third, through the other relay, usually comes a little later.
     @Test("300 envelopes, each sent twice through one relay and once through another at once → each reaches the service once")
     func copiesThroughTwoRelaysAtOnceReachTheServiceOnce() async throws {
-        let metricsPort = try freeLoopbackPort()
         let network = try await LocalNetwork.start(relays: 2, peers: [
-            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(metricsPort)"]),
+            .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: LocalNetwork.Peer.metricsOnAnyPort),
             .init(twin: 3, identity: 2, relays: [0, 1]),
         ])
         defer { network.shutdown() }
+        let metricsPort = try await network.peers[0].metricsPort()
         // Twin 3's peer is not needed: the test speaks as twin 3 through both relays.
         network.peers[1].process.kill()
         let responder = network.peers[0]
@@ -180,13 +180,13 @@ struct PeerHostileTrafficTests {
 
     @Test("1,000 malformed local messages and 1,000 forged or replayed envelopes mixed into 250 good requests")
     func hostileTrafficMixedIntoGoodTraffic() async throws {
-        let metricsPort = try freeLoopbackPort()
         let network = try await LocalNetwork.start(relays: 1, peers: [
             .init(twin: 1, identity: 0, relays: [0]),
-            .init(twin: 2, identity: 1, relays: [0], extraArguments: ["--metrics", "127.0.0.1:\(metricsPort)"]),
+            .init(twin: 2, identity: 1, relays: [0], extraArguments: LocalNetwork.Peer.metricsOnAnyPort),
             .init(twin: 3, identity: 2, relays: [0]),
         ])
         defer { network.shutdown() }
+        let metricsPort = try await network.peers[1].metricsPort()
         // Twin 3's own peer is not needed: its identity is the attacker's.
         network.peers[2].process.kill()
         let requester = network.peers[0], responder = network.peers[1]

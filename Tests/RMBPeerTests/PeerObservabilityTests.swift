@@ -38,14 +38,35 @@ struct PeerObservabilityTests {
         }
     }
 
+    /// The operator asked for metrics: a peer that cannot serve them says so and stops, instead
+    /// of running on without them until a scrape fails.
+    @Test("a peer that cannot listen on its --metrics address does not start: it exits with an error naming the address")
+    func metricsAddressInUseStopsTheStart() async throws {
+        let network = try await LocalNetwork.start(relays: 1, peers: [.init(twin: 1, identity: 0, relays: [0])])
+        defer { network.shutdown() }
+        let original = network.peers[0].process
+        #expect(await original.stop() != nil)
+        // The relay's port: something listens there.
+        let taken = network.relays[0].port
+        let peer = ChildProcess(name: "peer-metrics-taken", arguments: original.arguments + ["--metrics", "127.0.0.1:\(taken)"],
+                                environment: original.environment, logFile: network.directory.appendingPathComponent("peer-metrics-taken.log"))
+        try peer.start()
+        defer { peer.kill() }
+        let status = await peer.exitStatus(within: .seconds(30))
+        let log = peer.log()
+        #expect(status.flatMap(ChildProcess.exitCode(of:)).map { $0 != 0 } == true, "exit status \(String(describing: status)):\n\(log)")
+        #expect(log.contains("cannot serve metrics on 127.0.0.1:\(taken)"), "\(log)")
+        #expect(!log.contains("relay connected"), "the engine started: \(log)")
+    }
+
     @Test("GET /metrics: counters follow the traffic, gauges show relays and the store")
     func metricsEndpoint() async throws {
-        let port = try freeLoopbackPort()
         let network = try await LocalNetwork.start(relays: 1, peers: [
-            .init(twin: 1, identity: 0, relays: [0], extraArguments: ["--metrics", "127.0.0.1:\(port)"]),
+            .init(twin: 1, identity: 0, relays: [0], extraArguments: LocalNetwork.Peer.metricsOnAnyPort),
             .init(twin: 2, identity: 1, relays: [0]),
         ])
         defer { network.shutdown() }
+        let port = try await network.peers[0].metricsPort()
         let client = try BusClient(url: network.peers[0].redisURL)
         for index in 0..<5 {
             try await client.request(ref: "m\(index)", cmd: "rmb.version", dst: [2], ret: "ret-metrics", exp: 30)

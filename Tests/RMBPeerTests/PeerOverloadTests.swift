@@ -45,13 +45,13 @@ struct PeerOverloadTests {
         // Twin 1 is the peer (connected to the fake relay only); twin 2 the sender, in the twin
         // file with its ed25519 account (signing 200,000 envelopes with sr25519 in a debug
         // build would take minutes).
-        let metricsPort = try freeLoopbackPort()
         let network = try await LocalNetwork.start(relays: 0, peers: [
-            .init(twin: 1, identity: 0, relays: [], extraArguments: ["--relay", relay.url, "--metrics", "127.0.0.1:\(metricsPort)"]),
+            .init(twin: 1, identity: 0, relays: [], extraArguments: ["--relay", relay.url] + LocalNetwork.Peer.metricsOnAnyPort),
         ], directTwins: [
             { var sender = LocalNetwork.PeerSpec(twin: 2, identity: 1, relays: [], e2e: false); sender.ed25519 = true; return sender }(),
         ])
         defer { network.shutdown() }
+        let metricsPort = try await network.peers[0].metricsPort()
         let peer = network.peers[0]
         #expect(await eventually(timeout: .seconds(30)) { relay.sessions == 1 }, "the peer did not connect to the fake relay")
         let client = try BusClient(url: peer.redisURL)

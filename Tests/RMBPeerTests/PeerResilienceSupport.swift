@@ -108,18 +108,17 @@ final class SteadyCollector: @unchecked Sendable {
 /// Twins 1 and 2 on the same two relays, each peer with a session to both and a `/metrics` port
 /// (`metrics[0]` the requester's, `metrics[1]` the responder's); returns once both are connected.
 func twoPeersOnTwoRelays() async throws -> (network: LocalNetwork, metrics: [Int]) {
-    let metrics = [try freeLoopbackPort(), try freeLoopbackPort()]
     let network = try await LocalNetwork.start(relays: 2, peers: [
-        .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(metrics[0])"]),
-        .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: ["--metrics", "127.0.0.1:\(metrics[1])"]),
+        .init(twin: 1, identity: 0, relays: [0, 1], extraArguments: LocalNetwork.Peer.metricsOnAnyPort),
+        .init(twin: 2, identity: 1, relays: [0, 1], extraArguments: LocalNetwork.Peer.metricsOnAnyPort),
     ])
     do {
         for peer in network.peers { try await peer.waitUntilConnected() }
+        return (network, [try await network.peers[0].metricsPort(), try await network.peers[1].metricsPort()])
     } catch {
         network.shutdown()
         throw error
     }
-    return (network, metrics)
 }
 
 /// Reads `<store>/status.json`, written by the peer every 2 s (relay states, store depths).

@@ -8,9 +8,8 @@ import Testing
 struct PeerShutdownTests {
     @Test("SIGTERM under load: intake first, batches in flight confirmed, sessions closed, store closed; no error, nothing lost")
     func gracefulStopUnderLoad() async throws {
-        let metricsPort = try freeLoopbackPort()
         let network = try await LocalNetwork.start(relays: 1, peers: [
-            .init(twin: 1, identity: 0, relays: [0], extraArguments: ["--metrics", "127.0.0.1:\(metricsPort)"]),
+            .init(twin: 1, identity: 0, relays: [0], extraArguments: LocalNetwork.Peer.metricsOnAnyPort),
             .init(twin: 2, identity: 1, relays: [0]),
         ])
         defer { network.shutdown() }

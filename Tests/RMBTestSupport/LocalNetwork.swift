@@ -122,6 +122,23 @@ public final class LocalNetwork: @unchecked Sendable {
         public func waitUntilConnected(timeout: Duration = .seconds(30)) async throws {
             try await process.waitForLog("relay connected", count: relayCount, timeout: timeout)
         }
+
+        /// The port of the peer's metrics endpoint since its last start, from the log line that
+        /// names it: start the peer with ``metricsOnAnyPort`` and the kernel picks a free port
+        /// (a port picked by the test beforehand can be taken by another test meanwhile).
+        public func metricsPort(timeout: Duration = .seconds(30)) async throws -> Int {
+            let marker = "metrics endpoint listening"
+            try await process.waitForLog(marker, timeout: timeout)
+            for line in process.log().split(separator: "\n") where line.contains(marker) {
+                guard let end = line.range(of: "/metrics") else { continue }
+                let digits = line[..<end.lowerBound].reversed().prefix { $0.isNumber }
+                if let port = Int(String(digits.reversed())), port > 0 { return port }
+            }
+            throw Failure.timeout("\(process.name) logged no metrics port")
+        }
+
+        /// `--metrics` on loopback, any free port (``metricsPort(timeout:)`` reads which).
+        public static let metricsOnAnyPort = ["--metrics", "127.0.0.1:0"]
     }
 
     public let redis: RedisServer
@@ -354,6 +371,17 @@ public final class ChildProcess: @unchecked Sendable {
             if let status = ProcessControl.waitForExit(pid) { lastStatus = status }
             pid = 0
         }
+    }
+
+    /// The wait status of a process that ended by itself (``exitCode(of:)``), waiting up to
+    /// `timeout` for the end; nil if it still runs then (it is left running).
+    public func exitStatus(within timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return lock.withLock { lastStatus }
     }
 
     /// Sends a signal without waiting.

@@ -30,7 +30,7 @@ public struct PeerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Local twin file (TOML): the twin directory for networks without a blockchain.") var twins: String?
     @Option(name: .long, help: "Directory of the peer's LMDB store (default rmb-peer-store).") var store: String?
     @Option(name: .long, help: "config.toml (see config.toml.example); flags override it.") var config: String?
-    @Option(name: .long, help: "Serve Prometheus metrics on host:port (e.g. 127.0.0.1:9101); off by default.") var metrics: String?
+    @Option(name: .long, help: "Serve Prometheus metrics on host:port (e.g. 127.0.0.1:9101; port 0: any free port, logged); off by default. The peer does not start if it cannot listen there.") var metrics: String?
     @Option(name: .customLong("ca-file"), help: "PEM file of extra trusted roots for wss:// relays and tfchain (SSL_CERT_FILE is honoured too).") var caFile: String?
     @Option(name: [.short, .long], help: .hidden) var uploads: String?
     @Flag(name: .customLong("no-update"), help: "Do not update the twin record on start.") var noUpdate = false
@@ -159,7 +159,7 @@ public struct PeerCommand: AsyncParsableCommand {
         if let millis = file.hedgeFloorMillis { configuration.connection.hedge.floor = .milliseconds(millis) }
         if let multiplier = file.hedgeMultiplier { configuration.connection.hedge.multiplier = multiplier }
         if let text = metrics ?? file.metricsListen {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port),
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
                   colon > text.startIndex else {
                 throw ValidationError("--metrics: expected host:port, got '\(text)'")
             }

@@ -4,9 +4,11 @@ import NIOCore
 import Redundancy
 import RMBEngine
 import Store
+import Synchronization
 
 /// `GET /metrics` (Prometheus text format) on a local address, when the operator asks for it
-/// (`--metrics 127.0.0.1:9101`): the peer otherwise opens no listening port at all.
+/// (`--metrics 127.0.0.1:9101`): the peer otherwise opens no listening port at all. Port 0 takes
+/// any free port; the one taken is logged.
 struct MetricsEndpoint: Sendable {
     let host: String
     let port: Int
@@ -15,9 +17,14 @@ struct MetricsEndpoint: Sendable {
     let store: Store
     let logger: Logger
 
-    func run() async {
+    /// Serves until cancelled or a graceful shutdown. `listening` runs once the socket listens,
+    /// with its port; throws ``PeerError/metricsUnavailable(_:_:)`` when it cannot listen (the
+    /// caller then does not start the peer: the operator asked for metrics). A failure after
+    /// that is logged; the peer goes on without metrics.
+    func run(listening: @escaping @Sendable (Int) -> Void) async throws(PeerError) {
+        let listened = ListenedFlag()
         let router = Router()
-        let metrics = self.metrics, relays = self.relays, store = self.store
+        let metrics = self.metrics, relays = self.relays, store = self.store, logger = self.logger, host = self.host
         router.get("/metrics") { _, _ in
             let body = metrics.exposition(relays: await relays.status(), store: try? store.stats())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -25,13 +32,24 @@ struct MetricsEndpoint: Sendable {
         }
         var quiet = logger
         quiet.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil), logger: quiet)
-        logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                              onServerRunning: { channel in
+                                  let bound = channel.localAddress?.port ?? port
+                                  logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(bound)/metrics"])
+                                  listened.value.store(true, ordering: .releasing)
+                                  listening(bound)
+                              }, logger: quiet)
         do {
             try await app.run()
         } catch is CancellationError {
-        } catch {
+        } catch where listened.value.load(ordering: .acquiring) {
             logger.error("metrics endpoint failed", metadata: ["address": "\(host):\(port)", "error": "\(error)"])
+        } catch {
+            throw .metricsUnavailable("\(host):\(port)", "\(error)")
         }
+    }
+
+    private final class ListenedFlag: Sendable {
+        let value = Atomic(false)
     }
 }

@@ -74,19 +74,34 @@ public final class PeerService: Service, Sendable {
     }
 
     /// Runs until a graceful shutdown (drains in order, see the type) or cancellation, then
-    /// closes the store.
-    public func run() async {
-        var alongside: [@Sendable () async -> Void] = []
-        if let address = metricsAddress {
-            let engine = self.engine, logger = self.logger
-            // Stops at the start of a graceful shutdown (Hummingbird follows it).
-            alongside.append {
-                await MetricsEndpoint(host: address.host, port: address.port, metrics: engine.metrics, relays: engine.relays,
-                                      store: engine.store, logger: logger).run()
-            }
+    /// closes the store. With a metrics address, the endpoint listens first: a peer that cannot
+    /// serve the metrics it was asked for does not start (``PeerError/metricsUnavailable(_:_:)``),
+    /// so the operator learns it from the exit status and the log, not from a scrape that fails.
+    public func run() async throws {
+        defer { redis.close() }
+        guard let address = metricsAddress else {
+            await engine.run(intake: { await self.runIntake() })
+            return
         }
-        await engine.run(intake: { await self.runIntake() }, alongside: alongside)
-        redis.close()
+        let endpoint = MetricsEndpoint(host: address.host, port: address.port, metrics: engine.metrics, relays: engine.relays,
+                                       store: engine.store, logger: logger)
+        let (listening, signal) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Stops at the start of a graceful shutdown (Hummingbird follows it).
+            group.addTask {
+                defer { signal.finish() }
+                try await endpoint.run { signal.yield($0) }
+            }
+            var iterator = listening.makeAsyncIterator()
+            guard await iterator.next() != nil else {
+                // It never listened: its error says why (or a shutdown came first).
+                await engine.store.close()
+                try await group.waitForAll()
+                return
+            }
+            await engine.run(intake: { await self.runIntake() })
+            group.cancelAll()
+        }
     }
 
     /// Takes local requests and replies until cancelled (by a graceful shutdown, first thing).
