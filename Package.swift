@@ -180,7 +180,7 @@ let package = Package(
         .target(
             name: "RMBEngine",
             dependencies: [
-                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store",
+                "RMBProtocol", "RMBIdentity", "TwinDirectory", "Redundancy", "Store", "ProcessLifecycle",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -282,6 +282,7 @@ let package = Package(
             dependencies: [
                 "LocalProcesses",
                 "Store",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -329,7 +330,7 @@ let package = Package(
         .testTarget(
             name: "RMBPeerTests",
             dependencies: [
-                "RMBPeer", "RMBEngine", "RMBTestSupport", "SubstrateTestSupport",
+                "RMBPeer", "RMBEngine", "RMBTestSupport", "SubstrateTestSupport", "ProcessLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -1,4 +1,5 @@
 import Logging
+import ProcessLifecycle
 import Redundancy
 import Store
 import Synchronization
@@ -30,6 +31,9 @@ struct Postman: Sendable {
     let undeliverable: UndeliverableReporter
     let metrics: PeerMetrics
     let logger: Logger
+    /// Its warnings repeat per batch (a backlog retried while no relay is up): a line per kind
+    /// and interval, with the count.
+    var logThrottle = LogThrottle()
     /// Shared with whoever must know when everything handed to a relay is settled (a graceful stop).
     var progress = Progress()
     var batchSize = 256
@@ -201,7 +205,8 @@ struct Postman: Sendable {
                 // now: left for the sweep, their due time would keep an idle postman from sleeping.
                 let expired = try store.outbox.expiredDue(now: now, limit: batchSize)
                 if !expired.isEmpty {
-                    logger.warning("dropping expired outgoing envelopes", metadata: ["count": "\(expired.count)"])
+                    logThrottle.log(LogThrottle.expiredOutgoing, level: .warning, "dropping expired outgoing envelopes",
+                                    amount: expired.count, to: logger)
                     _ = try await store.outbox.remove(seqs: expired.map(\.seq))
                     metrics.envelopesExpired.increment(by: expired.count)
                     await undeliverable.reportExpired(expired)
@@ -254,7 +259,9 @@ struct Postman: Sendable {
                 // The retry sends these again; they already went out unconfirmed.
                 metrics.extraCopies(.retry).increment(by: live.count * copies)
             }
-            logger.warning("batch not confirmed; will retry", metadata: ["count": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"])
+            logThrottle.log("batch-not-confirmed", level: .warning, "batch not confirmed; will retry",
+                            metadata: ["batch_entries": "\(live.count)", "error": "\(error)", "retry_ms": "\(delay)"],
+                            countKey: "batches", to: logger)
             do {
                 _ = try await store.commit(live.map { .markAttempt(seq: $0.seq, relay: nil, nextAttempt: now.adding(milliseconds: delay)) })
             } catch {
@@ -282,4 +289,9 @@ struct Postman: Sendable {
             doorbell.ring()
         }
     }
+}
+
+extension LogThrottle {
+    /// Outbox entries dropped at their deadline, by the postman or the sweep: one line per interval.
+    static let expiredOutgoing = "expired-outgoing"
 }

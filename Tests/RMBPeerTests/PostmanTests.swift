@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProcessLifecycle
 import RMBProtocol
 import RMBTestSupport
 import Redundancy
@@ -124,5 +125,48 @@ struct PostmanTests {
         claimed.handOff([entry(7, bytes: 10), entry(8, bytes: 10)], claimed: true)
         #expect(claimed.takeHandedOver(limit: 10).map(\.seq) == [7])
         #expect(claimed.confirming.snapshot() == [7], "the one past the limit is left to the outbox read")
+    }
+
+    /// A backlog while no relay is up fails batch after batch: the log gets a line per interval
+    /// with the count, not a line per batch (CI once printed hundreds in one second).
+    @Test("batches that cannot be sent log one warning per interval, with how many failed")
+    func unsentBatchesLogOneWarningPerInterval() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rmb-postman-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try Store.open(path: path, durable: false)
+        let progress = Postman.Progress(handOffLimit: (10_000, 1 << 30))
+        func handOff(_ range: Range<Int>) {
+            progress.handOff(range.map { index in
+                OutboxEntry(seq: UInt64(index), draft: OutboxDraft(uid: "e\(index)", destination: 7, kind: .request, payload: [1],
+                                                                  deadline: StoreTime.now.adding(milliseconds: 60_000)), enqueuedAt: .now)
+            })
+        }
+        // Eight batches of 256.
+        handOff(0..<2048)
+        let logs = CapturedLogs()
+        let clock = ManualClock()
+        let metrics = PeerMetrics()
+        let relays = RelayPool(relays: [try RelayAddress(host: "127.0.0.1", port: 9, isSecure: false)], peer: RMBAddress(twin: 1),
+                               logger: Logger(label: "test.postman.relays")) { "token" }
+        let doorbell = Doorbell()
+        let postman = Postman(store: store, relays: relays, doorbell: doorbell,
+                              undeliverable: UndeliverableReporter(store: store, local: RecordingDelivery(), logger: logs.logger()),
+                              metrics: metrics, logger: logs.logger(), logThrottle: LogThrottle(stopwatch: Stopwatch(clock)), progress: progress)
+        let running = Task { await postman.run() }
+        defer { running.cancel() }
+        let warnings = { logs.all.filter { $0.contains("batch not confirmed") } }
+        #expect(await eventually(timeout: .seconds(30)) { progress.handedOverCount == 0 && progress.isSettled })
+        #expect(warnings().count == 1, "\(warnings())")
+        #expect(warnings().first?.contains("batches=1") == true, "the first failure is logged at once: \(warnings())")
+
+        // An interval later, the next failure logs the ones left out meanwhile with it.
+        clock.advance(by: .seconds(10))
+        handOff(2048..<2304)
+        doorbell.ring()
+        #expect(await eventually(timeout: .seconds(30)) { warnings().count == 2 })
+        #expect(warnings().last?.contains("batches=8") == true, "seven left out, and this one: \(warnings())")
+        running.cancel()
+        await running.value
+        await store.close()
     }
 }

@@ -3,14 +3,16 @@ import Synchronization
 
 /// A log handler that keeps every message, so a test can wait for what the code under test
 /// says it did (a retry, a give-up) when nothing else shows it.
-final class CapturedLogs: Sendable {
+public final class CapturedLogs: Sendable {
     private let messages = Mutex<[String]>([])
 
-    var all: [String] { messages.withLock { $0 } }
+    public init() {}
 
-    func contains(_ text: String) -> Bool { messages.withLock { $0.contains { $0.contains(text) } } }
+    public var all: [String] { messages.withLock { $0 } }
 
-    func logger(label: String = "test") -> Logger {
+    public func contains(_ text: String) -> Bool { messages.withLock { $0.contains { $0.contains(text) } } }
+
+    public func logger(label: String = "test") -> Logger {
         Logger(label: label) { _ in Handler(logs: self) }
     }
 
