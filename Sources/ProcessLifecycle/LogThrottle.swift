@@ -37,12 +37,14 @@ public final class LogThrottle: Sendable {
 
     /// Logs `message` unless a line of `kind` was logged less than the interval ago; the line
     /// carries, under `countKey`, the total `amount` since the previous line, this one included
-    /// (by default: how many events).
+    /// (by default: how many events). The line names the caller's module and place, as a
+    /// direct `logger.log` would.
     public func log(_ kind: String, level: Logger.Level, _ message: @autoclosure () -> Logger.Message,
-                    metadata: Logger.Metadata = [:], amount: Int = 1, countKey: String = "count", to logger: Logger) {
+                    metadata: Logger.Metadata = [:], amount: Int = 1, countKey: String = "count", to logger: Logger,
+                    file: String = #fileID, function: String = #function, line: UInt = #line) {
         guard let total = admit(kind, amount: amount) else { return }
         var metadata = metadata
         metadata[countKey] = "\(total)"
-        logger.log(level: level, message(), metadata: metadata)
+        logger.log(level: level, message(), metadata: metadata, file: file, function: function, line: line)
     }
 }
