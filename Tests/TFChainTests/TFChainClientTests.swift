@@ -243,6 +243,11 @@ final class ChangeLog: @unchecked Sendable {
         configuration.minimumBackoff = .seconds(3)
         let task = Task { await TwinEventFollower(client: client, configuration: configuration).run { _ in } }
         let subscriptions = { node.requests("chain_subscribeFinalizedHeads").count }
+        // The first head has arrived and is processed before time moves: its arrival restarts
+        // the stall timeout, so a head read late (CI once, under load) made the check at 50 s
+        // pass and nothing was left. The processing (metadata, a debug build) is real work too:
+        // a stalled subscription is left once it ends, hence the back-off's generous bound.
+        await Self.waitFor { node.requests("state_getStorage").count >= 1 }
         for checked in 1...4 {
             #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(10))), "stall check \(checked)")
             clock.advance(by: .seconds(10))
@@ -251,7 +256,7 @@ final class ChangeLog: @unchecked Sendable {
         #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(10))))
         #expect(subscriptions() == 1)
         clock.advance(by: .seconds(10))
-        #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(3))), "the back-off after the stall")
+        #expect(await clock.waitForSleeper(wakingAt: clock.now.advanced(by: .seconds(3)), timeout: .seconds(60)), "the back-off after the stall")
         #expect(subscriptions() == 1)
         clock.advance(by: .seconds(3))
         await Self.waitFor { subscriptions() == 2 }
