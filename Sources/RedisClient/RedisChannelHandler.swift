@@ -45,6 +45,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
     private var ended = false
     /// `close(gracefully: true)` waits for the calls in flight.
     private var closing = false
+    /// A flush waits its turn on the event loop: commands enqueued meanwhile (many callers at
+    /// once) leave in one write instead of one system call each.
+    private var flushQueued = false
 
     // MARK: Calls (on the event loop)
 
@@ -55,8 +58,17 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
         if calls.isEmpty { headSince = .now() }
         calls.append(Call(replyCount: request.replyCount, continuation: continuation, timeout: timeout))
-        context.writeAndFlush(Self.wrapOutboundOut(request), promise: nil)
+        context.write(Self.wrapOutboundOut(request), promise: nil)
+        if !flushQueued {
+            flushQueued = true
+            context.eventLoop.assumeIsolated().execute { self.flushQueuedWrites() }
+        }
         armTimer()
+    }
+
+    private func flushQueuedWrites() {
+        flushQueued = false
+        context?.flush()
     }
 
     /// Ends the connection: at once (calls in flight fail with `.closed`), or once the calls in
