@@ -28,6 +28,12 @@ struct PostmanTests {
         }
     }
 
+    /// A request to twin 7 as the pipeline hands it over: due a minute after `now`.
+    static func handedOverRequest(_ seq: UInt64, uid: String? = nil, bytes: Int = 1, now: StoreTime = .now) -> OutboxEntry {
+        OutboxEntry(seq: seq, draft: OutboxDraft(uid: uid ?? "e\(seq)", destination: 7, kind: .request, payload: [UInt8](repeating: 1, count: bytes),
+                                                 deadline: now.adding(milliseconds: 60_000)), enqueuedAt: now)
+    }
+
     /// A store whose outbox holds request "late" (reply list "ret-late"), expired a second ago on
     /// the returned wall clock.
     private func storeWithExpiredRequest(durable: Bool) async throws -> (Store, ResenderTests.ManualWallClock, String) {
@@ -76,8 +82,7 @@ struct PostmanTests {
         // Far more than the postman takes in a round (256): without turns, hundreds of rounds
         // would go by before the outbox is read.
         let handedOver = (0..<100_000).map { index in
-            OutboxEntry(seq: 1_000_000 + UInt64(index), draft: OutboxDraft(uid: "fresh-\(index)", destination: 7, kind: .request, payload: [1],
-                                                                          deadline: wall.now.adding(milliseconds: 60_000)), enqueuedAt: wall.now)
+            Self.handedOverRequest(1_000_000 + UInt64(index), uid: "fresh-\(index)", now: wall.now)
         }
         progress.handOff(handedOver)
         let leftAtReport = Mutex<Int?>(nil)
@@ -101,10 +106,7 @@ struct PostmanTests {
     /// past which entries wait in the outbox only (and stay out of `confirming`, so a read takes them).
     @Test("the hand-off holds at most its limit of entries and bytes; the rest is left to the outbox")
     func theHandOffIsBounded() {
-        func entry(_ seq: UInt64, bytes: Int) -> OutboxEntry {
-            OutboxEntry(seq: seq, draft: OutboxDraft(uid: "e\(seq)", destination: 7, kind: .request, payload: [UInt8](repeating: 1, count: bytes),
-                                                     deadline: StoreTime.now.adding(milliseconds: 60_000)), enqueuedAt: .now)
-        }
+        func entry(_ seq: UInt64, bytes: Int) -> OutboxEntry { Self.handedOverRequest(seq, bytes: bytes) }
         let byCount = Postman.Progress(handOffLimit: (entries: 2, bytes: 1 << 20))
         byCount.handOff([entry(1, bytes: 10), entry(2, bytes: 10), entry(3, bytes: 10)])
         #expect(byCount.handedOverCount == 2)
@@ -136,10 +138,7 @@ struct PostmanTests {
         let store = try Store.open(path: path, durable: false)
         let progress = Postman.Progress(handOffLimit: (10_000, 1 << 30))
         func handOff(_ range: Range<Int>) {
-            progress.handOff(range.map { index in
-                OutboxEntry(seq: UInt64(index), draft: OutboxDraft(uid: "e\(index)", destination: 7, kind: .request, payload: [1],
-                                                                  deadline: StoreTime.now.adding(milliseconds: 60_000)), enqueuedAt: .now)
-            })
+            progress.handOff(range.map { Self.handedOverRequest(UInt64($0)) })
         }
         // Eight batches of 256.
         handOff(0..<2048)

@@ -395,11 +395,7 @@ public final class ChildProcess: @unchecked Sendable {
     public func stop(timeout: Duration = .seconds(10)) async -> Int32? {
         guard isRunning else { return nil }
         signal(SIGTERM)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if !isRunning { return lock.withLock { lastStatus } }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        if let status = await exitStatus(within: timeout) { return status }
         kill()
         return nil
     }

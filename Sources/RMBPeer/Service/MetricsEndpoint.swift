@@ -17,11 +17,11 @@ struct MetricsEndpoint: Sendable {
     let store: Store
     let logger: Logger
 
-    /// Serves until cancelled or a graceful shutdown. `listening` runs once the socket listens,
-    /// with its port; throws ``PeerError/metricsUnavailable(_:_:)`` when it cannot listen (the
+    /// Serves until cancelled or a graceful shutdown. `listening` runs once the socket listens
+    /// (the port it got is logged); throws ``PeerError/metricsUnavailable(_:_:)`` when it cannot listen (the
     /// caller then does not start the peer: the operator asked for metrics). A failure after
     /// that is logged; the peer goes on without metrics.
-    func run(listening: @escaping @Sendable (Int) -> Void) async throws(PeerError) {
+    func run(listening: @escaping @Sendable () -> Void) async throws(PeerError) {
         let listened = ListenedFlag()
         let router = Router()
         let metrics = self.metrics, relays = self.relays, store = self.store, logger = self.logger, host = self.host
@@ -37,7 +37,7 @@ struct MetricsEndpoint: Sendable {
                                   let bound = channel.localAddress?.port ?? port
                                   logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(bound)/metrics"])
                                   listened.value.store(true, ordering: .releasing)
-                                  listening(bound)
+                                  listening()
                               }, logger: quiet)
         do {
             try await app.run()

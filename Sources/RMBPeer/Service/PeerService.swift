@@ -85,12 +85,12 @@ public final class PeerService: Service, Sendable {
         }
         let endpoint = MetricsEndpoint(host: address.host, port: address.port, metrics: engine.metrics, relays: engine.relays,
                                        store: engine.store, logger: logger)
-        let (listening, signal) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        let (listening, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Stops at the start of a graceful shutdown (Hummingbird follows it).
             group.addTask {
                 defer { signal.finish() }
-                try await endpoint.run { signal.yield($0) }
+                try await endpoint.run { signal.yield() }
             }
             var iterator = listening.makeAsyncIterator()
             guard await iterator.next() != nil else {
