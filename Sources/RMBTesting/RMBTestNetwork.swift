@@ -10,7 +10,7 @@ import TwinDirectory
 
 /// An RMB network in one process, for testing handlers and calls the way they run in production
 /// — signed, end-to-end encrypted, through a relay — without starting or wiring anything by hand:
-/// a relay on a free loopback port (its queues in a throwaway `redis-server`, the one process the
+/// a relay on a loopback port the kernel picks (its queues in a throwaway `redis-server`, the one process the
 /// kit starts; Debian: `apt install redis-server`), an in-memory twin directory, and twins with
 /// fresh keys, each a running ``RMBDirectPeer``. Like HummingbirdTesting, everything lives as
 /// long as the closure given to ``run(e2e:logger:_:)``.
@@ -66,17 +66,19 @@ public final class RMBTestNetwork: Sendable {
         let redis = try RedisServer.start()
         defer { redis.stop() }
         let directory = RMBTestDirectory()
-        let port = try freeLoopbackPort()
-        let relay = try RelayAddress(host: "127.0.0.1", port: UInt16(port), isSecure: false)
-        let server = try RelayServer(configuration: RelayConfiguration(domains: ["127.0.0.1:\(port)"], redisURL: redis.url,
-                                                                       host: "127.0.0.1", port: port),
+        // Port 0: the kernel picks the port as the relay binds (a port probed beforehand could be
+        // taken by another process in between). The domain is the host alone, which serves every
+        // relay entry on 127.0.0.1 whatever its port; twins list the bound port.
+        let server = try RelayServer(configuration: RelayConfiguration(domains: ["127.0.0.1"], redisURL: redis.url,
+                                                                       host: "127.0.0.1", port: 0),
                                      twins: directory, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let spawner = TaskSpawner()
             group.addTask { await spawner.run() }
             defer { group.cancelAll() }
-            try await Self.waitUntilListening(server)
+            let port = try await Self.waitUntilListening(server)
+            let relay = try RelayAddress(host: "127.0.0.1", port: port, isSecure: false)
             let network = RMBTestNetwork(directory: directory, relay: relay, e2e: e2e, logger: logger, tasks: spawner)
             return try await body(network)
         }
@@ -112,10 +114,13 @@ public final class RMBTestNetwork: Sendable {
         throw Failure.twinNotReady(id)
     }
 
-    /// Returns once the relay listens; throws when it stopped without listening or after 10 s.
-    private static func waitUntilListening(_ server: RelayServer) async throws {
+    /// The port the relay listens on, once it does; throws when it stopped without listening or
+    /// after 10 s.
+    private static func waitUntilListening(_ server: RelayServer) async throws -> UInt16 {
         do {
-            _ = try await withDeadline(.seconds(10)) { try await server.boundPort() }
+            let port = try await withDeadline(.seconds(10)) { try await server.boundPort() }
+            guard let bound = UInt16(exactly: port) else { throw Failure.relayDidNotStart("bound to port \(port)") }
+            return bound
         } catch let error as RelayServerError {
             throw Failure.relayDidNotStart(error.description)
         } catch is DeadlineExceeded {
