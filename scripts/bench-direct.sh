@@ -9,7 +9,8 @@
 #   direct         an RMBDirectPeer for twin 3 in the bench process calling twin 4
 # once with both direct peers on durable LMDB stores, once without stores.
 # Options: --no-build, --keep, --bin=DIR (as scripts/bench-peer.sh); the rest goes to
-# `rmb bench peer` (default here: --rates 500 --duration 10); BENCH_MODES=direct runs only the direct peer.
+# `rmb bench peer` (default here: --rates 500 --duration 10); BENCH_MODES=direct runs only the direct peer;
+# BENCH_MODES=paired alternates the two paths in --rounds rounds (median and range of the ratios).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=1 keep=0 extra=() bin_dir=""

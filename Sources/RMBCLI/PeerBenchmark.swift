@@ -19,6 +19,10 @@ struct PeerBench: AsyncParsableCommand {
               direct    closed + rates again, each request a call of an RMBDirectPeer in this process (no rmb-peer, no
                         Redis: its own relay sessions) for twin --direct-twin of --direct-twins to --direct-destination
                         (a direct peer too: `rmb service direct-echo`); mnemonic in RMB_DIRECT_MNEMONIC
+              paired    --rounds rounds, each a closed loop through rmb-peer, then one through the direct peer (direct
+                        options as above), then the first of --rates through each: per round both figures and the
+                        ratio; at the end the median and range of the ratios and of the p99s (runs minutes apart
+                        on a noisy machine differ more than the two paths do)
               baseline  closed + rates again, straight through the echo service on --baseline-redis (no RMB)
               failover  --failover-rate requests/s; SIGKILL --kill-pid (a relay the peer uses) a third into the run:
                         time to the first reply of a request sent after the kill, pause, requests stranded
@@ -30,7 +34,7 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Redis of the requesting peer.") var redis: String = "redis://localhost:6379"
     @Option(help: "Destination twin id.") var destination: UInt32
     @Option(help: "Command served at the destination (and by the baseline echo service).") var command: String = "echo"
-    @Option(help: "Comma-separated modes: closed, rate, client, direct, baseline, failover, freeze.") var modes: String = "closed,rate"
+    @Option(help: "Comma-separated modes: closed, rate, client, direct, paired, baseline, failover, freeze.") var modes: String = "closed,rate"
     @Option(help: "Requests in flight (closed loop).") var window: Int = 256
     @Option(help: "Comma-separated fixed rates, requests/s.") var rates: String = "500,1000,2000"
     @Option(help: "Seconds measured per run.") var duration: Int = 10
@@ -54,8 +58,9 @@ struct PeerBench: AsyncParsableCommand {
     @Option(help: "Twin file of the direct mode's twins.") var directTwins: String?
     @Option(help: "Destination twin of the direct mode (a direct peer serving --command).") var directDestination: UInt32?
     @Option(help: "Store directory of the direct mode's caller (default: none).") var directStore: String?
+    @Option(help: "Rounds of the paired mode.") var rounds: Int = 5
 
-    enum Mode: String, CaseIterable { case closed, rate, client, direct, baseline, failover, freeze }
+    enum Mode: String, CaseIterable { case closed, rate, client, direct, paired, baseline, failover, freeze }
 
     func validate() throws {
         guard window > 0, duration > 0, warmup >= 0, size >= 0, ttl > 0, failoverRate > 0, failoverTtl > 0 else {
@@ -63,11 +68,12 @@ struct PeerBench: AsyncParsableCommand {
         }
         guard !parsedRates.isEmpty, parsedRates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates: comma-separated positive numbers") }
         for name in modes.split(separator: ",") where Mode(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
-            throw ValidationError("unknown mode '\(name)' (closed, rate, client, direct, baseline, failover, freeze)")
+            throw ValidationError("unknown mode '\(name)' (closed, rate, client, direct, paired, baseline, failover, freeze)")
         }
-        if selectedModes.contains(.direct) {
+        guard rounds > 0 else { throw ValidationError("--rounds must be positive") }
+        if selectedModes.contains(.direct) || selectedModes.contains(.paired) {
             guard directTwins != nil, directDestination != nil, ProcessInfo.processInfo.environment["RMB_DIRECT_MNEMONIC"] != nil else {
-                throw ValidationError("direct mode needs --direct-twins, --direct-destination and RMB_DIRECT_MNEMONIC")
+                throw ValidationError("direct and paired modes need --direct-twins, --direct-destination and RMB_DIRECT_MNEMONIC")
             }
         }
         if selectedModes.contains(.baseline), baselineRedis == nil { throw ValidationError("baseline mode needs --baseline-redis") }
@@ -132,6 +138,8 @@ struct PeerBench: AsyncParsableCommand {
                 }
             case .direct:
                 closedDirect = try await benchDirect(payload)
+            case .paired:
+                try await benchPaired(peerRedis, viaPeer, payload)
             case .baseline:
                 let baseline = try RedisClient(url: baselineRedis ?? redis, poolSize: 2)
                 defer { baseline.close() }
@@ -156,7 +164,7 @@ struct PeerBench: AsyncParsableCommand {
     }
 
     /// One run; prints its line (and CPU use of the watched processes); returns requests/s and CPU per request.
-    private func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> PeerBenchFigures {
+    func measure(_ label: String, _ client: RedisClient, _ route: PeerBenchRoute, _ pacing: PeerBenchPacing) async throws -> PeerBenchFigures {
         try await report(label) {
             try await PeerBenchLoad(redis: client, route: route, pacing: pacing, warmup: .seconds(warmup), measure: .seconds(duration),
                                     drain: .seconds(10)).run()
@@ -182,7 +190,8 @@ struct PeerBench: AsyncParsableCommand {
         let cpu = usage.report(requests: outcome.snapshot.due.count)
         if let cpu { print(cpu.line) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
-        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together, cpuOfCaller: cpu?.micros(pid: getpid()))
+        return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together, cpuOfCaller: cpu?.micros(pid: getpid()),
+                                p99: outcome.latency.milliseconds(0.99))
     }
 
     private func failover(_ client: RedisClient, payload: [UInt8], replyQueue: String) async throws {
@@ -230,6 +239,8 @@ struct PeerBenchFigures {
     let cpuPerRequest: Double?
     /// CPU µs per request of the bench process alone (the load generator, or the direct caller).
     let cpuOfCaller: Double?
+    /// Latency p99 in ms (nil: nothing answered).
+    var p99: Double? = nil
 
     /// How the CPU side of a comparison reads.
     enum CPUComparison {

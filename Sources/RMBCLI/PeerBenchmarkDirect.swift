@@ -10,6 +10,22 @@ extension PeerBench {
     /// encryption and store; no rmb-peer, no Redis) calls `--direct-destination`; closed loop and
     /// the fixed rates. Returns the closed loop's figures (nil without the direct options).
     func benchDirect(_ payload: [UInt8]) async throws -> PeerBenchFigures? {
+        guard let destination = directDestination else { return nil }
+        return try await withDirectPeer(payload) { peer in
+            let closed = try await measureClient("direct closed loop (\(window) in flight, \(directStoreLabel))", peer, to: destination,
+                                                 payload, .closed(window: window))
+            for rate in parsedRates {
+                _ = try await measureClient("direct \(rate)/s (\(directStoreLabel))", peer, to: destination, payload, .fixed(perSecond: Double(rate)))
+            }
+            return closed
+        }
+    }
+
+    var directStoreLabel: String { directStore == nil ? "no store" : "store" }
+
+    /// Runs `body` with a running direct peer for the direct options, once `--direct-destination`
+    /// answers it (nil without the options); stops the peer after.
+    func withDirectPeer<T>(_ payload: [UInt8], _ body: (RMBDirectPeer) async throws -> T) async throws -> T? {
         guard let twinsPath = directTwins, let mnemonic = ProcessInfo.processInfo.environment["RMB_DIRECT_MNEMONIC"],
               let destination = directDestination else { return nil }
         var configuration = RMBDirectPeer.Configuration(identity: try Identity(parsing: mnemonic, keyType: .sr25519))
@@ -25,11 +41,6 @@ extension PeerBench {
         while ContinuousClock.now < ready {
             if (try? await peer.call(twin: destination, command, payload: payload, schema: nil, timeout: .seconds(2))) != nil { break }
         }
-        let store = directStore == nil ? "no store" : "store"
-        let closed = try await measureClient("direct closed loop (\(window) in flight, \(store))", peer, to: destination, payload, .closed(window: window))
-        for rate in parsedRates {
-            _ = try await measureClient("direct \(rate)/s (\(store))", peer, to: destination, payload, .fixed(perSecond: Double(rate)))
-        }
-        return closed
+        return try await body(peer)
     }
 }
