@@ -10,8 +10,7 @@ extension PeerBench {
     /// encryption and store; no rmb-peer, no Redis) calls `--direct-destination`; closed loop and
     /// the fixed rates. Returns the closed loop's figures (nil without the direct options).
     func benchDirect(_ payload: [UInt8]) async throws -> PeerBenchFigures? {
-        guard let destination = directDestination else { return nil }
-        return try await withDirectPeer(payload) { peer in
+        try await withDirectPeer(payload) { peer, destination in
             let closed = try await measureClient("direct closed loop (\(window) in flight, \(directStoreLabel))", peer, to: destination,
                                                  payload, .closed(window: window))
             for rate in parsedRates {
@@ -23,9 +22,9 @@ extension PeerBench {
 
     var directStoreLabel: String { directStore == nil ? "no store" : "store" }
 
-    /// Runs `body` with a running direct peer for the direct options, once `--direct-destination`
-    /// answers it (nil without the options); stops the peer after.
-    func withDirectPeer<T>(_ payload: [UInt8], _ body: (RMBDirectPeer) async throws -> T) async throws -> T? {
+    /// Runs `body` with a running direct peer for the direct options and `--direct-destination`,
+    /// once the destination answers it (nil without the options); stops the peer after.
+    func withDirectPeer<T>(_ payload: [UInt8], _ body: (RMBDirectPeer, UInt32) async throws -> T) async throws -> T? {
         guard let twinsPath = directTwins, let mnemonic = ProcessInfo.processInfo.environment["RMB_DIRECT_MNEMONIC"],
               let destination = directDestination else { return nil }
         var configuration = RMBDirectPeer.Configuration(identity: try Identity(parsing: mnemonic, keyType: .sr25519))
@@ -41,6 +40,6 @@ extension PeerBench {
         while ContinuousClock.now < ready {
             if (try? await peer.call(twin: destination, command, payload: payload, schema: nil, timeout: .seconds(2))) != nil { break }
         }
-        return try await body(peer)
+        return try await body(peer, destination)
     }
 }

@@ -7,12 +7,11 @@ extension PeerBench {
     /// speed drifts (a VM beside other tenants), runs minutes apart differ more than the two paths
     /// do; pairs taken seconds apart, summarised by their median, compare the paths themselves.
     func benchPaired(_ peerRedis: RedisClient, _ viaPeer: PeerBenchRoute, _ payload: [UInt8]) async throws {
-        guard let destination = directDestination else { return }
         let rate = parsedRates[0]
         var ratios: [Double] = []
         var peerP99: [Double] = []
         var directP99: [Double] = []
-        _ = try await withDirectPeer(payload) { peer in
+        _ = try await withDirectPeer(payload) { peer, destination in
             for round in 1...rounds {
                 let closedRMB = try await measure("round \(round): rmb closed loop", peerRedis, viaPeer, .closed(window: window))
                 let closedDirect = try await measureClient("round \(round): direct closed loop (\(directStoreLabel))", peer, to: destination,
