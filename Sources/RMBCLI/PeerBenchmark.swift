@@ -191,7 +191,7 @@ struct PeerBench: AsyncParsableCommand {
         if let cpu { print(cpu.line) }
         if let latencyLog { try PeerBenchReport.appendLatencies(label, outcome, to: latencyLog) }
         return PeerBenchFigures(throughput: outcome.throughput, cpuPerRequest: cpu?.together, cpuOfCaller: cpu?.micros(pid: getpid()),
-                                p99: outcome.latency.milliseconds(0.99))
+                                p99: outcome.latency.percentile(0.99))
     }
 
     private func failover(_ client: RedisClient, payload: [UInt8], replyQueue: String) async throws {

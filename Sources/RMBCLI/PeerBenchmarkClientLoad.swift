@@ -35,7 +35,7 @@ struct PeerBenchClientLoad: Sendable {
             paced = await sendFixed(rate: rate, start: start, until: measureEnd, ledger: ledger)
         }
         return PeerBenchLoad.Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: nil,
-                                     skippedSends: paced.skipped, senderLateness: paced.lateness.sorted())
+                                     skippedSends: paced.skipped, senderLateness: paced.lateness)
     }
 
     /// Starts each call at its due time; returns the calls not started because the peer had

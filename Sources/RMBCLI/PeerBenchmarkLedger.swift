@@ -65,12 +65,12 @@ struct PeerBenchSnapshot {
     let errors: Int
     let unknown: Int
 
-    /// Latencies (ns) of the requests due in `window`, sorted; unanswered ones are left out
+    /// Latencies (ns) of the requests due in `window`; unanswered ones are left out
     /// (they are counted by `unanswered(in:)`).
     func latencies(dueIn window: Range<UInt64>) -> [UInt64] {
         zip(due, answeredAt).compactMap { due, answered in
             window.contains(due) && answered != 0 ? answered &- due : nil
-        }.sorted()
+        }
     }
 
     func unanswered(dueIn window: Range<UInt64>) -> Int {
@@ -81,21 +81,4 @@ struct PeerBenchSnapshot {
     func replies(arrivedIn window: Range<UInt64>) -> Int {
         answeredAt.reduce(0) { $0 + (window.contains($1) ? 1 : 0) }
     }
-}
-
-/// Percentiles of sorted nanosecond latencies, printed in milliseconds.
-struct PeerBenchLatency {
-    let sorted: [UInt64]
-
-    func milliseconds(_ p: Double) -> Double? {
-        guard !sorted.isEmpty else { return nil }
-        let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
-        return Double(sorted[max(0, index)]) / 1e6
-    }
-
-    func text(_ p: Double) -> String {
-        milliseconds(p).map { String(format: "%.2f", $0) } ?? "-"
-    }
-
-    var line: String { "p50 \(text(0.5))  p99 \(text(0.99))  p99.9 \(text(0.999))  max \(text(1.0))" }
 }

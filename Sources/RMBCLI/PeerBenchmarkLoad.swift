@@ -125,12 +125,12 @@ struct PeerBenchLoad: Sendable {
         /// When `event` ran.
         let eventAt: UInt64?
         let skippedSends: Int
-        /// The open loop's own lateness (``PeerBenchFixedRate/Result/lateness``), sorted; empty in a closed loop.
+        /// The open loop's own lateness (``PeerBenchFixedRate/Result/lateness``); empty in a closed loop.
         var senderLateness: [UInt64] = []
 
         var seconds: Double { Double(measured.upperBound - measured.lowerBound) / 1e9 }
         var throughput: Double { Double(snapshot.replies(arrivedIn: measured)) / seconds }
-        var latency: PeerBenchLatency { PeerBenchLatency(sorted: snapshot.latencies(dueIn: measured)) }
+        var latency: BenchSamples { BenchSamples(nanoseconds: snapshot.latencies(dueIn: measured)) }
         var unanswered: Int { snapshot.unanswered(dueIn: 0..<UInt64.max) }
     }
 
@@ -179,7 +179,7 @@ struct PeerBenchLoad: Sendable {
         }
         let at = flags.eventAt.load(ordering: .sequentiallyConsistent)
         return Outcome(snapshot: ledger.snapshot(), measured: measureStart..<measureEnd, eventAt: at == 0 ? nil : at,
-                       skippedSends: paced.skipped, senderLateness: paced.lateness.sorted())
+                       skippedSends: paced.skipped, senderLateness: paced.lateness)
     }
 
     /// Keeps `window` requests in flight: tops up whenever the reader reports replies.

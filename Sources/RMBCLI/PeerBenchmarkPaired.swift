@@ -34,11 +34,8 @@ extension PeerBench {
 
     /// "name median m (min–max)", or "name -" with no values.
     static func summary(_ name: String, _ values: [Double], format: String) -> String {
-        guard !values.isEmpty else { return "\(name) -" }
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        return "\(name) median " + String(format: format, median) + " (" + String(format: format, sorted[0]) + "–"
-            + String(format: format, sorted[sorted.count - 1]) + ")"
+        let samples = BenchSamples(values)
+        guard let median = samples.median, let low = samples.sorted.first, let high = samples.sorted.last else { return "\(name) -" }
+        return "\(name) median " + String(format: format, median) + " (" + String(format: format, low) + "–" + String(format: format, high) + ")"
     }
 }

@@ -13,7 +13,7 @@ enum PeerBenchReport {
         if outcome.skippedSends > 0 { notes.append("\(outcome.skippedSends) sends skipped (100k waiting)") }
         if !outcome.senderLateness.isEmpty {
             // Part of the latency above (it counts from the due time): the generator's, not the system's.
-            let late = PeerBenchLatency(sorted: outcome.senderLateness)
+            let late = BenchSamples(nanoseconds: outcome.senderLateness)
             notes.append("generator late p50 \(late.text(0.5)) p99 \(late.text(0.99))")
         }
         return pad(label, 40) + pad(String(format: "%.0f", outcome.throughput), 12, right: true)
@@ -36,7 +36,7 @@ enum PeerBenchReport {
         let arrivals = snapshot.answeredAt.filter { $0 >= kill && $0 < outcome.measured.upperBound }.sorted()
         var pause: UInt64 = arrivals.first.map { $0 - kill } ?? 0
         for (a, b) in zip(arrivals, arrivals.dropFirst()) { pause = max(pause, b - a) }
-        let secondAfter = PeerBenchLatency(sorted: snapshot.latencies(dueIn: kill..<(kill + 1_000_000_000)))
+        let secondAfter = BenchSamples(nanoseconds: snapshot.latencies(dueIn: kill..<(kill + 1_000_000_000)))
         let beforeKill = zip(snapshot.due, snapshot.answeredAt).filter { $0.0 < kill }
         let stranded = beforeKill.filter { $0.1 > kill + 1_000_000_000 }
         let lost = snapshot.unanswered(dueIn: 0..<UInt64.max)
@@ -44,7 +44,7 @@ enum PeerBenchReport {
         return [
             "    failover: SIGKILL pid \(pid); first reply to a request sent after the kill "
                 + (firstReply.map { "+\(ms($0 - kill))" } ?? "never") + ", longest pause in replies \(ms(pause))",
-            "    requests sent in the second after the kill: latency ms \(secondAfter.line)",
+            "    requests sent in the second after the kill: latency ms \(secondAfter.latencyLine)",
             "    stranded in the killed relay: \(stranded.count) answered after > 1 s (re-send; last at +"
                 + (recovered.map(ms) ?? "-") + "), \(lost) never answered",
         ]
@@ -58,7 +58,7 @@ enum PeerBenchReport {
         let over = latencies.filter { $0 > 1_000_000_000 }.count
         return [
             "    frozen: SIGSTOP pid \(pid) for \(seconds) s; the \(latencies.count) requests sent meanwhile: latency ms "
-                + PeerBenchLatency(sorted: latencies).line + "; over 1 s: \(over); unanswered: \(outcome.snapshot.unanswered(dueIn: window))",
+                + BenchSamples(nanoseconds: latencies).latencyLine + "; over 1 s: \(over); unanswered: \(outcome.snapshot.unanswered(dueIn: window))",
         ]
     }
 

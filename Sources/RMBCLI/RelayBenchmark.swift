@@ -106,19 +106,19 @@ struct RelayBench: AsyncParsableCommand {
     private func runThroughput(_ relay: RelayUnderTest, fixture: RelayBenchFixture) async throws {
         let usage = CPUUsage(relay: relay.child.pid)
         let outcome = try await traffic(relay, fixture).run(window: window, rate: nil, warmup: .seconds(warmup), measure: .seconds(seconds))
-        let latency = LatencySummary(outcome.latencies)
+        let latency = BenchSamples(nanoseconds: outcome.latencies)
         print(String(format: "throughput  %9.0f envelopes/s  (closed loop, %d in flight per pair, %.0f s)", outcome.rate, window, outcome.seconds))
-        print("            latency ms    p50 \(latency.text(0.5))  p99 \(latency.text(0.99))  p99.9 \(latency.text(0.999))")
+        print("            latency ms    p50 \(latency.text(0.5, format: "%.3f"))  p99 \(latency.text(0.99, format: "%.3f"))  p99.9 \(latency.text(0.999, format: "%.3f"))")
         print("            " + usage.report(envelopes: outcome.sent))
     }
 
     private func runRate(_ relay: RelayUnderTest, fixture: RelayBenchFixture) async throws {
         let usage = CPUUsage(relay: relay.child.pid)
         let outcome = try await traffic(relay, fixture).run(window: window, rate: Double(rate), warmup: .seconds(warmup), measure: .seconds(seconds))
-        let latency = LatencySummary(outcome.latencies)
+        let latency = BenchSamples(nanoseconds: outcome.latencies)
         let skipped = outcome.skipped > 0 ? ", \(outcome.skipped) sends skipped: window full" : ""
         print(String(format: "rate        %9.0f envelopes/s  (fixed rate %d/s over %d pairs%@)", outcome.rate, rate, pairs, skipped))
-        print("            latency ms    p50 \(latency.text(0.5))  p99 \(latency.text(0.99))  p99.9 \(latency.text(0.999))")
+        print("            latency ms    p50 \(latency.text(0.5, format: "%.3f"))  p99 \(latency.text(0.99, format: "%.3f"))  p99.9 \(latency.text(0.999, format: "%.3f"))")
         print("            " + usage.report(envelopes: outcome.sent))
     }
 

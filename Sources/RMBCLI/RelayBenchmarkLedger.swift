@@ -154,18 +154,3 @@ final class StartGate: @unchecked Sendable {
         }
     }
 }
-
-/// Percentiles of nanosecond samples, printed in milliseconds.
-struct LatencySummary {
-    let sorted: [UInt64]
-
-    init(_ samples: [UInt64]) { sorted = samples.sorted() }
-
-    func percentile(_ p: Double) -> Double? {
-        guard !sorted.isEmpty else { return nil }
-        let rank = Int((Double(sorted.count) * p).rounded(.up)) - 1
-        return Double(sorted[min(sorted.count - 1, max(0, rank))]) / 1_000_000
-    }
-
-    func text(_ p: Double) -> String { percentile(p).map { String(format: "%.3f", $0) } ?? "-" }
-}

@@ -58,16 +58,11 @@ struct StoreBenchmark: Sendable {
         let waitsNanoseconds: [UInt64]
 
         var line: String {
-            let sorted = waitsNanoseconds.sorted()
-            func percentile(_ p: Double) -> Double {
-                guard !sorted.isEmpty else { return 0 }
-                let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
-                return Double(sorted[max(0, index)]) / 1_000_000
-            }
+            let waits = BenchSamples(nanoseconds: waitsNanoseconds)
             return String(
                 format: "%9d  %11.0f  %18.0f  %9.0f  %10.1f  %11.2f  %11.2f",
                 producers, Double(envelopes) / seconds, Double(2 * envelopes) / seconds, Double(commits) / seconds,
-                Double(operations) / Double(max(1, commits)), percentile(0.50), percentile(0.99))
+                Double(operations) / Double(max(1, commits)), waits.percentile(0.50) ?? 0, waits.percentile(0.99) ?? 0)
         }
     }
 

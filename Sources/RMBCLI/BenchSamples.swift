@@ -1,0 +1,39 @@
+import Foundation
+
+/// Samples sorted once and read by rank: the one percentile code of every `rmb bench` report,
+/// for latencies (taken in nanoseconds, read in milliseconds) and per-round figures alike.
+struct BenchSamples: Sendable {
+    /// Ascending.
+    let sorted: [Double]
+
+    init(_ values: some Sequence<Double>) { sorted = values.sorted() }
+
+    /// Nanosecond samples, held in milliseconds.
+    init(nanoseconds: some Sequence<UInt64>) { self.init(nanoseconds.lazy.map { Double($0) / 1e6 }) }
+
+    var isEmpty: Bool { sorted.isEmpty }
+
+    /// Nearest rank: the smallest sample with at least `p` of all samples at or below it
+    /// (`1.0` is the maximum); `nil` without samples.
+    func percentile(_ p: Double) -> Double? {
+        guard !sorted.isEmpty else { return nil }
+        let rank = Int((Double(sorted.count) * p).rounded(.up)) - 1
+        return sorted[min(sorted.count - 1, max(0, rank))]
+    }
+
+    /// The middle sample, or the mean of the two middle ones: with 2 or 4 rounds a rank would
+    /// report the lower middle value as the typical one.
+    var median: Double? {
+        guard !sorted.isEmpty else { return nil }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// `percentile(p)` printed with `format`, or "-" without samples.
+    func text(_ p: Double, format: String = "%.2f") -> String {
+        percentile(p).map { String(format: format, $0) } ?? "-"
+    }
+
+    /// The peer bench's latency columns, in milliseconds.
+    var latencyLine: String { "p50 \(text(0.5))  p99 \(text(0.99))  p99.9 \(text(0.999))  max \(text(1.0))" }
+}
