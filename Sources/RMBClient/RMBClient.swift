@@ -46,7 +46,7 @@ public final class RMBClient: RMBCaller {
             throw .transport("invalid Redis URL \(configuration.redisURL): \(error)")
         }
         let waiters = ReplyWaiters(clock: clock)
-        batcher = SubmissionBatcher { [redis] requests in
+        batcher = SubmissionBatcher(sendSettled: { [redis] requests in
             let failure: RMBCallError
             do {
                 let reply = try await redis.send(["LPUSH", .string(RedisKeys.local)] + requests.map(\.request))
@@ -57,7 +57,7 @@ public final class RMBClient: RMBCaller {
             }
             for (reference, _) in requests { waiters.settle(reference, .failure(failure)) }
             return .failure(failure)
-        }
+        })
         self.configuration = configuration
         self.waiters = waiters
         self.clock = clock

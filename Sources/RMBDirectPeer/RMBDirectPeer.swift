@@ -137,11 +137,14 @@ public final class RMBDirectPeer: RMBCaller, Service {
         }
         self.engine = engine
         requestBatcher = SubmissionBatcher { [waiters] requests in
-            // A request that cannot be sent (unknown twin, store full) is answered at once.
-            for (_, response) in await engine.submit(requests: requests) {
-                if let reference = response.reference { waiters.settle(reference, ReplyWaiters.outcome(of: response)) }
+            let outcome = await engine.queue(requests: requests)
+            return .settling {
+                // A request that cannot be sent (unknown twin, store full) is answered at once.
+                for (_, response) in await outcome() {
+                    if let reference = response.reference { waiters.settle(reference, ReplyWaiters.outcome(of: response)) }
+                }
+                return .success(())
             }
-            return .success(())
         }
         self.configuration = configuration
         self.router = router
@@ -226,8 +229,11 @@ public final class RMBDirectPeer: RMBCaller, Service {
         let slots = AsyncSemaphore(concurrency)
         // Answers of handlers that finish together are stored in one commit.
         let answers = SubmissionBatcher<ServiceResponse> { responses in
-            await engine.submit(responses: responses)
-            return .success(())
+            let stored = await engine.queue(responses: responses)
+            return .settling {
+                await stored()
+                return .success(())
+            }
         }
         await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in
@@ -237,7 +243,10 @@ public final class RMBDirectPeer: RMBCaller, Service {
                     for request in batch {
                         await slots.acquire()
                         group.addTask {
-                            _ = await answers.submit([await router.answer(request)])
+                            // The slot frees once the answer is on its way, not once it is
+                            // durable: an fsync is no handler's work (the batcher bounds what
+                            // awaits its commit, and holds the slots when that bound is reached).
+                            _ = await answers.submit([await router.answer(request)], until: .placed)
                             slots.release()
                         }
                     }

@@ -113,12 +113,45 @@ package struct OutgoingPipeline: Sendable {
     /// returns once it is durable; if the store refuses it (full), every requester of the batch
     /// hears about it (nothing was sent then).
     package func commit(_ prepared: Prepared) async -> [Undeliverable] {
-        guard !prepared.operations.isEmpty else { return prepared.failures }
+        await queue(prepared).outcome()
+    }
+
+    /// A batch whose write is queued: its place in the store's order is fixed (what is queued
+    /// later is applied after it) and its envelopes are with the postman (or go at apply time).
+    /// Its ``outcome()`` is awaited exactly once; until then its requests count as unsettled.
+    package struct Queued: Sendable {
+        fileprivate let pending: PendingCommit?
+        fileprivate let prepared: Prepared
+        fileprivate let requestUIDs: [String]
+        fileprivate let unsettled: UnsettledRequests
+        fileprivate let logger: Logger
+
+        /// Once the write is durable: the batch's failures; if the store refused it (full, or
+        /// closing), every requester of the batch as well (nothing was sent then).
+        package func outcome() async -> [Undeliverable] {
+            guard let pending else { return prepared.failures }
+            defer { unsettled.end(requestUIDs) }
+            do {
+                _ = try await pending.results()
+                return prepared.failures
+            } catch {
+                logger.error("store refused a batch of local messages", metadata: ["count": "\(prepared.operations.count)", "error": "\(error)"])
+                let refusal = JSONError(code: 500, message: ProtocolError.other(error.description).description)
+                return prepared.failures + prepared.requesters.map { Undeliverable(replyTo: $0.replyTo, response: .undeliverable(reference: $0.reference, error: refusal)) }
+            }
+        }
+    }
+
+    /// Queues a prepared batch's write, in one transaction, and hands its envelopes to the
+    /// postman (see ``commit(_:)``); returns at once, without waiting for the write.
+    package func queue(_ prepared: Prepared) -> Queued {
+        guard !prepared.operations.isEmpty else {
+            return Queued(pending: nil, prepared: prepared, requestUIDs: [], unsettled: unsettled, logger: logger)
+        }
         let requests = prepared.operations.compactMap { operation -> BacklogEntry? in
             if case .putBacklog(let backlog) = operation { backlog } else { nil }
         }
         unsettled.begin(requests)
-        defer { unsettled.end(requests.map(\.uid)) }
         let postman = self.postman, doorbell = self.doorbell, enqueuedAt = store.now()
         let pending: PendingCommit
         if store.hasAmpleRoom {
@@ -142,14 +175,7 @@ package struct OutgoingPipeline: Sendable {
                 doorbell.ring()
             }
         }
-        do {
-            _ = try await pending.results()
-            return prepared.failures
-        } catch {
-            logger.error("store refused a batch of local messages", metadata: ["count": "\(prepared.operations.count)", "error": "\(error)"])
-            let refusal = JSONError(code: 500, message: ProtocolError.other(error.description).description)
-            return prepared.failures + prepared.requesters.map { Undeliverable(replyTo: $0.replyTo, response: .undeliverable(reference: $0.reference, error: refusal)) }
-        }
+        return Queued(pending: pending, prepared: prepared, requestUIDs: requests.map(\.uid), unsettled: unsettled, logger: logger)
     }
 
     /// `operations` with an outbox number reserved for each `.enqueue`, and the entries they add.

@@ -12,8 +12,8 @@ import TwinDirectory
 /// store, the postman, the downstream, the resender and the sweeps. Front-ends feed it and hear
 /// from it: `rmb-peer` through Redis (``PeerService``), a direct peer in process
 /// (`RMBDirectPeer`). What arrives for local applications leaves through the front-end's
-/// ``LocalDelivery``; what local applications send enters through ``submit(requests:)`` and
-/// ``submit(responses:)`` (or, for rmb-peer's intake, the same pipeline).
+/// ``LocalDelivery``; what local applications send enters through ``queue(requests:)`` and
+/// ``queue(responses:)`` (or, for rmb-peer's intake, the same pipeline).
 package final class PeerEngine: Sendable {
     package struct Configuration: Sendable {
         package var identity: Identity
@@ -90,23 +90,31 @@ package final class PeerEngine: Sendable {
                                     unsettled: UnsettledRequests(), logger: logger)
     }
 
-    /// Stores requests of local callers (signed and encrypted, one envelope per destination) and
-    /// sends them; what could not be sent, for each caller to hear.
-    package func submit(requests: [(request: ClientRequest, uid: String)]) async -> [(replyTo: String, response: ClientResponse)] {
+    /// Signs and encrypts requests of local callers (one envelope per destination), queues
+    /// their commit and hands them to the postman; returns once they are queued (what is queued
+    /// later goes after them) with their outcome to await once: when durable, what could not be
+    /// sent, for each caller to hear.
+    package func queue(requests: [(request: ClientRequest, uid: String)]) async -> @Sendable () async -> [(replyTo: String, response: ClientResponse)] {
         var prepared = OutgoingPipeline.Prepared()
         for (request, uid) in requests { await pipeline.prepare(request: request, uid: uid, into: &prepared) }
-        let failures = await pipeline.commit(prepared)
-        metrics.localAccepted.increment(by: max(0, requests.count - failures.count))
-        metrics.localRefused.increment(by: failures.count)
-        return failures.map { ($0.replyTo, $0.response) }
+        let queued = pipeline.queue(prepared)
+        let metrics = self.metrics, count = requests.count
+        return {
+            let failures = await queued.outcome()
+            metrics.localAccepted.increment(by: max(0, count - failures.count))
+            metrics.localRefused.increment(by: failures.count)
+            return failures.map { ($0.replyTo, $0.response) }
+        }
     }
 
-    /// Stores local services' answers to remote requests (each kept with its request, for a
-    /// re-sent copy) and sends them.
-    package func submit(responses: [ServiceResponse]) async {
+    /// Queues local services' answers to remote requests (each kept with its request, for a
+    /// re-sent copy) and hands them to the postman; returns once they are queued, with the wait
+    /// for their commit (failures are logged).
+    package func queue(responses: [ServiceResponse]) async -> @Sendable () async -> Void {
         var prepared = OutgoingPipeline.Prepared()
         for response in responses { await pipeline.prepare(response: response, into: &prepared) }
-        _ = await pipeline.commit(prepared)
+        let queued = pipeline.queue(prepared)
+        return { _ = await queued.outcome() }
     }
 
     /// Runs until a graceful shutdown (then drains in order) or cancellation, then closes the

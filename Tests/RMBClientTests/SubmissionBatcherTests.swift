@@ -4,7 +4,8 @@ import Testing
 @testable import RMBClient
 
 /// The batcher gathers what arrives during a send into the next one, in order; `submit` hears
-/// its batch's outcome, `enqueue` returns at once and leaves failures to the send.
+/// its batch's outcome, `enqueue` returns at once and leaves failures to the send. A send in two
+/// steps lets the next batch go once the previous one is placed, up to the unsettled limit.
 @Suite(.timeLimit(.minutes(1)))
 struct SubmissionBatcherTests {
     /// A send that records its batches and waits for the test to let each one finish.
@@ -33,7 +34,7 @@ struct SubmissionBatcherTests {
 
     @Test func whatArrivesDuringASendLeavesTogetherInOrder() async throws {
         let sender = GatedSend()
-        let batcher = SubmissionBatcher<Int> { await sender.send($0) }
+        let batcher = SubmissionBatcher<Int>(sendSettled: { await sender.send($0) })
         let first = Task { await batcher.submit([1]) }
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sender.batches.withLock { $0.count } == 1 })
 
@@ -54,14 +55,59 @@ struct SubmissionBatcherTests {
 
     @Test func aLoneEnqueueIsSentWithoutAnyoneWaiting() async throws {
         let sent = Mutex<[[Int]]>([])
-        let batcher = SubmissionBatcher<Int> { items in
+        let batcher = SubmissionBatcher<Int>(sendSettled: { items in
             sent.withLock { $0.append(items) }
             return .success(())
-        }
+        })
         batcher.enqueue([7])
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sent.withLock { $0 } == [[7]] })
         // The sender stopped; the next enqueue starts another.
         batcher.enqueue([8])
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sent.withLock { $0 } == [[7], [8]] })
+    }
+
+    /// A send in two steps: records its batches as they are placed, then waits for the test to
+    /// let each outcome come.
+    final class TwoStepSend: Sendable {
+        let placed = Mutex<[[Int]]>([])
+        let outcomes = GatedSend()
+
+        func send(_ items: [Int]) -> SubmissionBatcher<Int>.Sent {
+            placed.withLock { $0.append(items) }
+            return .settling { await self.outcomes.send(items) }
+        }
+    }
+
+    @Test func theNextBatchGoesOnceThePreviousIsPlacedNotSettled() async throws {
+        let sender = TwoStepSend()
+        let batcher = SubmissionBatcher<Int>(unsettledLimit: 4) { sender.send($0) }
+        let first = Task { await batcher.submit([1]) }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sender.placed.withLock { $0.count } == 1 })
+        let placed = Task { await batcher.submit([2], until: .placed) }
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sender.placed.withLock { $0.count } == 2 })
+        // The second batch went while the first's outcome was still to come; `.placed` has returned.
+        #expect(sender.outcomes.batches.withLock { $0 } == [[1], [2]])
+        #expect(try await placed.value.get() == ())
+        await sender.outcomes.finishNext(.failure(.transport("disk")))
+        guard case .failure(.transport("disk")) = await first.value else {
+            Issue.record("the first batch's outcome did not reach its submit")
+            return
+        }
+        await sender.outcomes.finishNext(.success(()))
+    }
+
+    @Test func atTheUnsettledLimitTheNextSendWaitsForTheOldestOutcome() async throws {
+        let sender = TwoStepSend()
+        let batcher = SubmissionBatcher<Int>(unsettledLimit: 1) { sender.send($0) }
+        batcher.enqueue([1])
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { sender.placed.withLock { $0.count } == 1 })
+        let second = Task { await batcher.submit([2], until: .placed) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(sender.placed.withLock { $0 } == [[1]])
+        #expect(batcher.queuedCount == 0)   // taken, waiting for room
+        await sender.outcomes.finishNext(.success(()))
+        #expect(try await second.value.get() == ())
+        #expect(sender.placed.withLock { $0 } == [[1], [2]])
+        await sender.outcomes.finishNext(.success(()))
     }
 }
