@@ -55,7 +55,7 @@ package final class SubmissionBatcher<Item: Sendable>: Sendable {
     private let unsettled: AsyncSemaphore
 
     /// A batcher whose sends may settle later (see the type's comment).
-    package init(limit: Int = 1024, unsettledLimit: Int = 16, send: @escaping Send) {
+    package init(limit: Int = 1024, unsettledLimit: Int = 64, send: @escaping Send) {
         self.limit = limit
         self.unsettled = AsyncSemaphore(max(1, unsettledLimit))
         self.send = send

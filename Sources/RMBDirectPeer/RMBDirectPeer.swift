@@ -119,6 +119,8 @@ public final class RMBDirectPeer: RMBCaller, Service {
         var engineConfiguration = PeerEngine.Configuration(identity: configuration.identity, relays: configuration.relays,
                                                            storePath: storePath)
         engineConfiguration.durableStore = temporaryStore == nil
+        // Nothing on a call's path waits for a commit (see `serve` and the request batcher).
+        engineConfiguration.defersLocalCommits = true
         engineConfiguration.drainTimeout = configuration.drainTimeout
         engineConfiguration.name = "direct peer"
         let waiters = ReplyWaiters(clock: clock), requests = self.requests, serving = self.serving

@@ -33,6 +33,12 @@ package struct OutgoingPipeline: Sendable {
     /// Requests whose commit is in flight, for a reply that comes back before it is readable.
     let unsettled: UnsettledRequests
     let logger: Logger
+    /// Whether a batch's write may wait for company (the store's defer limit) instead of
+    /// starting a commit of its own: for a front-end that sends before the commit and whose
+    /// callers die with the process (a direct peer), so that one fsync covers every call of a
+    /// few milliseconds. rmb-peer's intake waits for each commit before it takes more, so its
+    /// writes commit at once.
+    var defersCommits = false
 
     /// What to tell the local client when a request cannot (fully) be sent.
     package struct Undeliverable: Sendable {
@@ -158,7 +164,7 @@ package struct OutgoingPipeline: Sendable {
             let (operations, entries) = Self.reservingOutboxSeqs(prepared.operations, in: store, enqueuedAt: enqueuedAt)
             let seqs = entries.map(\.seq)
             postman.claim(seqs)
-            pending = store.enqueue(operations)
+            pending = store.enqueue(operations, deferrable: defersCommits)
             if pending.hasFailed {
                 postman.releaseClaim(seqs)   // refused at once (the store is closing): nothing goes
             } else if !entries.isEmpty {

@@ -24,6 +24,11 @@ package final class PeerEngine: Sendable {
         /// process but not of the machine, and costs no disk flush; a direct peer without a
         /// persistent store uses it in a private directory).
         package var durableStore = true
+        /// Whether local requests and answers may wait a few milliseconds to share a commit
+        /// (``OutgoingPipeline/defersCommits``): for a front-end that never waits for their
+        /// commit on a call's path, with a durable store (a store without fsync commits in
+        /// microseconds on the caller's thread, with nothing to share).
+        package var defersLocalCommits = false
         package var connection = RelayConnection.Configuration()
         /// How long a graceful stop waits for batches in flight to be confirmed.
         package var drainTimeout: Duration = .seconds(5)
@@ -87,7 +92,8 @@ package final class PeerEngine: Sendable {
         self.doorbell = doorbell
         self.progress = progress
         pipeline = OutgoingPipeline(factory: factory, store: store, postman: progress, doorbell: doorbell,
-                                    unsettled: UnsettledRequests(), logger: logger)
+                                    unsettled: UnsettledRequests(), logger: logger,
+                                    defersCommits: configuration.defersLocalCommits && configuration.durableStore)
     }
 
     /// Signs and encrypts requests of local callers (one envelope per destination), queues
