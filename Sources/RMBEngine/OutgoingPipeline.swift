@@ -35,9 +35,9 @@ package struct OutgoingPipeline: Sendable {
     let logger: Logger
     /// Whether a batch's write may wait for company (the store's defer limit) instead of
     /// starting a commit of its own: for a front-end that sends before the commit and whose
-    /// callers die with the process (a direct peer), so that one fsync covers every call of a
-    /// few milliseconds. rmb-peer's intake waits for each commit before it takes more, so its
-    /// writes commit at once.
+    /// callers die with the process (a direct peer), so that one commit (and fsync) covers
+    /// every call of a few milliseconds. rmb-peer's intake waits for each commit before it
+    /// takes more, so its writes commit at once.
     var defersCommits = false
 
     /// What to tell the local client when a request cannot (fully) be sent.

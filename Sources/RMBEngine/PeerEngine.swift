@@ -26,8 +26,8 @@ package final class PeerEngine: Sendable {
         package var durableStore = true
         /// Whether local requests and answers may wait a few milliseconds to share a commit
         /// (``OutgoingPipeline/defersCommits``): for a front-end that never waits for their
-        /// commit on a call's path, with a durable store (a store without fsync commits in
-        /// microseconds on the caller's thread, with nothing to share).
+        /// commit on a call's path. With a durable store that saves the fsyncs; without one, the
+        /// small transactions each call made on its event loop's thread.
         package var defersLocalCommits = false
         package var connection = RelayConnection.Configuration()
         /// How long a graceful stop waits for batches in flight to be confirmed.
@@ -93,7 +93,7 @@ package final class PeerEngine: Sendable {
         self.progress = progress
         pipeline = OutgoingPipeline(factory: factory, store: store, postman: progress, doorbell: doorbell,
                                     unsettled: UnsettledRequests(), logger: logger,
-                                    defersCommits: configuration.defersLocalCommits && configuration.durableStore)
+                                    defersCommits: configuration.defersLocalCommits)
     }
 
     /// Signs and encrypts requests of local callers (one envelope per destination), queues
