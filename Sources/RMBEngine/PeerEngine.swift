@@ -26,8 +26,9 @@ package final class PeerEngine: Sendable {
         package var durableStore = true
         /// Whether local requests and answers may wait a few milliseconds to share a commit
         /// (``OutgoingPipeline/defersCommits``): for a front-end that never waits for their
-        /// commit on a call's path. With a durable store that saves the fsyncs; without one, the
-        /// small transactions each call made on its event loop's thread.
+        /// commit on a call's path. With a durable store that saves the fsyncs; without one it
+        /// moves the small transactions each call made on its event loop's thread to the writer
+        /// thread (no change beyond the noise at 500 calls/s).
         package var defersLocalCommits = false
         package var connection = RelayConnection.Configuration()
         /// How long a graceful stop waits for batches in flight to be confirmed.

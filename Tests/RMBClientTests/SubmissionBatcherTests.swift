@@ -20,15 +20,18 @@ struct SubmissionBatcherTests {
             }
         }
 
-        /// Ends the oldest send in progress with `result`, once one is in progress.
+        /// Ends the oldest send in progress with `result`, once one is in progress (within 10 s;
+        /// polling every millisecond, so that a test gone wrong does not spin a core meanwhile).
         func finishNext(_ result: Result<Void, RMBCallError>) async {
-            while true {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
                 let gate: CheckedContinuation<Result<Void, RMBCallError>, Never>? = gates.withLock { gates in
                     gates.isEmpty ? nil : gates.removeFirst()
                 }
                 if let gate { gate.resume(returning: result); return }
-                await Task.yield()
+                try? await Task.sleep(for: .milliseconds(1))
             }
+            Issue.record("no send in progress to finish within 10 s")
         }
     }
 
