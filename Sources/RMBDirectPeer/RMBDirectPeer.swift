@@ -47,8 +47,9 @@ public final class RMBDirectPeer: RMBCaller, Service {
         case none
         /// A crash-safe store in this directory (created if needed): what was stored is re-sent
         /// and what was received is not handed over twice, across kill -9 and restarts. A
-        /// request or answer leaves once its write is queued, before it is committed: a crash
-        /// before the commit is durable forgets it (a call dies with the process anyway; an
+        /// request or answer leaves once its write is queued, and the write joins the next
+        /// commit within 20 ms (one fsync for every call of those milliseconds): a crash
+        /// before that commit is durable forgets it (a call dies with the process anyway; an
         /// answer's request is forgotten with it, so a re-sent copy is answered again). One
         /// process per directory.
         case lmdb(path: String)
