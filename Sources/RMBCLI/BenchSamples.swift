@@ -11,8 +11,6 @@ struct BenchSamples: Sendable {
     /// Nanosecond samples, held in milliseconds.
     init(nanoseconds: some Sequence<UInt64>) { self.init(nanoseconds.lazy.map { Double($0) / 1e6 }) }
 
-    var isEmpty: Bool { sorted.isEmpty }
-
     /// Nearest rank: the smallest sample with at least `p` of all samples at or below it
     /// (`1.0` is the maximum); `nil` without samples.
     func percentile(_ p: Double) -> Double? {
@@ -34,6 +32,10 @@ struct BenchSamples: Sendable {
         percentile(p).map { String(format: format, $0) } ?? "-"
     }
 
-    /// The peer bench's latency columns, in milliseconds.
-    var latencyLine: String { "p50 \(text(0.5))  p99 \(text(0.99))  p99.9 \(text(0.999))  max \(text(1.0))" }
+    /// The latency columns of the bench reports, in milliseconds: p50, p99, p99.9 and, with
+    /// `maximum`, the largest sample.
+    func latencyLine(format: String = "%.2f", maximum: Bool = true) -> String {
+        "p50 \(text(0.5, format: format))  p99 \(text(0.99, format: format))  p99.9 \(text(0.999, format: format))"
+            + (maximum ? "  max \(text(1.0, format: format))" : "")
+    }
 }

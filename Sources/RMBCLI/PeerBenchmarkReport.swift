@@ -44,7 +44,7 @@ enum PeerBenchReport {
         return [
             "    failover: SIGKILL pid \(pid); first reply to a request sent after the kill "
                 + (firstReply.map { "+\(ms($0 - kill))" } ?? "never") + ", longest pause in replies \(ms(pause))",
-            "    requests sent in the second after the kill: latency ms \(secondAfter.latencyLine)",
+            "    requests sent in the second after the kill: latency ms \(secondAfter.latencyLine())",
             "    stranded in the killed relay: \(stranded.count) answered after > 1 s (re-send; last at +"
                 + (recovered.map(ms) ?? "-") + "), \(lost) never answered",
         ]
@@ -58,7 +58,7 @@ enum PeerBenchReport {
         let over = latencies.filter { $0 > 1_000_000_000 }.count
         return [
             "    frozen: SIGSTOP pid \(pid) for \(seconds) s; the \(latencies.count) requests sent meanwhile: latency ms "
-                + BenchSamples(nanoseconds: latencies).latencyLine + "; over 1 s: \(over); unanswered: \(outcome.snapshot.unanswered(dueIn: window))",
+                + BenchSamples(nanoseconds: latencies).latencyLine() + "; over 1 s: \(over); unanswered: \(outcome.snapshot.unanswered(dueIn: window))",
         ]
     }
 

@@ -108,7 +108,7 @@ struct RelayBench: AsyncParsableCommand {
         let outcome = try await traffic(relay, fixture).run(window: window, rate: nil, warmup: .seconds(warmup), measure: .seconds(seconds))
         let latency = BenchSamples(nanoseconds: outcome.latencies)
         print(String(format: "throughput  %9.0f envelopes/s  (closed loop, %d in flight per pair, %.0f s)", outcome.rate, window, outcome.seconds))
-        print("            latency ms    p50 \(latency.text(0.5, format: "%.3f"))  p99 \(latency.text(0.99, format: "%.3f"))  p99.9 \(latency.text(0.999, format: "%.3f"))")
+        print("            latency ms    " + latency.latencyLine(format: "%.3f", maximum: false))
         print("            " + usage.report(envelopes: outcome.sent))
     }
 
@@ -118,7 +118,7 @@ struct RelayBench: AsyncParsableCommand {
         let latency = BenchSamples(nanoseconds: outcome.latencies)
         let skipped = outcome.skipped > 0 ? ", \(outcome.skipped) sends skipped: window full" : ""
         print(String(format: "rate        %9.0f envelopes/s  (fixed rate %d/s over %d pairs%@)", outcome.rate, rate, pairs, skipped))
-        print("            latency ms    p50 \(latency.text(0.5, format: "%.3f"))  p99 \(latency.text(0.99, format: "%.3f"))  p99.9 \(latency.text(0.999, format: "%.3f"))")
+        print("            latency ms    " + latency.latencyLine(format: "%.3f", maximum: false))
         print("            " + usage.report(envelopes: outcome.sent))
     }
 

@@ -19,12 +19,13 @@ struct BenchSamplesTests {
         #expect(samples.sorted == [1.5, 2.25, 3])
         #expect(samples.text(0.5) == "2.25")
         #expect(samples.text(0.5, format: "%.3f") == "2.250")
-        #expect(samples.latencyLine == "p50 2.25  p99 3.00  p99.9 3.00  max 3.00")
+        #expect(samples.latencyLine() == "p50 2.25  p99 3.00  p99.9 3.00  max 3.00")
+        #expect(samples.latencyLine(format: "%.3f", maximum: false) == "p50 2.250  p99 3.000  p99.9 3.000")
     }
 
     @Test func noSamplesReadAsNothing() {
         let empty = BenchSamples([])
-        #expect(empty.isEmpty && empty.percentile(0.5) == nil && empty.median == nil)
+        #expect(empty.sorted.isEmpty && empty.percentile(0.5) == nil && empty.median == nil)
         #expect(empty.text(0.99) == "-")
     }
 
