@@ -15,7 +15,10 @@ import TwinDirectory
 ///
 /// Confirmation needs no protocol change: a relay handles the frames of one connection in order
 /// and answers an envelope `ping` with a `pong` (envelope.md §6), so a pong that comes back after
-/// a batch proves the relay accepted every frame written before the ping.
+/// a batch proves the relay accepted every frame written before the ping. Batches written within
+/// ``Configuration/confirmationWindow`` of each other share one ping: a ping and a pong per batch
+/// doubled what a relay handles for a peer that sends a message every few milliseconds, and
+/// woke both ends once more per message.
 public actor RelayConnection {
     public struct Configuration: Sendable {
         /// Liveness period: a connection that heard nothing for one period sends an envelope
@@ -32,6 +35,16 @@ public actor RelayConnection {
         public var handshakeTimeout: Duration = .seconds(10)
         /// When an unconfirmed batch also goes through the next relay (``RelayPool``).
         public var hedge = HedgePolicy()
+        /// How long the ping that confirms a batch may wait for later batches to share it: at a
+        /// steady trickle of a message every few milliseconds, one ping and one pong then stand
+        /// for several batches. A batch's confirmation comes up to this much later, which only
+        /// what waits for confirmations sees (the hedge deadline allows for it); messages are
+        /// written at once. Zero writes a ping after every batch.
+        public var confirmationWindow: Duration = .milliseconds(5)
+        /// The ping goes at once when this many batches wait for it: a busy peer's batches are
+        /// not held for the window. Keep it below the batches a sender keeps in flight
+        /// (``Postman``'s 8), or the sender waits for the window.
+        public var batchesPerPing = 4
         public init() {}
     }
 
@@ -49,10 +62,10 @@ public actor RelayConnection {
     private var writer: WebSocketOutboundWriter?
     private var generation: UInt64 = 0
     private var health: RelayHealth
-    /// Batches waiting for their pong, with the time (``now``) they time out (``expireOverdue(now:)``).
-    private var pending: [String: (continuation: CheckedContinuation<Void, any Error>, deadline: Duration)] = [:]
-    /// Pongs that arrived while their sender was still finishing its writes.
-    private var earlyPongs: Set<String> = []
+    /// Envelope pings by uid, each with the batches it confirms, until every batch heard its outcome.
+    private var confirmations: [String: PendingConfirmation] = [:]
+    /// The confirmation that later batches join: its ping is not written yet.
+    private var openConfirmation: String?
     private var counter: UInt64 = 0
     private let confirmationPrefix: String
     /// Uids of the keepalive's heartbeats (envelope pings nobody waits for).
@@ -95,6 +108,7 @@ public actor RelayConnection {
     /// How long a batch may wait for this relay's confirmation before it is hedged.
     public var hedgeDeadline: Duration {
         configuration.hedge.deadline(recent: health.roundTrips.recent, ceiling: configuration.confirmationTimeout)
+            + configuration.confirmationWindow
     }
 
     public nonisolated var hedging: HedgePolicy { configuration.hedge }
@@ -132,11 +146,10 @@ public actor RelayConnection {
 
     private func expireOverdue(now: Duration) {
         probeIfSilent()
-        guard !pending.isEmpty else { return }
-        for (uid, waiter) in pending where waiter.deadline <= now {
-            pending.removeValue(forKey: uid)
+        guard !confirmations.isEmpty else { return }
+        for (uid, confirmation) in confirmations where confirmation.outcome == nil && confirmation.deadline <= now {
             health.recordFailure("confirmation timeout")
-            waiter.continuation.resume(throwing: RedundancyError.confirmationTimeout(relay))
+            settle(uid, .failure(.confirmationTimeout(relay)))
         }
     }
 
@@ -144,7 +157,7 @@ public actor RelayConnection {
     /// (``RelayHealth/recordSuccess(roundTrip:)``); a relay that stays silent is closed by the
     /// keepalive (``keepalive(_:)``).
     private func probeIfSilent() {
-        guard health.silentSince != nil, pending.isEmpty, !probing, writer != nil else { return }
+        guard health.silentSince != nil, confirmations.isEmpty, !probing, writer != nil else { return }
         probing = true
         Task {
             _ = try? await self.sendConfirmed([])
@@ -284,11 +297,10 @@ public actor RelayConnection {
         writer = nil
         health.state = .disconnected
         health.silentSince = nil
-        earlyPongs.removeAll()
-        let waiting = pending
-        pending.removeAll()
-        for (_, waiter) in waiting { waiter.continuation.resume(throwing: RedundancyError.connectionLost(relay)) }
-        if !waiting.isEmpty { health.recordFailure(reason) }
+        openConfirmation = nil
+        let unsettled = confirmations.filter { $0.value.outcome == nil }.keys
+        for uid in unsettled { settle(uid, .failure(.connectionLost(relay))) }
+        if !unsettled.isEmpty { health.recordFailure(reason) }
     }
 
     private func received(_ bytes: [UInt8]) async {
@@ -298,11 +310,7 @@ public actor RelayConnection {
             return
         }
         if case .success(let envelope) = decoded, case .pong? = envelope.message, envelope.uid.hasPrefix(confirmationPrefix) {
-            if let waiter = pending.removeValue(forKey: envelope.uid) {
-                waiter.continuation.resume()
-            } else {
-                earlyPongs.insert(envelope.uid)
-            }
+            confirmed(envelope.uid)
             return
         }
         delivering = true
@@ -370,37 +378,128 @@ public actor RelayConnection {
 
     // MARK: Sending
 
-    /// Writes the frames, then an envelope ping, and returns once the relay's pong arrived:
-    /// every frame is then accepted by the relay. Throws when not connected, on a write error,
-    /// a lost connection or a timeout; the caller then tries another relay. `written` runs once
-    /// the frames and the ping are handed to the socket (a caller may write its next batch then,
-    /// keeping the order on the wire, while this one waits for its pong).
+    /// Writes the frames and returns once the pong of an envelope ping written after them
+    /// arrived: every frame is then accepted by the relay. The ping is shared with the batches
+    /// written after this one within the confirmation window (see ``Configuration``). Throws
+    /// when not connected, on a write error, a lost connection or a timeout; the caller then
+    /// tries another relay. `written` runs once the frames are handed to the socket (a caller
+    /// may write its next batch then, keeping the order on the wire, while this one waits for
+    /// its pong).
     public func sendConfirmed(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws -> Duration {
         guard let writer else { throw RedundancyError.notConnected(relay) }
-        let started = now
-        counter += 1
-        let uid = confirmationPrefix + String(counter)
-        let pingBytes = try pingEnvelope(uid: uid).wireBytes()
+        let (started, generation) = (now, self.generation)
         do {
             for frame in frames {
                 try await writer.write(.binary(ByteBuffer(bytes: frame)))
             }
-            try await writer.write(.binary(ByteBuffer(bytes: pingBytes)))
         } catch {
             health.recordFailure("write failed: \(error)")
             throw RedundancyError.writeFailed(relay, String(describing: error))
         }
+        // The connection may have been lost while writing: a ping on the next one would confirm
+        // nothing of these frames.
+        guard generation == self.generation, self.writer != nil else { throw RedundancyError.connectionLost(relay) }
+        let (uid, pingNow) = joinConfirmation(probe: frames.isEmpty)
+        if pingNow { await writePing(uid, generation: generation) }
         written?()
-        let deadline = now + configuration.confirmationTimeout
-        if earlyPongs.remove(uid) == nil {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                pending[uid] = (continuation, deadline)
+        try await outcome(of: uid)
+        return now - started
+    }
+
+    /// The uid of the ping that will confirm a batch just written on the current connection:
+    /// the open one, or a new one whose ping goes after the window; and whether the batch is to
+    /// write the ping at once: a `probe` (nothing but the ping: the keepalive's, a silent
+    /// relay's) does, as when the window is zero or ``Configuration/batchesPerPing`` batches
+    /// wait for it.
+    private func joinConfirmation(probe: Bool) -> (uid: String, pingNow: Bool) {
+        let uid: String
+        if let open = openConfirmation, confirmations[open] != nil {
+            uid = open
+            confirmations[uid]?.batches += 1
+            confirmations[uid]?.unheard += 1
+        } else {
+            counter += 1
+            uid = confirmationPrefix + String(counter)
+            confirmations[uid] = PendingConfirmation(deadline: now + configuration.confirmationWindow + configuration.confirmationTimeout)
+            openConfirmation = uid
+            if configuration.confirmationWindow > .zero {
+                let (clock, window, generation) = (self.clock, configuration.confirmationWindow, self.generation)
+                Task {
+                    try? await clock.sleep(for: window, tolerance: nil)
+                    await self.writePing(uid, generation: generation)
+                }
             }
         }
-        let elapsed = now - started
-        health.recordSuccess(roundTrip: elapsed)
-        return elapsed
+        let pingNow = probe || configuration.confirmationWindow == .zero
+            || (confirmations[uid]?.batches ?? 0) >= configuration.batchesPerPing
+        return (uid, pingNow)
     }
+
+    /// Writes the ping of confirmation `uid`, once, if it is still open and connection
+    /// `generation` (its batches') is still up. A failed write fails its batches.
+    private func writePing(_ uid: String, generation: UInt64) async {
+        guard openConfirmation == uid else { return }
+        openConfirmation = nil
+        guard generation == self.generation, let writer, confirmations[uid]?.outcome == nil else { return }
+        confirmations[uid]?.pingWrittenAt = now
+        do {
+            try await writer.write(.binary(ByteBuffer(bytes: try pingEnvelope(uid: uid).wireBytes())))
+        } catch {
+            health.recordFailure("write failed: \(error)")
+            settle(uid, .failure(.connectionLost(relay)))
+        }
+    }
+
+    /// The pong of confirmation `uid` arrived.
+    private func confirmed(_ uid: String) {
+        guard let confirmation = confirmations[uid], confirmation.outcome == nil else { return }
+        health.recordSuccess(roundTrip: now - (confirmation.pingWrittenAt ?? now), batches: confirmation.batches)
+        settle(uid, .success(()))
+    }
+
+    /// Waits for the outcome of confirmation `uid` (one of its batches).
+    private func outcome(of uid: String) async throws {
+        guard let confirmation = confirmations[uid] else { throw RedundancyError.connectionLost(relay) }
+        if let outcome = confirmation.outcome {
+            heard(uid)
+            return try outcome.get()
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            confirmations[uid]?.waiters.append(continuation)
+        }
+    }
+
+    /// Gives confirmation `uid` its outcome and tells the batches waiting for it; batches that
+    /// joined and wait later hear it from the entry, which goes once all of them heard.
+    private func settle(_ uid: String, _ outcome: Result<Void, RedundancyError>) {
+        guard var confirmation = confirmations[uid], confirmation.outcome == nil else { return }
+        if openConfirmation == uid { openConfirmation = nil }
+        let waiters = confirmation.waiters
+        confirmation.waiters = []
+        confirmation.outcome = outcome
+        confirmation.unheard -= waiters.count
+        confirmations[uid] = confirmation.unheard > 0 ? confirmation : nil
+        for waiter in waiters { waiter.resume(with: outcome.mapError { $0 as any Error }) }
+    }
+
+    /// One batch of a settled confirmation read its outcome.
+    private func heard(_ uid: String) {
+        guard var confirmation = confirmations[uid] else { return }
+        confirmation.unheard -= 1
+        confirmations[uid] = confirmation.unheard > 0 ? confirmation : nil
+    }
+}
+
+/// One envelope ping and the batches it confirms (every batch written before it on its connection).
+private struct PendingConfirmation {
+    /// When (``RelayConnection/now``) its batches fail with a timeout.
+    let deadline: Duration
+    var batches = 1
+    /// Batches that have not heard the outcome yet.
+    var unheard = 1
+    var waiters: [CheckedContinuation<Void, any Error>] = []
+    var pingWrittenAt: Duration?
+    var outcome: Result<Void, RedundancyError>?
 }
 
 /// The relay answered nothing for two keepalive periods while the peer was reading.

@@ -42,11 +42,12 @@ public struct RelayHealth: Sendable, Equatable {
         return (silentSince == nil ? 0 : 1_000) + recentFailures * 10 + rtt
     }
 
-    mutating func recordSuccess(roundTrip: Duration) {
+    /// A pong confirmed `batches` batches, `roundTrip` after its ping was written.
+    mutating func recordSuccess(roundTrip: Duration, batches: Int = 1) {
         lastRoundTrip = roundTrip
         roundTrips.record(roundTrip)
         recentFailures /= 2
-        confirmedBatches += 1
+        confirmedBatches += UInt64(max(batches, 0))
         silentSince = nil
     }
 

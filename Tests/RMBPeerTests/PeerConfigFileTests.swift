@@ -21,11 +21,13 @@ struct PeerConfigFileTests {
             [relays]
             keepalive_ms = 2000
             confirmation_timeout_ms = 4000
+            confirmation_window_ms = 0
             hedge = false
             hedge_floor_ms = 150
             hedge_multiplier = 3
             """, path: "c.toml")
         #expect(config.keepaliveMillis == 2000 && config.confirmationTimeoutMillis == 4000)
+        #expect(config.confirmationWindowMillis == 0)
         #expect(config.hedge == false && config.hedgeFloorMillis == 150 && config.hedgeMultiplier == 3)
     }
 
@@ -37,6 +39,7 @@ struct PeerConfigFileTests {
             ("[relays]\nurls = \"x\"", "relays.urls must be an array of strings"),
             ("[store]\nmap_size_mib = -1", "map_size_mib must be a positive integer"),
             ("[relays]\nhedge_floor_ms = 0", "relays.hedge_floor_ms must be a whole number of milliseconds"),
+            ("[relays]\nconfirmation_window_ms = 5000", "relays.confirmation_window_ms must be a whole number of milliseconds, 0 to 1000"),
             ("[relays]\nhedge_multiplier = 0.5", "relays.hedge_multiplier must be a number from 1 to 100"),
             ("[relays]\nhedge = \"yes\"", "relays.hedge must be true or false"),
             ("[=]", "c.toml"),

@@ -12,23 +12,28 @@ import TwinDirectory
 /// the test moving time, against an in-process relay that answers or stays silent.
 @Suite("RelayConnection on a manual clock", .timeLimit(.minutes(1)))
 struct RelayConnectionClockTests {
-    /// The keepalive is out of the way unless a test is about it.
-    private static func connection(to url: String, clock: ManualClock, keepalive: Duration = .seconds(3600)) throws -> RelayConnection {
+    /// The keepalive is out of the way unless a test is about it; so is the confirmation window
+    /// (a ping after every batch) unless a test is about sharing pings.
+    private static func connection(to url: String, clock: ManualClock, keepalive: Duration = .seconds(3600),
+                                   confirmationWindow: Duration = .zero) throws -> RelayConnection {
         var logger = Logger(label: "test.relay-connection")
         logger.logLevel = .critical
         var configuration = RelayConnection.Configuration()
         configuration.confirmationTimeout = .seconds(5)
         configuration.handshakeTimeout = .seconds(10)
         configuration.keepalive = keepalive
+        configuration.confirmationWindow = confirmationWindow
+        configuration.batchesPerPing = 4
         return RelayConnection(relay: try RelayAddress(parsing: url), peer: RMBAddress(twin: 1), configuration: configuration,
                                clock: clock, logger: logger, token: { "test-token" }, deliver: { _ in })
     }
 
     /// A connection on a manual clock to a fresh ``FakeRelay``, running and connected.
-    private static func connected(keepalive: Duration = .seconds(3600)) async throws -> (FakeRelay, ManualClock, RelayConnection, Task<Void, Never>) {
+    private static func connected(keepalive: Duration = .seconds(3600), confirmationWindow: Duration = .zero)
+        async throws -> (FakeRelay, ManualClock, RelayConnection, Task<Void, Never>) {
         let relay = try await FakeRelay.start()
         let clock = ManualClock()
-        let connection = try Self.connection(to: relay.url, clock: clock, keepalive: keepalive)
+        let connection = try Self.connection(to: relay.url, clock: clock, keepalive: keepalive, confirmationWindow: confirmationWindow)
         let running = Task { await connection.run() }
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await connection.status.state == .connected })
         return (relay, clock, connection, running)
@@ -166,6 +171,109 @@ struct RelayConnectionClockTests {
         running.cancel()
         await running.value
         await relay.stop()
+    }
+
+    // MARK: Shared pings
+
+    /// Batches in flight on one connection, each with a flag set once it is written (and has
+    /// joined its confirmation) and its outcome.
+    private final class Batches: Sendable {
+        let written = Mutex<Set<Int>>([])
+        let outcomes = Mutex<[Int: Result<Duration, any Error>]>([:])
+
+        func send(_ index: Int, through connection: RelayConnection) -> Task<Void, Never> {
+            Task {
+                let result: Result<Duration, any Error>
+                do {
+                    result = .success(try await connection.sendConfirmed([[UInt8(index)]]) { self.written.withLock { _ = $0.insert(index) } })
+                } catch {
+                    result = .failure(error)
+                }
+                self.outcomes.withLock { $0[index] = result }
+            }
+        }
+
+        var writtenCount: Int { written.withLock { $0.count } }
+        var succeeded: Int { outcomes.withLock { $0.values.filter { if case .success = $0 { true } else { false } }.count } }
+        var settled: Int { outcomes.withLock { $0.count } }
+        func error(_ index: Int) -> RedundancyError? {
+            outcomes.withLock { if case .failure(let error)? = $0[index] { error as? RedundancyError } else { nil } }
+        }
+    }
+
+    /// Two batches written within the window: one ping, written when the window ends, confirms
+    /// both; the hedge deadline allows for the window.
+    @Test func batchesWrittenWithinTheWindowShareOnePing() async throws {
+        let (relay, clock, connection, running) = try await Self.connected(confirmationWindow: .milliseconds(5))
+        #expect(await clock.waitForSleepers(3))   // the confirmation sweep, the handshake timer, the keepalive
+        let batches = Batches()
+        let first = batches.send(1, through: connection)
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 1 })
+        let second = batches.send(2, through: connection)
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 2 })
+        #expect(await clock.waitForSleepers(4), "one window timer for both")
+        #expect(await connection.hedgeDeadline == .milliseconds(205), "the 200-ms floor plus the window")
+
+        clock.advance(by: .milliseconds(4))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(relay.pings == 0, "pinged before the window ended")
+        #expect(batches.settled == 0)
+        clock.advance(by: .milliseconds(1))
+        await first.value
+        await second.value
+        #expect(relay.pings == 1)
+        #expect(batches.succeeded == 2)
+        #expect(await connection.status.confirmedBatches == 2)
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
+    /// When `batchesPerPing` batches wait, the ping goes without waiting for the window; the
+    /// next batch starts a new confirmation.
+    @Test func thePingGoesAtOnceWhenEnoughBatchesWait() async throws {
+        let (relay, clock, connection, running) = try await Self.connected(confirmationWindow: .milliseconds(5))
+        #expect(await clock.waitForSleepers(3))
+        let batches = Batches()
+        var sending: [Task<Void, Never>] = []
+        for index in 1...4 {
+            sending.append(batches.send(index, through: connection))
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == index })
+        }
+        for task in sending { await task.value }
+        #expect(relay.pings == 1, "one ping for four batches, the clock standing still")
+        #expect(batches.succeeded == 4)
+
+        let fifth = batches.send(5, through: connection)
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 5 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(relay.pings == 1, "the fifth batch waits for its own window")
+        clock.advance(by: .milliseconds(5))
+        await fifth.value
+        #expect(relay.pings == 2)
+        #expect(batches.succeeded == 5)
+        #expect(await connection.status.confirmedBatches == 5)
+        running.cancel()
+        await running.value
+        await relay.stop()
+    }
+
+    /// A connection lost while a batch waits for its window fails the batch (it may have reached
+    /// the relay: sent elsewhere it is an extra copy), and its ping is never written.
+    @Test func aLostConnectionFailsBatchesWhosePingIsNotWrittenYet() async throws {
+        let (relay, clock, connection, running) = try await Self.connected(confirmationWindow: .milliseconds(5))
+        #expect(await clock.waitForSleepers(3))
+        let batches = Batches()
+        let sending = batches.send(1, through: connection)
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 1 })
+        await relay.stop()
+        await sending.value
+        #expect(batches.error(1) == .connectionLost(connection.relay))
+        clock.advance(by: .milliseconds(5))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(relay.pings == 0)
+        running.cancel()
+        await running.value
     }
 
     @Test func aRelayThatNeverAnswersTheUpgradeIsGivenUpAtTheHandshakeTimeout() async throws {

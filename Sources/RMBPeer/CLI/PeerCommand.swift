@@ -155,6 +155,7 @@ public struct PeerCommand: AsyncParsableCommand {
         if let mib = file.storeMapSizeMiB { configuration.storeMapSize = mib << 20 }
         if let millis = file.keepaliveMillis { configuration.connection.keepalive = .milliseconds(millis) }
         if let millis = file.confirmationTimeoutMillis { configuration.connection.confirmationTimeout = .milliseconds(millis) }
+        if let millis = file.confirmationWindowMillis { configuration.connection.confirmationWindow = .milliseconds(millis) }
         if let enabled = file.hedge { configuration.connection.hedge.enabled = enabled }
         if let millis = file.hedgeFloorMillis { configuration.connection.hedge.floor = .milliseconds(millis) }
         if let multiplier = file.hedgeMultiplier { configuration.connection.hedge.multiplier = multiplier }

@@ -26,6 +26,8 @@ struct PeerConfigFile: Equatable {
     /// `[relays]` timing of every relay connection: keepalive, confirmation timeout, hedging.
     var keepaliveMillis: Int?
     var confirmationTimeoutMillis: Int?
+    /// `[relays] confirmation_window_ms`: 0 writes a ping after every batch.
+    var confirmationWindowMillis: Int?
     var hedge: Bool?
     var hedgeFloorMillis: Int?
     var hedgeMultiplier: Double?
@@ -37,7 +39,8 @@ struct PeerConfigFile: Equatable {
     private static let known: [String: Set<String>] = [
         "identity": ["mnemonic", "mnemonic_file", "key_type"],
         "directory": ["twins_file", "substrate", "update"],
-        "relays": ["urls", "replace", "keepalive_ms", "confirmation_timeout_ms", "hedge", "hedge_floor_ms", "hedge_multiplier"],
+        "relays": ["urls", "replace", "keepalive_ms", "confirmation_timeout_ms", "confirmation_window_ms", "hedge", "hedge_floor_ms",
+                   "hedge_multiplier"],
         "redis": ["url"],
         "store": ["path", "map_size_mib"],
         "metrics": ["listen"],
@@ -109,6 +112,12 @@ struct PeerConfigFile: Equatable {
         config.confirmationTimeoutMillis = try milliseconds("relays", "confirmation_timeout_ms")
         config.hedgeFloorMillis = try milliseconds("relays", "hedge_floor_ms")
         config.hedge = try bool("relays", "hedge")
+        if let value = root["relays"]?.table?["confirmation_window_ms"] {
+            guard let number = value.int, (0...1_000).contains(number) else {
+                throw Failure(description: "\(path): relays.confirmation_window_ms must be a whole number of milliseconds, 0 to 1000")
+            }
+            config.confirmationWindowMillis = number
+        }
         if let value = root["relays"]?.table?["hedge_multiplier"] {
             guard let number = value.double ?? value.int.map(Double.init), number >= 1, number <= 100 else {
                 throw Failure(description: "\(path): relays.hedge_multiplier must be a number from 1 to 100")
