@@ -47,9 +47,10 @@ import Synchronization
 /// error never fails another caller's write.
 final class GroupCommitter: @unchecked Sendable {
     /// One caller's atomic list of operations.
-    private struct Unit {
+    private struct Unit: Sendable {
         let operations: [StoreOperation]
-        /// Called once, on the writer thread, with the unit's results or its error.
+        /// Called once with the unit's results or its error: through ``CompletionRelay`` after a
+        /// commit of the writer, on the caller's own thread after an inline commit.
         let complete: @Sendable (Result<[StoreOperationResult], any Error>) -> Void
         /// Called once every operation of the unit is applied, before the transaction commits
         /// (see ``GroupCommitter/enqueue(_:deferrable:applied:complete:)``).
@@ -109,6 +110,8 @@ final class GroupCommitter: @unchecked Sendable {
     private var closing = false
     private var finished = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Where the writer thread hands its commits' outcomes (see ``CompletionRelay``).
+    private let completions = CompletionRelay()
     /// Guarded by `counterLock` (a leaf lock: taken under the others, never the reverse).
     private var counters = Counters()
     private let counterLock = NSLock()
@@ -185,10 +188,12 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    /// Queues `operations` now and returns at once; `complete` runs on the writer thread once
-    /// they are committed or failed. The unit's place in the queue is taken before this returns.
-    /// `applied`, if given, runs on the thread that runs the transaction (the writer's, or the
-    /// caller's for a store without fsync; keep it short: the transaction waits for it) once the unit's operations are all applied and before its transaction commits, with
+    /// Queues `operations` now and returns at once; `complete` runs once they are committed or
+    /// failed, in commit order, off the writer thread (``CompletionRelay``). The unit's place in
+    /// the queue is taken before this returns. `applied`, if given, runs on the thread that runs
+    /// the transaction (the writer's, or the caller's for a store without fsync; keep it short:
+    /// the transaction waits for it) once the unit's operations are all applied and before its
+    /// transaction commits, with
     /// the results `complete` gets on success; at most once, and `complete` still follows. A
     /// commit that fails after that (an I/O error) fails the unit: nothing of it is stored.
     func enqueue(_ operations: [StoreOperation], deferrable: Bool,
@@ -369,7 +374,8 @@ final class GroupCommitter: @unchecked Sendable {
                 let waiters = closeWaiters
                 closeWaiters = []
                 condition.unlock()
-                for waiter in waiters { waiter.resume() }
+                // After every caller heard its outcome.
+                completions.post { for waiter in waiters { waiter.resume() } }
                 return
             }
             let take = min(queue.count, Self.maxUnitsPerBatch)
@@ -387,7 +393,7 @@ final class GroupCommitter: @unchecked Sendable {
             // set after resuming them, it would start late by however long they took to write
             // again (and a test moving a manual clock meanwhile would see a window it never set).
             lastCommitEnd = clock.elapsed()
-            for (unit, result) in outcomes { unit.complete(result) }
+            completions.post { for (unit, result) in outcomes { unit.complete(result) } }
         }
     }
 

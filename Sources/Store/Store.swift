@@ -169,7 +169,8 @@ public final class Store: Sendable {
     public var hasAmpleRoom: Bool { committer.hasAmpleRoom }
 
     /// Queues a deferrable write (see ``commit(_:deferrable:)``) and returns at once; `completion`
-    /// runs on the store's writer thread when it is durable or failed (keep it short). The write
+    /// runs when it is durable or failed, in commit order, as part of one job that tells every
+    /// caller of the commit (keep it short). The write
     /// is in the queue when this returns, so it is applied before anything submitted later.
     public func commitInBackground(_ operations: [StoreOperation],
                                    completion: @escaping @Sendable (Result<[StoreOperationResult], StoreError>) -> Void) {
