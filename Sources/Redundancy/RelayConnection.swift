@@ -83,7 +83,7 @@ public actor RelayConnection {
     private var keepaliveProbeSentAt: Duration?
 
     public init(relay: RelayAddress, peer: RMBAddress, configuration: Configuration = .init(),
-                clock: any Clock<Duration> = ContinuousClock(), logger: Logger,
+                clock: any Clock<Duration> = EventLoopClock(), logger: Logger,
                 token: @escaping @Sendable () throws -> String,
                 deliver: @escaping @Sendable (InboundFrame) async -> Void) {
         self.relay = relay

@@ -18,7 +18,7 @@ public final class RelayPool: Sendable {
     private let hedgeTimer: HedgeTimer
 
     public init(relays: [RelayAddress], peer: RMBAddress, configuration: RelayConnection.Configuration = .init(),
-                clock: any Clock<Duration> = ContinuousClock(),
+                clock: any Clock<Duration> = EventLoopClock(),
                 logger: Logger, token: @escaping @Sendable () throws -> String) {
         self.hedgeTimer = HedgeTimer(clock: clock)
         let inbound = self.inbound
