@@ -42,8 +42,8 @@ public actor RelayConnection {
         /// written at once. Zero writes a ping after every batch.
         public var confirmationWindow: Duration = .milliseconds(5)
         /// The ping goes at once when this many batches wait for it: a busy peer's batches are
-        /// not held for the window. Keep it below the batches a sender keeps in flight
-        /// (``Postman``'s 8), or the sender waits for the window.
+        /// not held for the window. Keep it below the batches a sender keeps in flight (the
+        /// peer engine's postman: 8), or the sender waits for the window.
         public var batchesPerPing = 4
         public init() {}
     }

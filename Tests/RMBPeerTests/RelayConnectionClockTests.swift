@@ -181,8 +181,9 @@ struct RelayConnectionClockTests {
         let written = Mutex<Set<Int>>([])
         let outcomes = Mutex<[Int: Result<Duration, any Error>]>([:])
 
-        func send(_ index: Int, through connection: RelayConnection) -> Task<Void, Never> {
-            Task {
+        /// Sends batch `index` and returns once it is written (it has joined its confirmation).
+        func send(_ index: Int, through connection: RelayConnection) async -> Task<Void, Never> {
+            let sending = Task {
                 let result: Result<Duration, any Error>
                 do {
                     result = .success(try await connection.sendConfirmed([[UInt8(index)]]) { self.written.withLock { _ = $0.insert(index) } })
@@ -191,9 +192,11 @@ struct RelayConnectionClockTests {
                 }
                 self.outcomes.withLock { $0[index] = result }
             }
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { self.written.withLock { $0.contains(index) } },
+                    "batch \(index) written")
+            return sending
         }
 
-        var writtenCount: Int { written.withLock { $0.count } }
         var succeeded: Int { outcomes.withLock { $0.values.filter { if case .success = $0 { true } else { false } }.count } }
         var settled: Int { outcomes.withLock { $0.count } }
         func error(_ index: Int) -> RedundancyError? {
@@ -207,10 +210,8 @@ struct RelayConnectionClockTests {
         let (relay, clock, connection, running) = try await Self.connected(confirmationWindow: .milliseconds(5))
         #expect(await clock.waitForSleepers(3))   // the confirmation sweep, the handshake timer, the keepalive
         let batches = Batches()
-        let first = batches.send(1, through: connection)
-        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 1 })
-        let second = batches.send(2, through: connection)
-        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 2 })
+        let first = await batches.send(1, through: connection)
+        let second = await batches.send(2, through: connection)
         #expect(await clock.waitForSleepers(4), "one window timer for both")
         #expect(await connection.hedgeDeadline == .milliseconds(205), "the 200-ms floor plus the window")
 
@@ -237,15 +238,13 @@ struct RelayConnectionClockTests {
         let batches = Batches()
         var sending: [Task<Void, Never>] = []
         for index in 1...4 {
-            sending.append(batches.send(index, through: connection))
-            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == index })
+            sending.append(await batches.send(index, through: connection))
         }
         for task in sending { await task.value }
         #expect(relay.pings == 1, "one ping for four batches, the clock standing still")
         #expect(batches.succeeded == 4)
 
-        let fifth = batches.send(5, through: connection)
-        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 5 })
+        let fifth = await batches.send(5, through: connection)
         try await Task.sleep(for: .milliseconds(100))
         #expect(relay.pings == 1, "the fifth batch waits for its own window")
         clock.advance(by: .milliseconds(5))
@@ -264,8 +263,7 @@ struct RelayConnectionClockTests {
         let (relay, clock, connection, running) = try await Self.connected(confirmationWindow: .milliseconds(5))
         #expect(await clock.waitForSleepers(3))
         let batches = Batches()
-        let sending = batches.send(1, through: connection)
-        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { batches.writtenCount == 1 })
+        let sending = await batches.send(1, through: connection)
         await relay.stop()
         await sending.value
         #expect(batches.error(1) == .connectionLost(connection.relay))
