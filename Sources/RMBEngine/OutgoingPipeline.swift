@@ -34,11 +34,11 @@ package struct OutgoingPipeline: Sendable {
     let unsettled: UnsettledRequests
     let logger: Logger
     /// Whether a batch's write may wait for company (the store's defer limit) instead of
-    /// starting a commit of its own: for a front-end that sends before the commit and whose
-    /// callers die with the process (a direct peer), so that one commit (and fsync) covers
-    /// every call of a few milliseconds. rmb-peer's intake waits for each commit before it
-    /// takes more, so its writes commit at once.
-    var defersCommits = false
+    /// starting a commit of its own, so that one commit (and fsync) covers every message of a
+    /// few milliseconds: for writes nothing on a call's path waits for. A direct peer's calls
+    /// and answers (their callers die with the process); rmb-peer's answers (they stay in
+    /// Redis until durable). Not rmb-peer's requests: their replies wait for them.
+    package var defersCommits = false
 
     /// What to tell the local client when a request cannot (fully) be sent.
     package struct Undeliverable: Sendable {

@@ -45,4 +45,46 @@ struct LocalIntakeTests {
         #expect(UIDMarker.read(copy) != nil, "the processing copy carries its uid")
         await store.close()
     }
+
+    /// The reply queue's intake does not wait for a batch's commit before it takes the next:
+    /// three answers taken one by one (each pushed once the previous one was taken) are queued
+    /// while the first one's deferred commit waits for company (up to 5 s here), so the three
+    /// are stored in one commit. Their processing copies stay in Redis until that commit is
+    /// durable, then go. Waiting for each commit, as the intake did, took 5 s per answer and
+    /// three commits.
+    @Test("answers taken one by one share one deferred commit, and leave the processing list once it is durable")
+    func answersShareADeferredCommit() async throws {
+        let fixture = try EngineFixture("intake-deferred", deferLimit: .seconds(5))
+        defer { fixture.tearDown() }
+        let (store, client, pair) = (fixture.store, fixture.client, fixture.pair)
+        var pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, postman: Postman.Progress(), doorbell: Doorbell(),
+                                        unsettled: UnsettledRequests(), logger: Logger(label: "test.intake"))
+        pipeline.defersCommits = true
+        let processing = RedisKeys.processing(RedisKeys.reply)
+        let intake = LocalIntake(queue: RedisKeys.reply, redis: client, pipeline: pipeline, store: store,
+                                 metrics: PeerMetrics(), logger: Logger(label: "test.intake"))
+        let running = Task { await intake.run() }
+        let commitsBefore = try store.stats().commits
+
+        for index in 0..<3 {
+            let answer = ServiceResponse(reference: "uid-\(index)", data: Array("answer \(index)".utf8), destination: "41")
+            _ = try await client.send(["LPUSH", .string(RedisKeys.reply), .bytes(answer.jsonBytes())])
+            let taken = try await eventually(timeout: .seconds(4), every: .milliseconds(5)) {
+                try await client.send(["LLEN", .string(RedisKeys.reply)]).integer == 0
+            }
+            #expect(taken, "answer \(index) was taken without waiting for the commit of the one before")
+        }
+        #expect(try store.stats().commits == commitsBefore, "the first answer's commit still waits for company")
+        #expect(try await client.send(["LLEN", .string(processing)]).integer == 3, "kept in Redis until durable")
+
+        let cleaned = try await eventually(timeout: .seconds(20), every: .milliseconds(20)) {
+            try await client.send(["LLEN", .string(processing)]).integer == 0
+        }
+        #expect(cleaned, "the processing copies go once the commit is durable")
+        #expect(try store.stats().commits == commitsBefore + 1)
+        #expect(try store.outbox.count() == 3)
+        running.cancel()
+        await running.value
+        await store.close()
+    }
 }

@@ -3,13 +3,24 @@ import Logging
 import RedisClient
 import RMBEngine
 import RMBProtocol
+import Redundancy
 import Store
+import Synchronization
 
 /// Takes local JSON messages from Redis without a loss window: `BLMOVE` (waiting for the next
 /// message) and then a script's `LMOVE`s (whatever else waits, up to a batch) move each message
 /// into a processing list, and it is removed from there only after the store holds what it
-/// became. One pipeline per round carries the last round's clean-up, the wait and the take, so a
-/// lone message costs one round trip to take and a busy queue one per batch.
+/// became. One pipeline per round carries the clean-up of the batches stored since the last
+/// round, the wait and the take, so a lone message costs one round trip to take and a busy queue
+/// one per batch.
+///
+/// Pipelined: a batch's envelopes leave once its write is queued (``OutgoingPipeline/queue(_:)``),
+/// and the intake takes the next batch while that write commits; a settler awaits the commits in
+/// order and hands their clean-up to the next round. Up to `batchesCommitting` batches may be
+/// committing at once. So the intake never waits for an fsync, and with
+/// ``OutgoingPipeline/defersCommits`` (the reply queue: nothing waits for an answer's commit) the
+/// answers of a few milliseconds share one commit and one fsync instead of one each. A crash
+/// before a commit is durable loses nothing: the message is still in the processing list.
 ///
 /// Requests get a uid stamped into their processing copy (`LSET`, key `rmb_uid`, ignored by
 /// parsers) before they are stored, so a restart after a crash re-uses the same uid: the
@@ -24,49 +35,82 @@ struct LocalIntake: Sendable {
     let logger: Logger
     /// Messages taken per round: one store commit (one fsync) covers the whole batch.
     var batchSize = 128
+    /// Batches whose commit the settler has not seen yet before the intake waits for it.
+    var batchesCommitting = 16
 
     private var processing: String { RedisKeys.processing(queue) }
     private var isRequestQueue: Bool { queue == RedisKeys.local }
 
+    /// A batch whose write is queued: its processing copies leave the list once it is durable.
+    private struct Committing: Sendable {
+        let queued: OutgoingPipeline.Queued
+        /// The batch's processing copies (stamped), as they are in the list.
+        let items: [[UInt8]]
+    }
+
     func run() async {
         let connection = redis.makeDedicatedConnection(label: "intake:\(queue)")
         defer { connection.close() }
-        // After a start, and after any failed round (Redis gone mid-batch), whatever sits in the
-        // processing list is finished first, so no message waits there for the next restart.
-        var needsRecovery = true
-        // The last round's clean-up (LREM of what is stored, error replies) travels with the
-        // next take.
-        var cleanup: [[RedisArgument]] = []
+        let cleanup = Cleanup()
         while !Task.isCancelled {
-            if needsRecovery {
-                guard await recover() else {
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                needsRecovery = false
+            // After a start, and after any failed round (Redis gone mid-batch), whatever sits in
+            // the processing list is finished first, so no message waits there for the next
+            // restart. No batch of this run is committing then (the last round's settler is done).
+            guard await recover(after: cleanup) else {
+                try? await Task.sleep(for: .seconds(1))
+                continue
             }
+            await withDiscardingTaskGroup { group in
+                let committing = LaneBuffer<Committing>()
+                group.addTask { await self.settle(committing, into: cleanup) }
+                await takeUntilFailure(via: connection, committing: committing, cleanup: cleanup)
+                await committing.finish()
+            }
+        }
+        let rest = cleanup.take()
+        if !rest.isEmpty { _ = try? await redis.pipeline(rest) }
+    }
+
+    /// Rounds of clean-up, wait and take until cancelled, or until a round fails (then returns
+    /// after a pause, for recovery).
+    private func takeUntilFailure(via connection: RedisDedicatedConnection, committing: LaneBuffer<Committing>,
+                                  cleanup: Cleanup) async {
+        while !Task.isCancelled {
+            let commands = cleanup.take()
+            var sent = false
             do {
-                let replies = try await connection.blocking(pipeline: cleanup + [waitCommand, takeCommand],
+                let replies = try await connection.blocking(pipeline: commands + [waitCommand, takeCommand],
                                                             blockTimeout: .seconds(1))
-                cleanup = []
+                sent = true
                 guard replies.count >= 2 else { throw RedisError.protocolError("\(replies.count) replies to the take pipeline") }
                 let (wait, take) = (replies[replies.count - 2], replies[replies.count - 1])
                 if let error = wait.errorMessage ?? take.errorMessage { throw RedisError.server(error) }
                 // Arrival order: the one BLMOVE waited for, then the rest, oldest first.
                 let items = (wait.bytes.map { [$0] } ?? []) + (take.array ?? []).compactMap(\.bytes)
                 if items.isEmpty { continue }
-                cleanup = try await handle(items, via: connection)
+                let (queued, stamped) = try await queueWrite(of: items, via: connection)
+                await committing.append(Committing(queued: queued, items: stamped), waitingBelow: batchesCommitting)
             } catch is CancellationError {
-                break
+                if !sent { cleanup.putBack(commands) }
+                return
             } catch {
-                // Only the LREMs are repeated: they are idempotent, an error reply is not.
-                cleanup = cleanup.filter { $0.first == "LREM" }
+                // Only the LREMs are repeated, and only when they were not sent: they are
+                // idempotent, an error reply is not.
+                if !sent { cleanup.putBack(commands.filter { $0.first == "LREM" }) }
                 logger.warning("local intake error; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
-                needsRecovery = true
                 try? await Task.sleep(for: .seconds(1))
+                return
             }
         }
-        if !cleanup.isEmpty { _ = try? await redis.pipeline(cleanup) }
+    }
+
+    /// Waits for each batch's commit, in order, and queues its clean-up (error replies, LREMs).
+    private func settle(_ committing: LaneBuffer<Committing>, into cleanup: Cleanup) async {
+        while true {
+            let batches = await committing.takeBatch(limit: 64)
+            if batches.isEmpty { return }
+            for batch in batches { cleanup.append(cleanupCommands(after: await batch.queued.outcome(), items: batch.items)) }
+        }
     }
 
     /// Moves up to `batchSize` waiting messages into the processing list in one command (the
@@ -91,16 +135,25 @@ struct LocalIntake: Sendable {
         ["EVAL", .string(Self.takeScript), 2, .string(queue), .string(processing), .integer(max(0, batchSize - 1))]
     }
 
-    /// Finishes what a previous run left in the processing list (oldest first).
-    /// Returns `false` when Redis could not be read or written (try again later).
-    private func recover() async -> Bool {
+    /// Sends the clean-up still owed, then finishes what is left in the processing list (by a
+    /// previous run, or a failed round: oldest first). Returns `false` when Redis could not be
+    /// read or written (try again later).
+    private func recover(after cleanup: Cleanup) async -> Bool {
+        let owed = cleanup.take()
+        do {
+            if !owed.isEmpty { _ = try await redis.pipeline(owed) }
+        } catch {
+            cleanup.putBack(owed.filter { $0.first == "LREM" })
+            logger.error("could not clean the processing list up", metadata: ["queue": "\(queue)", "error": "\(error)"])
+            return false
+        }
         do {
             let reply = try await redis.send(["LRANGE", .string(processing), 0, -1])
             let items = (reply.array ?? []).compactMap(\.bytes)
             guard !items.isEmpty else { return true }
             logger.info("recovering messages left in the processing list", metadata: ["queue": "\(queue)", "count": "\(items.count)"])
-            let cleanup = try await handle(items.reversed(), via: nil)
-            _ = try await redis.pipeline(cleanup)
+            let (queued, stamped) = try await queueWrite(of: items.reversed(), via: nil)
+            _ = try await redis.pipeline(cleanupCommands(after: await queued.outcome(), items: stamped))
             return true
         } catch {
             logger.error("could not recover the processing list", metadata: ["queue": "\(queue)", "error": "\(error)"])
@@ -114,12 +167,12 @@ struct LocalIntake: Sendable {
     }
 
     /// `items` in arrival order, at the head of the processing list (item i at index count−1−i):
-    /// just moved there, or the whole list left by a previous run. Returns the clean-up to send
-    /// once they are stored: error replies and the LREMs.
+    /// just moved there, or the whole list left by a previous run. Queues their write and returns
+    /// it with the items as they are in the list now (requests stamped).
     ///
     /// A request found without a uid in recovery (the peer died before its stamp landed) is
     /// stamped too, so a second crash before its LREM cannot send it again under another uid.
-    private func handle(_ items: [[UInt8]], via connection: RedisDedicatedConnection?) async throws -> [[RedisArgument]] {
+    private func queueWrite(of items: [[UInt8]], via connection: RedisDedicatedConnection?) async throws -> (OutgoingPipeline.Queued, [[UInt8]]) {
         var current = items
         var prepared = OutgoingPipeline.Prepared()
         if isRequestQueue {
@@ -139,7 +192,7 @@ struct LocalIntake: Sendable {
                 uids.append(uid)
             }
             // The stamps travel while the envelopes are signed and encrypted; they must be in
-            // Redis before the commit (a crash after it re-reads the same uids).
+            // Redis before the write is queued (a crash after its commit re-reads the same uids).
             async let stamped: Void = stamp(stamps, via: connection)
             for (bytes, uid) in zip(current, uids) {
                 guard let uid else { continue }
@@ -149,8 +202,12 @@ struct LocalIntake: Sendable {
         } else {
             for bytes in items { await pipeline.prepare(response: bytes, into: &prepared) }
         }
-        let failures = await pipeline.commit(prepared)
-        metrics.localAccepted.increment(by: max(0, current.count - failures.count))
+        return (pipeline.queue(prepared), current)
+    }
+
+    /// Once a batch is stored (or refused): its error replies, then the LREMs of its items.
+    private func cleanupCommands(after failures: [OutgoingPipeline.Undeliverable], items: [[UInt8]]) -> [[RedisArgument]] {
+        metrics.localAccepted.increment(by: max(0, items.count - failures.count))
         metrics.localRefused.increment(by: failures.count)
         var commands: [[RedisArgument]] = []
         for failure in failures {
@@ -158,8 +215,20 @@ struct LocalIntake: Sendable {
             commands.append(["EVAL", .string(RedisDelivery.boundedPush), 1, .string(failure.replyTo),
                              .bytes(failure.response.jsonBytes()), .integer(RedisKeys.listCapacity)])
         }
-        for bytes in current { commands.append(["LREM", .string(processing), 1, .bytes(bytes)]) }
+        for bytes in items { commands.append(["LREM", .string(processing), 1, .bytes(bytes)]) }
         return commands
+    }
+
+    /// Clean-up commands owed to Redis, in order: they travel with the next round's take.
+    private final class Cleanup: Sendable {
+        private let commands = Mutex<[[RedisArgument]]>([])
+
+        func append(_ more: [[RedisArgument]]) { commands.withLock { $0 += more } }
+
+        /// Commands taken but not sent: back at the front.
+        func putBack(_ unsent: [[RedisArgument]]) { commands.withLock { $0 = unsent + $0 } }
+
+        func take() -> [[RedisArgument]] { commands.withLock { commands in defer { commands = [] }; return commands } }
     }
 }
 
