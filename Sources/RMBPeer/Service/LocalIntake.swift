@@ -14,13 +14,15 @@ import Synchronization
 /// round, the wait and the take, so a lone message costs one round trip to take and a busy queue
 /// one per batch.
 ///
-/// Pipelined: a batch's envelopes leave once its write is queued (``OutgoingPipeline/queue(_:)``),
-/// and the intake takes the next batch while that write commits; a settler awaits the commits in
-/// order and hands their clean-up to the next round. Up to `batchesCommitting` batches may be
-/// committing at once. So the intake never waits for an fsync, and with
-/// ``OutgoingPipeline/defersCommits`` (the reply queue: nothing waits for an answer's commit) the
-/// answers of a few milliseconds share one commit and one fsync instead of one each. A crash
-/// before a commit is durable loses nothing: the message is still in the processing list.
+/// With ``OutgoingPipeline/defersCommits`` (the reply queue: nothing waits for an answer's
+/// commit) the intake is pipelined: a batch's envelopes leave once its write is queued, its
+/// commit waits a few milliseconds for company, and meanwhile the intake takes the next batch;
+/// a settler awaits the commits in order and hands their clean-up to the next round (or sends it
+/// while the round waits for a message). Up to `batchesCommitting` batches may be committing at
+/// once. So the answers of a few milliseconds share one commit and one fsync instead of one
+/// each, and a crash before their commit is durable loses nothing: they are still in the
+/// processing list. Without it (requests, whose replies wait for their commit) a batch's commit
+/// starts at once and the intake awaits it: its clean-up then rides with the next take.
 ///
 /// Requests get a uid stamped into their processing copy (`LSET`, key `rmb_uid`, ignored by
 /// parsers) before they are stored, so a restart after a crash re-uses the same uid: the
@@ -76,11 +78,12 @@ struct LocalIntake: Sendable {
     private func takeUntilFailure(via connection: RedisDedicatedConnection, committing: LaneBuffer<Committing>,
                                   cleanup: Cleanup) async {
         while !Task.isCancelled {
-            let commands = cleanup.take()
+            let commands = cleanup.takeForRound()
             var sent = false
             do {
                 let replies = try await connection.blocking(pipeline: commands + [waitCommand, takeCommand],
                                                             blockTimeout: .seconds(1))
+                cleanup.roundEnded()
                 sent = true
                 guard replies.count >= 2 else { throw RedisError.protocolError("\(replies.count) replies to the take pipeline") }
                 let (wait, take) = (replies[replies.count - 2], replies[replies.count - 1])
@@ -89,11 +92,20 @@ struct LocalIntake: Sendable {
                 let items = (wait.bytes.map { [$0] } ?? []) + (take.array ?? []).compactMap(\.bytes)
                 if items.isEmpty { continue }
                 let (queued, stamped) = try await queueWrite(of: items, via: connection)
-                await committing.append(Committing(queued: queued, items: stamped), waitingBelow: batchesCommitting)
+                if pipeline.defersCommits {
+                    // Its commit waits for company: the next batch is taken meanwhile.
+                    await committing.append(Committing(queued: queued, items: stamped), waitingBelow: batchesCommitting)
+                } else {
+                    // Its commit starts now and ends with one fsync: its clean-up then rides
+                    // with the next take, with no round trip of its own.
+                    _ = cleanup.append(cleanupCommands(after: await queued.outcome(), items: stamped))
+                }
             } catch is CancellationError {
+                cleanup.roundEnded()
                 if !sent { cleanup.putBack(commands) }
                 return
             } catch {
+                cleanup.roundEnded()
                 // Only the LREMs are repeated, and only when they were not sent: they are
                 // idempotent, an error reply is not.
                 if !sent { cleanup.putBack(commands.filter { $0.first == "LREM" }) }
@@ -104,12 +116,23 @@ struct LocalIntake: Sendable {
         }
     }
 
-    /// Waits for each batch's commit, in order, and queues its clean-up (error replies, LREMs).
+    /// Waits for each batch's commit, in order, and queues its clean-up (error replies, LREMs)
+    /// for the next take; sends it itself while the intake waits for a message (the next take
+    /// may be a second away).
     private func settle(_ committing: LaneBuffer<Committing>, into cleanup: Cleanup) async {
         while true {
             let batches = await committing.takeBatch(limit: 64)
             if batches.isEmpty { return }
-            for batch in batches { cleanup.append(cleanupCommands(after: await batch.queued.outcome(), items: batch.items)) }
+            var owed: [[RedisArgument]] = []
+            for batch in batches { owed += cleanup.append(cleanupCommands(after: await batch.queued.outcome(), items: batch.items)) }
+            guard !owed.isEmpty else { continue }
+            do {
+                _ = try await redis.pipeline(owed)
+            } catch {
+                cleanup.putBack(owed.filter { $0.first == "LREM" })
+                logger.warning("could not clean the processing list up; retrying with the next take",
+                               metadata: ["queue": "\(queue)", "error": "\(error)"])
+            }
         }
     }
 
@@ -219,16 +242,43 @@ struct LocalIntake: Sendable {
         return commands
     }
 
-    /// Clean-up commands owed to Redis, in order: they travel with the next round's take.
+    /// Clean-up commands owed to Redis, in order: they travel with the next round's take, or,
+    /// while a round waits for a message, with a pipeline of their own.
     private final class Cleanup: Sendable {
-        private let commands = Mutex<[[RedisArgument]]>([])
+        private struct State {
+            var commands: [[RedisArgument]] = []
+            /// A round's pipeline (which waits up to a second for a message) is on its way.
+            var roundWaits = false
+        }
 
-        func append(_ more: [[RedisArgument]]) { commands.withLock { $0 += more } }
+        private let state = Mutex(State())
+
+        /// Queues `more`; returns what is owed (then taken) when the round waits, for the
+        /// caller to send now.
+        func append(_ more: [[RedisArgument]]) -> [[RedisArgument]] {
+            state.withLock { state in
+                state.commands += more
+                guard state.roundWaits else { return [] }
+                defer { state.commands = [] }
+                return state.commands
+            }
+        }
 
         /// Commands taken but not sent: back at the front.
-        func putBack(_ unsent: [[RedisArgument]]) { commands.withLock { $0 = unsent + $0 } }
+        func putBack(_ unsent: [[RedisArgument]]) { state.withLock { $0.commands = unsent + $0.commands } }
 
-        func take() -> [[RedisArgument]] { commands.withLock { commands in defer { commands = [] }; return commands } }
+        /// Everything owed, for a round's pipeline, which then waits.
+        func takeForRound() -> [[RedisArgument]] {
+            state.withLock { state in
+                state.roundWaits = true
+                defer { state.commands = [] }
+                return state.commands
+            }
+        }
+
+        func roundEnded() { state.withLock { $0.roundWaits = false } }
+
+        func take() -> [[RedisArgument]] { state.withLock { state in defer { state.commands = [] }; return state.commands } }
     }
 }
 
