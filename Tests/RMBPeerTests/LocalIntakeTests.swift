@@ -57,9 +57,9 @@ struct LocalIntakeTests {
         let fixture = try EngineFixture("intake-deferred", deferLimit: .seconds(5))
         defer { fixture.tearDown() }
         let (store, client, pair) = (fixture.store, fixture.client, fixture.pair)
-        var pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, postman: Postman.Progress(), doorbell: Doorbell(),
+        // The reply queue's intake puts the answers on deferred commits itself.
+        let pipeline = OutgoingPipeline(factory: pair.devFactory, store: store, postman: Postman.Progress(), doorbell: Doorbell(),
                                         unsettled: UnsettledRequests(), logger: Logger(label: "test.intake"))
-        pipeline.defersCommits = true
         let processing = RedisKeys.processing(RedisKeys.reply)
         let intake = LocalIntake(queue: RedisKeys.reply, redis: client, pipeline: pipeline, store: store,
                                  metrics: PeerMetrics(), logger: Logger(label: "test.intake"))

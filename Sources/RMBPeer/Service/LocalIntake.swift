@@ -40,6 +40,14 @@ struct LocalIntake: Sendable {
     /// Batches whose commit the settler has not seen yet before the intake waits for it.
     var batchesCommitting = 16
 
+    /// The engine's pipeline, with answers (not requests) on deferred commits: see the type.
+    init(queue: String, redis: RedisClient, pipeline: OutgoingPipeline, store: Store, metrics: PeerMetrics, logger: Logger) {
+        var pipeline = pipeline
+        pipeline.defersCommits = queue != RedisKeys.local
+        self.queue = queue; self.redis = redis; self.pipeline = pipeline
+        self.store = store; self.metrics = metrics; self.logger = logger
+    }
+
     private var processing: String { RedisKeys.processing(queue) }
     private var isRequestQueue: Bool { queue == RedisKeys.local }
 
@@ -78,7 +86,7 @@ struct LocalIntake: Sendable {
     private func takeUntilFailure(via connection: RedisDedicatedConnection, committing: LaneBuffer<Committing>,
                                   cleanup: Cleanup) async {
         while !Task.isCancelled {
-            let commands = cleanup.takeForRound()
+            let commands = cleanup.take(forWaitingRound: true)
             var sent = false
             do {
                 let replies = try await connection.blocking(pipeline: commands + [waitCommand, takeCommand],
@@ -108,7 +116,7 @@ struct LocalIntake: Sendable {
                 cleanup.roundEnded()
                 // Only the LREMs are repeated, and only when they were not sent: they are
                 // idempotent, an error reply is not.
-                if !sent { cleanup.putBack(commands.filter { $0.first == "LREM" }) }
+                if !sent { cleanup.putBackRetryable(commands) }
                 logger.warning("local intake error; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 return
@@ -129,7 +137,7 @@ struct LocalIntake: Sendable {
             do {
                 _ = try await redis.pipeline(owed)
             } catch {
-                cleanup.putBack(owed.filter { $0.first == "LREM" })
+                cleanup.putBackRetryable(owed)
                 logger.warning("could not clean the processing list up; retrying with the next take",
                                metadata: ["queue": "\(queue)", "error": "\(error)"])
             }
@@ -166,7 +174,7 @@ struct LocalIntake: Sendable {
         do {
             if !owed.isEmpty { _ = try await redis.pipeline(owed) }
         } catch {
-            cleanup.putBack(owed.filter { $0.first == "LREM" })
+            cleanup.putBackRetryable(owed)
             logger.error("could not clean the processing list up", metadata: ["queue": "\(queue)", "error": "\(error)"])
             return false
         }
@@ -267,18 +275,21 @@ struct LocalIntake: Sendable {
         /// Commands taken but not sent: back at the front.
         func putBack(_ unsent: [[RedisArgument]]) { state.withLock { $0.commands = unsent + $0.commands } }
 
-        /// Everything owed, for a round's pipeline, which then waits.
-        func takeForRound() -> [[RedisArgument]] {
+        /// Commands that may or may not have reached Redis: only the LREMs go back, as they are
+        /// idempotent and an error reply is not.
+        func putBackRetryable(_ unsent: [[RedisArgument]]) { putBack(unsent.filter { $0.first == "LREM" }) }
+
+        /// Everything owed; `forWaitingRound`: for a round's pipeline, which then waits (until
+        /// ``roundEnded()``).
+        func take(forWaitingRound: Bool = false) -> [[RedisArgument]] {
             state.withLock { state in
-                state.roundWaits = true
+                if forWaitingRound { state.roundWaits = true }
                 defer { state.commands = [] }
                 return state.commands
             }
         }
 
         func roundEnded() { state.withLock { $0.roundWaits = false } }
-
-        func take() -> [[RedisArgument]] { state.withLock { state in defer { state.commands = [] }; return state.commands } }
     }
 }
 

@@ -109,14 +109,8 @@ public final class PeerService: Service, Sendable {
         let engine = self.engine
         await withDiscardingTaskGroup { group in
             for queue in [RedisKeys.local, RedisKeys.reply] {
-                var pipeline = engine.pipeline
-                // Answers share commits: nothing waits for an answer's commit (it leaves once
-                // queued, and stays in the processing list until durable). A request's commit
-                // starts at once: its reply may come back within milliseconds, and is handed to
-                // its Redis caller only once the request is durable (Downstream).
-                pipeline.defersCommits = queue == RedisKeys.reply
                 group.addTask {
-                    await LocalIntake(queue: queue, redis: self.redis, pipeline: pipeline, store: engine.store,
+                    await LocalIntake(queue: queue, redis: self.redis, pipeline: engine.pipeline, store: engine.store,
                                       metrics: engine.metrics, logger: self.logger).run()
                 }
             }
