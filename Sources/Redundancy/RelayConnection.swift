@@ -59,7 +59,7 @@ public actor RelayConnection {
     /// Time on `clock` since this connection was made: deadlines, round trips, `silentSince`.
     private let stopwatch: Stopwatch
 
-    private var writer: WebSocketOutboundWriter?
+    private var writer: WebSocketOutbound?
     private var generation: UInt64 = 0
     private var health: RelayHealth
     /// Envelope pings by uid, each with the batches it confirms, until every batch heard its outcome.
@@ -177,7 +177,7 @@ public actor RelayConnection {
     public func shutdown() async {
         stopping = true
         guard let writer else { return }
-        try? await writer.close(.goingAway, reason: "peer shutting down")
+        try? await writer.writer.close(.goingAway, reason: "peer shutting down")
     }
 
     private func connectionLoop() async {
@@ -282,7 +282,7 @@ public actor RelayConnection {
         return capped * Double.random(in: 0.5...1.0)
     }
 
-    private func attach(_ outbound: WebSocketOutboundWriter) -> UInt64 {
+    private func attach(_ outbound: WebSocketOutbound) -> UInt64 {
         generation += 1
         writer = outbound
         health.state = .connected
@@ -361,7 +361,7 @@ public actor RelayConnection {
         guard let writer else { return }
         counter += 1
         guard let bytes = try? pingEnvelope(uid: heartbeatPrefix + String(counter)).wireBytes() else { return }
-        try? await writer.write(.binary(ByteBuffer(bytes: bytes)))
+        try? await writer.write(binary: [ByteBuffer(bytes: bytes)])
     }
 
     /// An envelope ping from this peer to itself: the relay answers it with a pong (envelope.md §6).
@@ -389,9 +389,8 @@ public actor RelayConnection {
         guard let writer else { throw RedundancyError.notConnected(relay) }
         let (started, generation) = (now, self.generation)
         do {
-            for frame in frames {
-                try await writer.write(.binary(ByteBuffer(bytes: frame)))
-            }
+            // One task on the event loop and one flush for the whole batch.
+            try await writer.write(binary: frames.map { ByteBuffer(bytes: $0) })
         } catch {
             health.recordFailure("write failed: \(error)")
             throw RedundancyError.writeFailed(relay, String(describing: error))
@@ -443,7 +442,7 @@ public actor RelayConnection {
         guard generation == self.generation, let writer, confirmations[uid]?.outcome == nil else { return }
         confirmations[uid]?.pingWrittenAt = now
         do {
-            try await writer.write(.binary(ByteBuffer(bytes: try pingEnvelope(uid: uid).wireBytes())))
+            try await writer.write(binary: [ByteBuffer(bytes: try pingEnvelope(uid: uid).wireBytes())])
         } catch {
             health.recordFailure("write failed: \(error)")
             settle(uid, .failure(.connectionLost(relay)))

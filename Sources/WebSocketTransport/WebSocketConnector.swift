@@ -22,7 +22,7 @@ import WSClient
 /// }
 /// ```
 public enum WebSocketConnector {
-    public typealias Handler = @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void
+    public typealias Handler = @Sendable (WebSocketInboundStream, WebSocketOutbound) async throws -> Void
 
     /// Connects to `url` (`ws://` or `wss://`; `http(s)://` taken as the same), runs `handler` on the session and returns the
     /// server's close frame, if any. `tlsConfiguration` is used for `wss://` (default: the

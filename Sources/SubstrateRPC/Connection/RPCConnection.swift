@@ -135,7 +135,7 @@ final class RPCConnection: Sendable {
                 inbound, outbound in
                 guard self.opened() else { return }
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await self.writeLoop(outbound) }
+                    group.addTask { try await self.writeLoop(outbound.writer) }
                     group.addTask { try await self.readLoop(inbound) }
                     _ = try await group.next()
                     group.cancelAll()
