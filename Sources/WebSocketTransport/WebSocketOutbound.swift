@@ -42,8 +42,12 @@ public struct WebSocketOutbound: Sendable {
     /// that does not read holds the caller here, not in a growing buffer. Throws if the
     /// connection is closed or the task cancelled; like any socket write, a frame handed over
     /// may still be lost with the connection.
-    public func write(binary messages: [ByteBuffer]) async throws {
-        try await binary.write(messages)
+    ///
+    /// The frames reach the event loop before the call first suspends, on the caller's own
+    /// executor: two calls made one after the other by one actor write in that order.
+    nonisolated(nonsending) public func write(binary messages: [ByteBuffer]) async throws {
+        try Task.checkCancellation()
+        try await binary.enqueue(messages).get()
     }
 }
 
@@ -54,9 +58,10 @@ struct BinaryFrameWriter: Sendable {
     /// Client frames are masked (RFC 6455 §5.1); a server's are not.
     let masked: Bool
 
-    func write(_ messages: [ByteBuffer]) async throws {
-        try Task.checkCancellation()
-        guard !messages.isEmpty else { return }
+    /// Hands the messages to the event loop now, as one task that writes them and flushes once;
+    /// the future says when they are accepted (see ``WebSocketOutbound/write(binary:)``).
+    func enqueue(_ messages: [ByteBuffer]) -> EventLoopFuture<Void> {
+        guard !messages.isEmpty else { return channel.eventLoop.makeSucceededVoidFuture() }
         var random = UserSpaceRandom()
         let frames = messages.map { message in
             WebSocketFrame(fin: true, opcode: .binary, maskKey: masked ? .random(using: &random) : nil, data: message)
@@ -73,7 +78,7 @@ struct BinaryFrameWriter: Sendable {
             if channel.isActive && channel.isWritable { accepted.succeed() } else { written.futureResult.cascade(to: accepted) }
         }
         if channel.eventLoop.inEventLoop { writeAll() } else { channel.eventLoop.execute(writeAll) }
-        try await accepted.futureResult.get()
+        return accepted.futureResult
     }
 }
 

@@ -38,8 +38,8 @@ struct WebSocketOutboundTests {
     func oneFlushPerBatch() async throws {
         let (channel, counter, outbound) = try await connected()
         let messages = (0..<5).map { ByteBuffer(bytes: [UInt8](repeating: UInt8($0), count: 10 + $0)) }
-        try await outbound.write(messages)
-        try await outbound.write([ByteBuffer(bytes: [42])])
+        try await outbound.enqueue(messages).get()
+        try await outbound.enqueue([ByteBuffer(bytes: [42])]).get()
 
         let written = try frames(channel)
         #expect(written.map(\.data) == messages + [ByteBuffer(bytes: [42])])
@@ -51,7 +51,7 @@ struct WebSocketOutboundTests {
     @Test("a client's frames are masked, each with its own key; a server's are not")
     func masking() async throws {
         let (client, _, clientOutbound) = try await connected(masked: true)
-        try await clientOutbound.write((0..<64).map { ByteBuffer(bytes: [UInt8($0)]) })
+        try await clientOutbound.enqueue((0..<64).map { ByteBuffer(bytes: [UInt8($0)]) }).get()
         let keys = try frames(client).map(\.maskKey)
         #expect(keys.allSatisfy { $0 != nil })
         // 64 random 32-bit keys: a repeat would mean they are not drawn per frame.
@@ -59,7 +59,7 @@ struct WebSocketOutboundTests {
         _ = try? client.finish()
 
         let (server, _, serverOutbound) = try await connected(masked: false)
-        try await serverOutbound.write([ByteBuffer(bytes: [1])])
+        try await serverOutbound.enqueue([ByteBuffer(bytes: [1])]).get()
         #expect(try frames(server).map(\.maskKey) == [nil])
         _ = try? server.finish()
     }
@@ -67,7 +67,7 @@ struct WebSocketOutboundTests {
     @Test("nothing to write writes and flushes nothing")
     func empty() async throws {
         let (channel, counter, outbound) = try await connected()
-        try await outbound.write([])
+        try await outbound.enqueue([]).get()
         #expect(counter.flushes.load(ordering: .relaxed) == 0)
         #expect(try frames(channel).isEmpty)
         _ = try? channel.finish()
@@ -84,9 +84,9 @@ struct WebSocketOutboundTests {
             }
             .connect(host: "127.0.0.1", port: port).get()
         let outbound = BinaryFrameWriter(channel: client, masked: true)
-        try await outbound.write([ByteBuffer(bytes: [1])])
+        try await outbound.enqueue([ByteBuffer(bytes: [1])]).get()
         try await client.close().get()
-        await #expect(throws: ChannelError.self) { try await outbound.write([ByteBuffer(bytes: [2])]) }
+        await #expect(throws: ChannelError.self) { try await outbound.enqueue([ByteBuffer(bytes: [2])]).get() }
         try await server.close().get()
     }
 }
