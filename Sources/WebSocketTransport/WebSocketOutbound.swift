@@ -39,9 +39,10 @@ public struct WebSocketOutbound: Sendable {
     /// Writes each message as one binary frame, all with a single flush. Returns once they are
     /// handed to the channel while it is writable (as swift-websocket's writer does); when its
     /// buffer is over the high-water mark, once the socket took the last of them — so a peer
-    /// that does not read holds the caller here, not in a growing buffer. Throws if the
-    /// connection is closed or the task cancelled; like any socket write, a frame handed over
-    /// may still be lost with the connection.
+    /// that does not read holds the caller here, not in a growing buffer, until it reads or the
+    /// connection closes (cancellation is checked before the write, not during that wait).
+    /// Throws if the connection is closed or the task cancelled; like any socket write, a frame
+    /// handed over may still be lost with the connection.
     ///
     /// The frames reach the event loop before the call first suspends, on the caller's own
     /// executor: two calls made one after the other by one actor write in that order.
