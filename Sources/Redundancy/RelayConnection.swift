@@ -59,7 +59,8 @@ public actor RelayConnection {
     /// Time on `clock` since this connection was made: deadlines, round trips, `silentSince`.
     private let stopwatch: Stopwatch
 
-    private var writer: WebSocketOutbound?
+    /// The current connection's sending side; nil while not connected.
+    private var outbound: WebSocketOutbound?
     private var generation: UInt64 = 0
     private var health: RelayHealth
     /// Envelope pings by uid, each with the batches it confirms, until every batch heard its outcome.
@@ -157,7 +158,7 @@ public actor RelayConnection {
     /// (``RelayHealth/recordSuccess(roundTrip:)``); a relay that stays silent is closed by the
     /// keepalive (``keepalive(_:)``).
     private func probeIfSilent() {
-        guard health.silentSince != nil, confirmations.isEmpty, !probing, writer != nil else { return }
+        guard health.silentSince != nil, confirmations.isEmpty, !probing, outbound != nil else { return }
         probing = true
         Task {
             _ = try? await self.sendConfirmed([])
@@ -176,8 +177,8 @@ public actor RelayConnection {
     /// caller's cancellation.
     public func shutdown() async {
         stopping = true
-        guard let writer else { return }
-        try? await writer.writer.close(.goingAway, reason: "peer shutting down")
+        guard let outbound else { return }
+        try? await outbound.writer.close(.goingAway, reason: "peer shutting down")
     }
 
     private func connectionLoop() async {
@@ -284,7 +285,7 @@ public actor RelayConnection {
 
     private func attach(_ outbound: WebSocketOutbound) -> UInt64 {
         generation += 1
-        writer = outbound
+        self.outbound = outbound
         health.state = .connected
         health.lastError = nil
         logger.info("relay connected", metadata: ["relay": "\(relay)"])
@@ -292,9 +293,9 @@ public actor RelayConnection {
     }
 
     private func detach(_ generation: UInt64, reason: String) {
-        guard generation == self.generation, writer != nil || health.state != .disconnected else { return }
-        if writer != nil { health.connectionsLost += 1 }
-        writer = nil
+        guard generation == self.generation, outbound != nil || health.state != .disconnected else { return }
+        if outbound != nil { health.connectionsLost += 1 }
+        outbound = nil
         health.state = .disconnected
         health.silentSince = nil
         openConfirmation = nil
@@ -358,10 +359,10 @@ public actor RelayConnection {
 
     /// An envelope ping nobody waits for: its pong is dropped when read.
     private func sendHeartbeat() async {
-        guard let writer else { return }
+        guard let outbound else { return }
         counter += 1
         guard let bytes = try? pingEnvelope(uid: heartbeatPrefix + String(counter)).wireBytes() else { return }
-        try? await writer.write(binary: [ByteBuffer(bytes: bytes)])
+        try? await outbound.write(binary: [ByteBuffer(bytes: bytes)])
     }
 
     /// An envelope ping from this peer to itself: the relay answers it with a pong (envelope.md §6).
@@ -386,18 +387,18 @@ public actor RelayConnection {
     /// may write its next batch then, keeping the order on the wire, while this one waits for
     /// its pong).
     public func sendConfirmed(_ frames: [[UInt8]], written: (@Sendable () -> Void)? = nil) async throws -> Duration {
-        guard let writer else { throw RedundancyError.notConnected(relay) }
+        guard let outbound else { throw RedundancyError.notConnected(relay) }
         let (started, generation) = (now, self.generation)
         do {
             // One task on the event loop and one flush for the whole batch.
-            try await writer.write(binary: frames.map { ByteBuffer(bytes: $0) })
+            try await outbound.write(binary: frames.map { ByteBuffer(bytes: $0) })
         } catch {
             health.recordFailure("write failed: \(error)")
             throw RedundancyError.writeFailed(relay, String(describing: error))
         }
         // The connection may have been lost while writing: a ping on the next one would confirm
         // nothing of these frames.
-        guard generation == self.generation, self.writer != nil else { throw RedundancyError.connectionLost(relay) }
+        guard generation == self.generation, self.outbound != nil else { throw RedundancyError.connectionLost(relay) }
         let (uid, pingNow) = joinConfirmation(probe: frames.isEmpty)
         if pingNow { await writePing(uid, generation: generation) }
         written?()
@@ -439,10 +440,10 @@ public actor RelayConnection {
     private func writePing(_ uid: String, generation: UInt64) async {
         guard openConfirmation == uid else { return }
         openConfirmation = nil
-        guard generation == self.generation, let writer, confirmations[uid]?.outcome == nil else { return }
+        guard generation == self.generation, let outbound, confirmations[uid]?.outcome == nil else { return }
         confirmations[uid]?.pingWrittenAt = now
         do {
-            try await writer.write(binary: [ByteBuffer(bytes: try pingEnvelope(uid: uid).wireBytes())])
+            try await outbound.write(binary: [ByteBuffer(bytes: try pingEnvelope(uid: uid).wireBytes())])
         } catch {
             health.recordFailure("write failed: \(error)")
             settle(uid, .failure(.connectionLost(relay)))

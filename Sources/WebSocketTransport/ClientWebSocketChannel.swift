@@ -87,7 +87,7 @@ struct ClientWebSocketChannel: ClientConnectionChannel {
                                      maxFrameSize: configuration.maxFrameSize),
                 asyncChannel: channel, context: Context(logger: logger)
             ) { inbound, outbound, _ in
-                try await handler(inbound, WebSocketOutbound(writer: outbound, channel: channel.channel, masked: true))
+                try await handler(inbound, WebSocketOutbound(writer: outbound, channel: channel.channel))
             }
         case .declined:
             throw WebSocketClientError.webSocketUpgradeFailed

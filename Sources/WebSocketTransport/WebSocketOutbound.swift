@@ -31,9 +31,9 @@ public struct WebSocketOutbound: Sendable {
     public let writer: WebSocketOutboundWriter
     private let binary: BinaryFrameWriter
 
-    init(writer: WebSocketOutboundWriter, channel: any Channel, masked: Bool) {
+    init(writer: WebSocketOutboundWriter, channel: any Channel) {
         self.writer = writer
-        self.binary = BinaryFrameWriter(channel: channel, masked: masked)
+        self.binary = BinaryFrameWriter(channel: channel)
     }
 
     /// Writes each message as one binary frame, all with a single flush. Returns once they are
@@ -52,12 +52,10 @@ public struct WebSocketOutbound: Sendable {
     }
 }
 
-/// The batch write of ``WebSocketOutbound/write(binary:)`` on a channel whose pipeline ends in
-/// a WebSocket frame encoder.
+/// The batch write of ``WebSocketOutbound/write(binary:)`` on a client channel whose pipeline
+/// ends in a WebSocket frame encoder: every frame is masked, as a client's must be (RFC 6455 §5.1).
 struct BinaryFrameWriter: Sendable {
     let channel: any Channel
-    /// Client frames are masked (RFC 6455 §5.1); a server's are not.
-    let masked: Bool
 
     /// Hands the messages to the event loop now, as one task that writes them and flushes once;
     /// the future says when they are accepted (see ``WebSocketOutbound/write(binary:)``).
@@ -65,7 +63,7 @@ struct BinaryFrameWriter: Sendable {
         guard !messages.isEmpty else { return channel.eventLoop.makeSucceededVoidFuture() }
         var random = UserSpaceRandom()
         let frames = messages.map { message in
-            WebSocketFrame(fin: true, opcode: .binary, maskKey: masked ? .random(using: &random) : nil, data: message)
+            WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(using: &random), data: message)
         }
         let channel = self.channel
         let written = channel.eventLoop.makePromise(of: Void.self)

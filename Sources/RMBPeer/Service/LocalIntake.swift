@@ -43,13 +43,15 @@ struct LocalIntake: Sendable {
     /// The engine's pipeline, with answers (not requests) on deferred commits: see the type.
     init(queue: String, redis: RedisClient, pipeline: OutgoingPipeline, store: Store, metrics: PeerMetrics, logger: Logger) {
         var pipeline = pipeline
-        pipeline.defersCommits = queue != RedisKeys.local
+        pipeline.defersCommits = !Self.takesRequests(queue)
         self.queue = queue; self.redis = redis; self.pipeline = pipeline
         self.store = store; self.metrics = metrics; self.logger = logger
     }
 
     private var processing: String { RedisKeys.processing(queue) }
-    private var isRequestQueue: Bool { queue == RedisKeys.local }
+    private var isRequestQueue: Bool { Self.takesRequests(queue) }
+    /// Whether `queue` is the requests' (`msgbus.system.local`) rather than the answers'.
+    private static func takesRequests(_ queue: String) -> Bool { queue == RedisKeys.local }
 
     /// A batch whose write is queued: its processing copies leave the list once it is durable.
     private struct Committing: Sendable {
