@@ -49,6 +49,15 @@ struct CryptoBenchmark {
         try measure("ed25519 verify") { guard SignatureVerifier.verify(edSignature, message: digest, account: ed.account) else { throw InputError("verify failed") } }
         try measure("sr25519 sign") { _ = try sr.sign(digest) }
         try measure("sr25519 verify") { guard SignatureVerifier.verify(srSignature, message: digest, account: sr.account) else { throw InputError("verify failed") } }
+        for size in [4, 16, 64] {
+            let checks = try (0..<size).map { index in
+                let message = OpenSSL.md5(Array("benchmark \(index)".utf8))
+                return SignatureVerifier.Check(signature: try sr.sign(message), message: message, account: sr.account)
+            }
+            try measure("sr25519 verify, batch of \(size)", operations: size) {
+                guard SignatureVerifier.verify(checks).allSatisfy({ $0 }) else { throw InputError("batch verify failed") }
+            }
+        }
         try measure("sr25519 verify (libsodium path)") { guard Sr25519.verifyWithLibsodium(signature: srSignature.signature, message: digest, publicKey: sr.account.bytes) else { throw InputError("verify failed") } }
         try measure("ECDH shared key (secp256k1+sha256)") { _ = try E2ECipher(ownKey: sr.e2eKey, peerPublicKey: peer.e2ePublicKey) }
         try measure("AES-256-GCM encrypt 1 KiB") { _ = try cipher.encrypt(kib) }
@@ -84,11 +93,12 @@ struct CryptoBenchmark {
         return e
     }
 
-    private func measure(_ name: String, _ body: () throws -> Void) throws {
+    /// Prints the mean time per operation, for a `body` that performs `operations` of them.
+    private func measure(_ name: String, operations: Int = 1, _ body: () throws -> Void) throws {
         for _ in 0..<max(10, iterations / 20) { try body() }
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<iterations { try body() }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000.0 / Double(iterations)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000.0 / Double(iterations * operations)
         print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f", elapsed))
     }
 }

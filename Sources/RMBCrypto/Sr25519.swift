@@ -22,30 +22,10 @@ public enum Sr25519: Sendable {
         guard #available(macOS 15.0, *) else {
             return verifyWithLibsodium(signature: signature, message: message, publicKey: publicKey, context: context)
         }
-        guard signature.count == signatureLength, publicKey.count == publicKeyLength,
-              signature[63] & 0x80 != 0 else { return false }
-        let commitment = Array(signature[0..<32])
-        var s = Array(signature[32..<64])
-        s[31] &= 0x7f
-        guard Sodium.scalarIsCanonical(s),
-              let sWords = FieldElement.Words(s),
-              let commitmentWords = FieldElement.Words(commitment),
-              let keyWords = FieldElement.Words(publicKey),
-              // All-zero bytes are the identity, which is not accepted as a key.
-              keyWords != FieldElement.Words(0, 0, 0, 0),
-              let keyTable = VerificationKeyCache.shared.table(for: keyWords) else { return false }
-
-        var transcript = signingTranscript(context: context, message: message, publicKey: publicKey)
-        transcript.appendMessage(label: "sign:R", commitment)
-        // k = 0 is rejected as the libsodium path did (its k·A refuses an identity result).
-        guard let k = try? Sodium.scalarReduce(transcript.challengeBytes(label: "sign:c", count: 64)),
-              let kWords = FieldElement.Words(k), kWords != FieldElement.Words(0, 0, 0, 0) else { return false }
-        let expected: EdwardsPoint?
-        switch keyTable {
-        case .oddMultiples(let multiples): expected = VartimeDoubleScalar.multiply(kWords, multiples, plusBase: sWords)
-        case .fixedBase(let table): expected = FixedBaseTable.multiply(kWords, table, plusBase: sWords)
+        guard let prepared = PreparedSignature(signature: signature, message: message, publicKey: publicKey, context: context) else {
+            return false
         }
-        return expected?.ristrettoWords == commitmentWords
+        return prepared.keyTerm(prepared.challenge, plusBase: prepared.response)?.ristrettoWords == prepared.commitment
     }
 
     /// The previous verification through libsodium's constant-time ristretto255 calls

@@ -195,8 +195,8 @@ struct Downstream: Sendable {
     /// to push.
     private func record(_ batch: [RMBEnvelope], settleLater: LaneBuffer<Unsettled>, handOff: (StoredBatch) async -> Void) async {
         var actions: [Action] = []
-        for envelope in batch {
-            if let action = await action(for: envelope) { actions.append(action) }
+        for (envelope, validation) in zip(batch, await validator.validate(batch)) {
+            if let action = await action(for: envelope, validation) { actions.append(action) }
         }
         guard !actions.isEmpty else { return }
         // One inbox record per action; a reply also ends the wait for it (the kept request is
@@ -302,11 +302,11 @@ struct Downstream: Sendable {
         return StoredBatch(deliveries: deliveries)
     }
 
-    /// Validation and dispatch of one envelope (envelope.md §5); nil when it is dropped.
-    private func action(for envelope: RMBEnvelope) async -> Action? {
+    /// Dispatch of one envelope after its validation (envelope.md §5); nil when it is dropped.
+    private func action(for envelope: RMBEnvelope, _ validation: Result<ValidatedEnvelope, IncomingRejection>) async -> Action? {
         let validated: ValidatedEnvelope
         do {
-            validated = try await validator.validate(envelope)
+            validated = try validation.get()
         } catch {
             metrics.envelopesRefused.increment()
             logger.warning("refusing incoming envelope", metadata: ["uid": "\(envelope.uid)", "source": "\(envelope.hasSource ? envelope.source.text : "0")", "error": "\(error)"])

@@ -39,11 +39,65 @@ public struct IncomingValidator: Sendable {
     }
 
     public func validate(_ envelope: RMBEnvelope, now: UInt64 = unixNow()) async throws(IncomingRejection) -> ValidatedEnvelope {
+        switch try await check(envelope, now: now) {
+        case .accepted(let validated):
+            return validated
+        case .signed(let sender, let signature):
+            guard SignatureVerifier.verify(signature.signature, message: signature.message, account: signature.account) else {
+                throw Self.rejection(.invalidSignature(SignatureError.verificationFailed.description), for: envelope)
+            }
+            return try open(envelope, from: sender)
+        }
+    }
+
+    /// ``validate(_:now:)`` for each envelope of a batch, in order, with their signatures checked
+    /// together (``SignatureVerifier/verify(_:)``: about half the cost per sr25519 signature when
+    /// several come from the same sender, as a lane's batch mostly does).
+    public func validate(_ envelopes: [RMBEnvelope], now: UInt64 = unixNow()) async -> [Result<ValidatedEnvelope, IncomingRejection>] {
+        var stages: [Result<Stage, IncomingRejection>] = []
+        stages.reserveCapacity(envelopes.count)
+        var checks: [SignatureVerifier.Check] = []
+        for envelope in envelopes {
+            do throws(IncomingRejection) {
+                let stage = try await check(envelope, now: now)
+                if case .signed(_, let signature) = stage { checks.append(signature) }
+                stages.append(.success(stage))
+            } catch {
+                stages.append(.failure(error))
+            }
+        }
+        var verified = SignatureVerifier.verify(checks).makeIterator()
+        return zip(envelopes, stages).map { envelope, stage in
+            switch stage {
+            case .failure(let rejection):
+                return .failure(rejection)
+            case .success(.accepted(let validated)):
+                return .success(validated)
+            case .success(.signed(let sender, _)):
+                guard verified.next() == true else {
+                    return .failure(Self.rejection(.invalidSignature(SignatureError.verificationFailed.description), for: envelope))
+                }
+                return Result { () throws(IncomingRejection) in try open(envelope, from: sender) }
+            }
+        }
+    }
+
+    /// Where an envelope stands once everything but its signature and payload is checked.
+    private enum Stage {
+        /// An unsigned relay error: nothing more to check.
+        case accepted(ValidatedEnvelope)
+        /// From a known twin; its signature is still to be verified, then its payload opened.
+        case signed(sender: Twin, signature: SignatureVerifier.Check)
+    }
+
+    private static func rejection(_ error: ProtocolError, for envelope: RMBEnvelope) -> IncomingRejection {
         let isRequest: Bool
         if case .request? = envelope.message { isRequest = true } else { isRequest = false }
-        func reject(_ error: ProtocolError, replyable: Bool = isRequest) -> IncomingRejection {
-            IncomingRejection(error: error, replyable: replyable)
-        }
+        return IncomingRejection(error: error, replyable: isRequest)
+    }
+
+    private func check(_ envelope: RMBEnvelope, now: UInt64) async throws(IncomingRejection) -> Stage {
+        func reject(_ error: ProtocolError) -> IncomingRejection { Self.rejection(error, for: envelope) }
 
         guard envelope.isValid(now: now) else { throw reject(.expired) }
         let sourceTwin = envelope.hasSource ? envelope.source.twin : 0
@@ -51,9 +105,9 @@ public struct IncomingValidator: Sendable {
         if sourceTwin == 0 {
             // Relay-generated errors are unsigned and may lack a destination.
             guard case .error? = envelope.message else {
-                throw reject(.invalidSignature("unsigned envelopes are accepted only as relay error replies"), replyable: false)
+                throw IncomingRejection(error: .invalidSignature("unsigned envelopes are accepted only as relay error replies"), replyable: false)
             }
-            return ValidatedEnvelope(envelope: envelope, payload: envelope.payloadKind == "plain" ? [UInt8](envelope.plain) : [], sender: nil)
+            return .accepted(ValidatedEnvelope(envelope: envelope, payload: envelope.payloadKind == "plain" ? [UInt8](envelope.plain) : [], sender: nil))
         }
 
         let destinationTwin = envelope.hasDestination ? envelope.destination.twin : 0
@@ -65,11 +119,15 @@ public struct IncomingValidator: Sendable {
         do { sender = try await directory.requireTwin(sourceTwin) } catch { throw reject(error) }
 
         do {
-            try envelope.verifySignature(account: sender.account)
+            return .signed(sender: sender, signature: try envelope.signatureCheck(account: sender.account))
         } catch {
             throw reject(.invalidSignature(error.description))
         }
+    }
 
+    /// The payload of an envelope whose signature verified: decrypted, or as it is.
+    private func open(_ envelope: RMBEnvelope, from sender: Twin) throws(IncomingRejection) -> ValidatedEnvelope {
+        func reject(_ error: ProtocolError) -> IncomingRejection { Self.rejection(error, for: envelope) }
         switch envelope.payload {
         case .cipher(let data)?:
             guard sender.e2ePublicKey != nil else { throw reject(.senderHasNoPublicKey) }

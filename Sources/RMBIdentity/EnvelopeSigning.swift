@@ -11,8 +11,14 @@ extension RMBEnvelope {
 
     /// Verifies the signature against the signer's account id.
     public func verifySignature(account: AccountID) throws(SignatureError) {
+        let check = try signatureCheck(account: account)
+        guard SignatureVerifier.verify(check.signature, message: check.message, account: account) else { throw .verificationFailed }
+    }
+
+    /// What ``verifySignature(account:)`` checks, for ``SignatureVerifier/verify(_:)`` to check
+    /// many envelopes' signatures together; throws for a missing or malformed signature.
+    public func signatureCheck(account: AccountID) throws(SignatureError) -> SignatureVerifier.Check {
         guard hasSignature else { throw .missing }
-        let typed = try TypedSignature(bytes: signature)
-        guard SignatureVerifier.verify(typed, message: digest, account: account) else { throw .verificationFailed }
+        return SignatureVerifier.Check(signature: try TypedSignature(bytes: signature), message: digest, account: account)
     }
 }

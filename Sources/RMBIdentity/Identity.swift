@@ -90,4 +90,43 @@ public enum SignatureVerifier {
         case .sr25519: Sr25519.verify(signature: signature.signature, message: message, publicKey: account.bytes)
         }
     }
+
+    /// One signature to check: what was signed, and by which account.
+    public struct Check: Sendable {
+        public var signature: TypedSignature
+        public var message: [UInt8]
+        public var account: AccountID
+
+        public init(signature: TypedSignature, message: [UInt8], account: AccountID) {
+            self.signature = signature
+            self.message = message
+            self.account = account
+        }
+    }
+
+    /// sr25519 signatures in a batch of at least this many are checked together
+    /// (``Sr25519/verifyBatch(_:)``); below it, one by one is as cheap.
+    public static let batchThreshold = 4
+
+    /// Each check's outcome, in order, as ``verify(_:message:account:)`` would give it. The
+    /// sr25519 ones are checked together when there are at least ``batchThreshold``; should
+    /// that fail, one by one, to find which (so a forged signature costs its batch a second pass,
+    /// never a wrong outcome for the others).
+    public static func verify(_ checks: [Check]) -> [Bool] {
+        let batched = checks.indices.filter { checks[$0].signature.keyType == .sr25519 }
+        var outcomes = [Bool](repeating: false, count: checks.count)
+        var verified = Set<Int>()
+        if batched.count >= batchThreshold {
+            let items = batched.map {
+                Sr25519.SignedMessage(signature: checks[$0].signature.signature, message: checks[$0].message,
+                                      publicKey: checks[$0].account.bytes)
+            }
+            if Sr25519.verifyBatch(items) { verified = Set(batched) }
+        }
+        for index in checks.indices {
+            outcomes[index] = verified.contains(index)
+                || verify(checks[index].signature, message: checks[index].message, account: checks[index].account)
+        }
+        return outcomes
+    }
 }

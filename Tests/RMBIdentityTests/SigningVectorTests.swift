@@ -112,3 +112,31 @@ struct SigningVectorTests {
         #expect(throws: SignatureError.verificationFailed) { try e.verifySignature(account: id.account) }
     }
 }
+
+/// `SignatureVerifier.verify(_:)`: many checks at once give each one's own outcome, whatever
+/// the mix of schemes and however many of them are forged.
+struct SignatureBatchTests {
+    @Test(arguments: [1, 3, 4, 20])
+    func eachCheckGetsItsOwnOutcome(count: Int) throws {
+        let sr = try SigningVectorTests.identity("dev", .sr25519)
+        let ed = try SigningVectorTests.identity("dev", .ed25519)
+        var checks: [SignatureVerifier.Check] = []
+        var expected: [Bool] = []
+        for index in 0..<count {
+            let signer = index % 5 == 4 ? ed : sr
+            let message = Array("message \(index)".utf8)
+            let forged = index % 7 == 2
+            // A forged check carries a signature over another message.
+            let signature = try signer.sign(forged ? Array("other \(index)".utf8) : message)
+            checks.append(SignatureVerifier.Check(signature: signature, message: message, account: signer.account))
+            expected.append(!forged)
+        }
+        #expect(SignatureVerifier.verify(checks) == expected)
+        // The same checks with none forged all pass.
+        let honest = try checks.map { check in
+            let signer = check.signature.keyType == .ed25519 ? ed : sr
+            return SignatureVerifier.Check(signature: try signer.sign(check.message), message: check.message, account: check.account)
+        }
+        #expect(SignatureVerifier.verify(honest) == [Bool](repeating: true, count: count))
+    }
+}

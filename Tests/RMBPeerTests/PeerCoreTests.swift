@@ -147,6 +147,56 @@ struct PeerCoreTests {
         await expectRejection(p.alphaValidator, response, code: 104, replyable: false)
     }
 
+    /// A batch is validated as each of its envelopes would be alone: its sr25519 signatures are
+    /// checked together, and a forged one among them fails only itself.
+    @Test func batchValidationMatchesOneByOne() async throws {
+        let p = try Self.pair(e2e: true)
+        var batch: [RMBEnvelope] = []
+        for index in 0..<12 { batch.append(try await p.devFactory.make(Self.request("call \(index)"))) }
+        let allGood = await p.alphaValidator.validate(batch)
+        #expect(allGood.count == 12)
+        for (index, outcome) in allGood.enumerated() {
+            #expect((try? outcome.get())?.payload == Array("call \(index)".utf8))
+        }
+
+        var mixed = batch
+        mixed[3].request.command = "echo.pong"            // 104: the signature no longer matches
+        mixed[5].timestamp = 1_000                          // 102
+        mixed[8].clearSignature()                           // 104: not signed
+        var broken = mixed[10]                              // 106: signed over a cipher that does not open
+        var bytes = [UInt8](broken.cipher)
+        bytes[bytes.count - 1] ^= 1
+        broken.cipher = Data(bytes)
+        try broken.sign(with: p.dev.identity)
+        mixed[10] = broken
+        var relayError = RMBEnvelope()                      // accepted unsigned
+        relayError.uid = "u"
+        relayError.timestamp = unixNow()
+        relayError.expiration = 300
+        relayError.error = RMBError.with { $0.code = 0; $0.message = RelayErrorText.destinationOffline }
+        mixed.append(relayError)
+
+        let together = await p.alphaValidator.validate(mixed)
+        #expect(together.count == mixed.count)
+        for (index, envelope) in mixed.enumerated() {
+            var alone: Result<ValidatedEnvelope, IncomingRejection>
+            do { alone = .success(try await p.alphaValidator.validate(envelope)) } catch { alone = .failure(error) }
+            switch (together[index], alone) {
+            case (.success(let a), .success(let b)):
+                #expect(a.payload == b.payload && a.sender?.id == b.sender?.id, "envelope \(index)")
+            case (.failure(let a), .failure(let b)):
+                #expect(a.error.code == b.error.code && a.replyable == b.replyable, "envelope \(index): \(a) against \(b)")
+            default:
+                Issue.record("envelope \(index): \(together[index]) in the batch, \(alone) alone")
+            }
+        }
+        let codes = together.map { outcome -> UInt32? in
+            if case .failure(let rejection) = outcome { return rejection.error.code }
+            return nil
+        }
+        #expect(codes == [nil, nil, nil, 104, nil, 102, nil, nil, 104, nil, 106, nil, nil])
+    }
+
     @Test func unsignedTwinZeroOnlyAsErrorReply() async throws {
         let p = try Self.pair(e2e: true)
         var relayError = RMBEnvelope()
