@@ -197,10 +197,9 @@ struct Postman: Sendable {
         // runs leaves `confirming` then, yet the read's snapshot may predate that commit and
         // still list its entries as due; filtering with the later set sent them again.
         let settling = confirming.snapshot()
-        let found = try store.outbox.due(now: now, limit: batchSize + settling.count)
-        let live = Array((settling.isEmpty ? found : found.filter { !settling.contains($0.seq) }).prefix(batchSize))
+        let (live, skipped) = try store.outbox.due(now: now, limit: batchSize, skipping: settling)
         guard !live.isEmpty else {
-            if found.isEmpty {
+            if !skipped {
                 // Entries that expired while waiting (`due` skips them) are dropped and reported
                 // now: left for the sweep, their due time would keep an idle postman from sleeping.
                 let expired = try store.outbox.expiredDue(now: now, limit: batchSize)
@@ -214,7 +213,7 @@ struct Postman: Sendable {
                 }
             }
             if readOutboxFirst, await sendHandedOver() { return .sentHandedOver }
-            return found.isEmpty ? .idle : .confirming
+            return skipped ? .confirming : .idle
         }
         confirming.insert(live.map(\.seq))
         await start(live, confirming: confirming, inFlight: inFlight, group: &group)

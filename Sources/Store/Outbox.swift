@@ -48,32 +48,45 @@ public struct Outbox: Sendable {
     /// Up to `limit` live entries due at `now`, earliest due first (enqueue order among equals).
     /// Expired entries are skipped: ``expiredDue(now:limit:)`` lists them.
     public func due(now: StoreTime = .now, limit: Int) throws(StoreError) -> [OutboxEntry] {
-        try dueEntries(now: now, limit: limit) { $0.deadline > now }
+        try dueEntries(now: now, limit: limit, skipping: []) { $0.deadline > now }.entries
+    }
+
+    /// ``due(now:limit:)`` without the entries numbered in `skipping`, which are neither read
+    /// nor decoded (the postman's entries in flight: a closed loop keeps hundreds of them due
+    /// until their confirmations are stored, and reading them all each round cost a peer ~2 %
+    /// of its CPU); `skipped` tells whether any due entry was left out so.
+    public func due(now: StoreTime = .now, limit: Int, skipping: Set<UInt64>) throws(StoreError) -> (entries: [OutboxEntry], skipped: Bool) {
+        try dueEntries(now: now, limit: limit, skipping: skipping) { $0.deadline > now }
     }
 
     /// Up to `limit` entries due at `now` whose deadline has passed — what ``due(now:limit:)``
     /// skips. The postman drops and reports them as soon as they are due, rather than at the
     /// next sweep (and does not take the due time of an entry it cannot send for work to do).
     public func expiredDue(now: StoreTime = .now, limit: Int) throws(StoreError) -> [OutboxEntry] {
-        try dueEntries(now: now, limit: limit) { $0.deadline <= now }
+        try dueEntries(now: now, limit: limit, skipping: []) { $0.deadline <= now }.entries
     }
 
     /// Entries due at `now` that pass `include`, in due order.
-    private func dueEntries(now: StoreTime, limit: Int, where include: (OutboxEntry) -> Bool) throws(StoreError) -> [OutboxEntry] {
-        guard limit > 0 else { return [] }
+    private func dueEntries(now: StoreTime, limit: Int, skipping: Set<UInt64>,
+                            where include: (OutboxEntry) -> Bool) throws(StoreError) -> (entries: [OutboxEntry], skipped: Bool) {
+        guard limit > 0 else { return ([], false) }
         let dbs = store.dbs
         return try store.read { txn in
             var entries: [OutboxEntry] = []
+            var skipped = false
             try txn.forEach(dbs.outboxDue) { key, _ in
                 guard let time = UInt64(bigEndianBytes: key), time <= now.millis else { return .stop }
-                guard let seq = UInt64(bigEndianBytes: key, at: 8), let bytes = try txn.get(dbs.outbox, seq.bigEndianBytes) else {
+                guard let seq = UInt64(bigEndianBytes: key, at: 8) else { return .continue }
+                if skipping.contains(seq) {
+                    skipped = true
                     return .continue
                 }
+                guard let bytes = try txn.get(dbs.outbox, seq.bigEndianBytes) else { return .continue }
                 let entry = try OutboxEntry(decoding: bytes)
                 if include(entry) { entries.append(entry) }
                 return entries.count < limit ? .continue : .stop
             }
-            return entries
+            return (entries, skipped)
         }
     }
 

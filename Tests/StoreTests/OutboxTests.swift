@@ -21,6 +21,24 @@ import Testing
         }
     }
 
+    /// The postman's read: entries it has in flight are left out (and said to be), and the
+    /// limit counts only the entries returned.
+    @Test func dueSkipsTheNumbersItIsGiven() async throws {
+        try await withStore { store, _ in
+            var seqs: [UInt64] = []
+            for index in 0..<6 { seqs.append(try await store.outbox.enqueue(draft("u\(index)", to: UInt32(index)))) }
+            let none = try store.outbox.due(now: at(1), limit: 10, skipping: [])
+            #expect(none.entries.map(\.uid) == ["u0", "u1", "u2", "u3", "u4", "u5"] && !none.skipped)
+            let some = try store.outbox.due(now: at(1), limit: 2, skipping: [seqs[0], seqs[2]])
+            #expect(some.entries.map(\.uid) == ["u1", "u3"] && some.skipped)
+            let all = try store.outbox.due(now: at(1), limit: 10, skipping: Set(seqs))
+            #expect(all.entries.isEmpty && all.skipped)
+            // Not yet due: neither returned nor counted as skipped.
+            let early = try store.outbox.due(now: at(-1_000), limit: 10, skipping: Set(seqs))
+            #expect(early.entries.isEmpty && !early.skipped)
+        }
+    }
+
     @Test func notYetDueEntriesAreHeldBack() async throws {
         try await withStore { store, _ in
             _ = try await store.outbox.enqueue(draft("later", notBefore: at(10)))

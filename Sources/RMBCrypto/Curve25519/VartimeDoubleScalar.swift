@@ -11,11 +11,11 @@ enum VartimeDoubleScalar {
         init(_ point: EdwardsPoint) {
             var entries = [ProjectiveNiels]()
             entries.reserveCapacity(8)
-            let twice = point.doubled()
+            let twice = point.doubled().projectiveNiels
             var multiple = point
             for index in 0..<8 {
                 entries.append(multiple.projectiveNiels)
-                if index < 7 { multiple = multiple + twice }
+                if index < 7 { multiple = (multiple + twice).extended }
             }
             self.entries = entries
         }
