@@ -26,6 +26,10 @@ struct DirectDelivery: LocalDelivery {
     /// The calls waiting for replies are tasks of this process.
     var callersLiveInProcess: Bool { true }
 
+    /// Requests and replies are handed over as values; only a request's record keeps its JSON
+    /// (for a hand-over again after a restart).
+    var handsOverJSON: Bool { false }
+
     func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] {
         var outcomes: [LocalHandOver] = []
         outcomes.reserveCapacity(messages.count)

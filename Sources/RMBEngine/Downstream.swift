@@ -116,17 +116,24 @@ struct Downstream: Sendable {
     struct Delivery {
         let list: String
         let body: LocalMessage.Body
+        /// Empty when nothing needs it (see ``init(list:body:deadline:withJSON:)``).
         let json: [UInt8]
         /// When the envelope expires; bounds the delivery marker's lifetime.
         var deadline = StoreTime(millis: 0)
 
+        /// The inbox record's payload; empty without JSON (a re-delivery then only marks the
+        /// record delivered).
         var encoded: [UInt8] {
+            guard !json.isEmpty else { return [] }
             let name = Array(list.utf8)
             return [UInt8(truncatingIfNeeded: name.count >> 8), UInt8(truncatingIfNeeded: name.count)] + name + json
         }
 
-        init(list: String, body: LocalMessage.Body, deadline: StoreTime) {
-            self.list = list; self.body = body; self.json = body.jsonBytes; self.deadline = deadline
+        /// `withJSON: false` for a reply to a caller in this process whose front-end takes the
+        /// typed body (a direct peer's): the caller does not outlive a crash, so neither a push
+        /// nor a re-delivery will ever read the JSON.
+        init(list: String, body: LocalMessage.Body, deadline: StoreTime, withJSON: Bool = true) {
+            self.list = list; self.body = body; self.json = withJSON ? body.jsonBytes : []; self.deadline = deadline
         }
 
         /// A stored record's list name and the offset of its JSON; throws when the record is
@@ -364,7 +371,8 @@ struct Downstream: Sendable {
                 logger.debug("dropping reply without a message", metadata: ["uid": "\(envelope.uid)", "kind": "\(envelope.messageKind)"])
                 return nil
             }
-            return .deliver(key, deadline, Delivery(list: backlog.replyTo, body: .reply(response), deadline: deadline))
+            return .deliver(key, deadline, Delivery(list: backlog.replyTo, body: .reply(response), deadline: deadline,
+                                                    withJSON: local.handsOverJSON || !local.callersLiveInProcess))
         }
     }
 

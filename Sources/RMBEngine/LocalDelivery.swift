@@ -83,9 +83,17 @@ package protocol LocalDelivery: Sendable {
     /// process (Redis): one of them would get a second answer to a request re-sent after a
     /// crash.
     var callersLiveInProcess: Bool { get }
+    /// Whether ``deliver(_:)`` reads a message's JSON form (a Redis front-end pushes it). A
+    /// front-end that takes only the typed body, and whose callers live in this process,
+    /// spares the engine encoding replies that nothing would read.
+    var handsOverJSON: Bool { get }
     /// Hands each message over, in order, at most once per key; one outcome per message.
     func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver]
     /// Tells callers their requests failed (each reply goes to its `ret` queue): undeliverable,
     /// expired. Best effort, no de-duplication; throws when they could not be told.
     func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws
+}
+
+extension LocalDelivery {
+    package var handsOverJSON: Bool { true }
 }

@@ -32,6 +32,56 @@ struct SendAtApplyTests {
         try await overtake(halfFull: false, callersInProcess: true)
     }
 
+    @Test("a reply for an in-process caller whose front-end takes typed values (a direct peer's) is recorded without its JSON; one for a front-end that reads the JSON keeps it", arguments: [true, false])
+    func replyRecordsKeepJSONOnlyWhenSomethingReadsIt(typedOnly: Bool) async throws {
+        let fixture = try EngineFixture("reply-json")
+        defer { fixture.tearDown() }
+        let (store, pair) = (fixture.store, fixture.pair)
+        let unsettled = UnsettledRequests()
+        let pipeline = OutgoingPipeline(factory: pair.alphaFactory, store: store, postman: Postman.Progress(), doorbell: Doorbell(),
+                                        unsettled: unsettled, logger: Logger(label: "test.pipeline"))
+        let downstream = Downstream(validator: pair.alphaValidator, factory: pair.alphaFactory, store: store, local: HoldingDelivery(typedOnly: typedOnly),
+                                    unsettledRequests: unsettled, wakePostman: {}, metrics: PeerMetrics(), logger: Logger(label: "test.downstream"))
+        let frames = LaneBuffer<InboundFrame>()
+        let running = Task { await downstream.run(frames) }
+
+        var prepared = OutgoingPipeline.Prepared()
+        let uid = "reply-json-\(UUID().uuidString)"
+        await pipeline.prepare(request: ClientRequest(reference: "ref-1", command: "echo.ping", expiration: 60, data: Array("hi".utf8),
+                                                      destinations: [7], replyTo: "ret-json"), uid: uid, into: &prepared)
+        #expect(await pipeline.commit(prepared).isEmpty)
+        let reply = try await pair.devFactory.make(OutgoingMessage(uid: uid, destination: RMBAddress(twin: 41), kind: .response,
+                                                                   payload: Array("ho".utf8), expiration: 60))
+        await frames.append(InboundFrame(relay: try RelayAddress(parsing: "relay.example.com"), envelope: .success(try RMBEnvelope(wire: try reply.wireBytes()))))
+
+        // Its hand-over failed, so the record stays pending, as a crash would leave it.
+        let replyKey = InboxKey(source: 7, uid: uid, kind: .response)
+        let patience = ContinuousClock.now + .seconds(10)
+        var record: InboxPending?
+        while record == nil, ContinuousClock.now < patience {
+            record = try store.inbox.pending(limit: 100).first { $0.key == replyKey }
+            if record == nil { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let pending = try #require(record)
+        #expect(pending.payload.isEmpty == typedOnly)
+        if !typedOnly {
+            #expect(String(decoding: pending.payload, as: UTF8.self).contains("ref-1"), "the JSON a re-delivery pushes")
+        }
+
+        await frames.finish()
+        await store.close()
+        await running.value
+    }
+
+    /// A front-end whose callers live in this process and which refuses every hand-over.
+    struct HoldingDelivery: LocalDelivery {
+        let typedOnly: Bool
+        var callersLiveInProcess: Bool { true }
+        var handsOverJSON: Bool { !typedOnly }
+        func deliver(_ messages: [LocalMessage]) async -> [LocalHandOver] { messages.map { _ in .failed("held by the test") } }
+        func report(_ replies: [(replyTo: String, response: ClientResponse)]) async throws {}
+    }
+
     /// Redis delivery that says its callers live in this process, as a direct peer's do.
     struct InProcessCallers: LocalDelivery {
         let redis: RedisDelivery
