@@ -24,8 +24,9 @@ extension Sr25519 {
     /// signature, the batch checks the one sum `(Σ zᵢsᵢ)·B − Σ_A (Σ zᵢkᵢ)·A = Σ zᵢ·Rᵢ`: one
     /// fixed-base product per distinct key (the base point rides with the first) and one
     /// multi-scalar product of short scalars over the commitments. ristretto255 has prime order
-    /// l > 2^128, so a batch holding an invalid signature passes with probability at most 2^−128,
-    /// whatever its author chose: the weights are drawn after the signatures are fixed. Every
+    /// l > 2^128 and the weights are odd, so a batch holding an invalid signature passes with
+    /// probability at most 2^−127, whatever its author chose: the weights are drawn after the
+    /// signatures are fixed. Every
     /// per-signature check of ``verify(signature:message:publicKey:context:)`` (lengths, marker
     /// bit, canonical `s` and `R`, valid non-identity key, nonzero challenge) applies to each.
     public static func verifyBatch(_ items: [SignedMessage]) -> Bool {
