@@ -113,20 +113,13 @@ public enum SignatureVerifier {
     /// that fail, one by one, to find which (so a forged signature costs its batch a second pass,
     /// never a wrong outcome for the others).
     public static func verify(_ checks: [Check]) -> [Bool] {
-        let batched = checks.indices.filter { checks[$0].signature.keyType == .sr25519 }
-        var outcomes = [Bool](repeating: false, count: checks.count)
-        var verified = Set<Int>()
-        if batched.count >= batchThreshold {
-            let items = batched.map {
-                Sr25519.SignedMessage(signature: checks[$0].signature.signature, message: checks[$0].message,
-                                      publicKey: checks[$0].account.bytes)
-            }
-            if Sr25519.verifyBatch(items) { verified = Set(batched) }
+        let sr25519 = checks.filter { $0.signature.keyType == .sr25519 }
+        let batchPassed = sr25519.count >= batchThreshold && Sr25519.verifyBatch(sr25519.map {
+            Sr25519.SignedMessage(signature: $0.signature.signature, message: $0.message, publicKey: $0.account.bytes)
+        })
+        return checks.map { check in
+            (batchPassed && check.signature.keyType == .sr25519)
+                || verify(check.signature, message: check.message, account: check.account)
         }
-        for index in checks.indices {
-            outcomes[index] = verified.contains(index)
-                || verify(checks[index].signature, message: checks[index].message, account: checks[index].account)
-        }
-        return outcomes
     }
 }
